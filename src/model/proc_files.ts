@@ -1,0 +1,187 @@
+/**
+ * The parsed shape of every kernel memory file memsleuth reads.
+ * They live in model/ because the Snapshot (and so sources, store and analysis) carries them;
+ * each is produced by exactly one parser in src/parse/, named after the file.
+ * Absent is not zero: a field a kernel does not print is undefined, never 0.
+ */
+import type { Bytes } from './units.js';
+
+/** /proc/meminfo or /sys/devices/system/node/nodeN/meminfo. kB values become bytes; HugePages_* stay counts. */
+export interface Meminfo {
+  /** Every "Key: N kB" line, in bytes, under the kernel's own key ("Active(anon)", "SUnreclaim", ...). */
+  bytes: Record<string, Bytes>;
+  /** Every unitless line (HugePages_Total, HugePages_Free, ...). */
+  counts: Record<string, number>;
+  /** Set for per-node files ("Node 0 MemTotal: ..."). */
+  node?: number;
+}
+
+export interface SlabCache {
+  name: string;
+  activeObjs: number;
+  numObjs: number;
+  objSize: Bytes;
+  objPerSlab: number;
+  pagesPerSlab: number;
+  activeSlabs: number;
+  numSlabs: number;
+  sharedAvail?: number;
+  /** SLAB tunables; SLUB prints 0 0 0. */
+  limit?: number;
+  batchCount?: number;
+  sharedFactor?: number;
+  /** numSlabs x pagesPerSlab x page size: what the cache holds from the page allocator. */
+  slabBytes: Bytes;
+  /** activeObjs x objSize: what its users hold. */
+  activeBytes: Bytes;
+  /** Extra columns of the "(statistics)" variant (globalstat/cpustat), by the header's names. */
+  statistics?: Record<string, number>;
+}
+
+export interface Slabinfo {
+  /** "2.1", "2.0", "1.1"... as printed in "slabinfo - version: X". */
+  version: string;
+  statistics: boolean;
+  caches: SlabCache[];
+}
+
+export interface VmallocArea {
+  start: string;
+  end: string;
+  size: Bytes;
+  /** "func" of "func+0x1c/0x60 [module]"; undefined when the line has no caller. */
+  caller?: string;
+  callerOffset?: string;
+  module?: string;
+  pages?: number;
+  phys?: string;
+  /** vmalloc, vmap, ioremap, user, vpages, vm_map_ram, unpurged, ... (a line may carry several). */
+  kinds: string[];
+  /** Per-node page counts "N0=4". */
+  nodes?: Record<string, number>;
+  /** True when the addresses are hashed or zeroed (kptr_restrict, non-root). */
+  hashedAddresses: boolean;
+}
+
+export interface Vmallocinfo { areas: VmallocArea[] }
+
+export interface BuddyZone { node: number; zone: string; freeByOrder: number[] }
+export interface Buddyinfo { zones: BuddyZone[] }
+
+export interface Zone {
+  node: number;
+  zone: string;
+  free?: Bytes;
+  min?: Bytes;
+  low?: Bytes;
+  high?: Bytes;
+  managed?: Bytes;
+  present?: Bytes;
+  spanned?: Bytes;
+  /** Every other counter of the zone block, as printed (pages or plain counts). */
+  counters: Record<string, number>;
+}
+export interface Zoneinfo { zones: Zone[] }
+
+export interface PagetypeFree { node: number; zone: string; type: string; freeByOrder: number[] }
+export interface PagetypeBlocks { node: number; zone: string; counts: Record<string, number> }
+export interface Pagetypeinfo {
+  pageBlockOrder?: number;
+  pagesPerBlock?: number;
+  free: PagetypeFree[];
+  blocks: PagetypeBlocks[];
+}
+
+export type Vmstat = Record<string, number>;
+
+/** /proc/PID/status. */
+export interface ProcStatus {
+  name?: string;
+  pid?: number;
+  ppid?: number;
+  tgid?: number;
+  threads?: number;
+  fdSize?: number;
+  /** Every "Vm*", "Rss*", "HugetlbPages" kB line, in bytes. */
+  bytes: Record<string, Bytes>;
+  /** Every line, raw, by key. */
+  fields: Record<string, string>;
+}
+
+/** Kinds of mappings, by name: what an engineer groups by. */
+export type MappingKind = 'heap' | 'stack' | 'anon' | 'so' | 'file' | 'special' | 'shmem';
+
+export interface Mapping {
+  start: string;
+  end: string;
+  perms: string;
+  offset: string;
+  dev: string;
+  inode: number;
+  /** Path or pseudo-name ("[heap]", "[anon:dalvik-main space]"); "" for anonymous. */
+  name: string;
+  kind: MappingKind;
+  /** Every "Key: N kB" field in bytes (Size, Rss, Pss, Private_Dirty, Swap, ...). */
+  bytes: Record<string, Bytes>;
+  /** Unitless fields (THPeligible, ProtectionKey). */
+  counts: Record<string, number>;
+  vmFlags?: string[];
+}
+
+export interface Smaps { mappings: Mapping[] }
+
+/** The figures procrank/smem show for a process, derived from smaps or smaps_rollup. */
+export interface ProcessMemory {
+  /** Sum of mapping sizes; smaps_rollup does not carry it, so it is undefined there (use status VmSize). */
+  vss?: Bytes;
+  rss: Bytes;
+  pss: Bytes;
+  /** Private_Clean + Private_Dirty. */
+  uss: Bytes;
+  swap: Bytes;
+  swapPss?: Bytes;
+}
+
+export interface SmapsRollup {
+  bytes: Record<string, Bytes>;
+  memory: ProcessMemory;
+}
+
+export interface FreeRow {
+  total?: Bytes;
+  used?: Bytes;
+  free?: Bytes;
+  shared?: Bytes;
+  buffers?: Bytes;
+  cache?: Bytes;
+  buffCache?: Bytes;
+  available?: Bytes;
+}
+
+/** Output of `free` (procps old and new, busybox), any unit flag. */
+export interface Free {
+  mem?: FreeRow;
+  swap?: FreeRow;
+  total?: FreeRow;
+  /** The old procps "-/+ buffers/cache:" line. */
+  buffersCache?: FreeRow;
+  /** Precision of the printed numbers: "-h" output loses digits. */
+  unit: 'B' | 'KiB' | 'MiB' | 'GiB' | 'human';
+}
+
+/** cgroup v2 memory.stat (bytes for sizes, counts for events) and memory.current. */
+export interface CgroupMemoryStat { values: Record<string, number> }
+
+/** /proc/allocinfo (CONFIG_MEM_ALLOC_PROFILING, Linux 6.10+). */
+export interface AllocinfoSite {
+  bytes: Bytes;
+  calls: number;
+  /** "mm/slub.c:2442" */
+  file: string;
+  line: number;
+  module?: string;
+  func: string;
+  /** Trailing context such as "(accurate)". */
+  context?: string;
+}
+export interface Allocinfo { version?: string; sites: AllocinfoSite[] }
