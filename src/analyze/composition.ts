@@ -1,0 +1,64 @@
+/**
+ * Where MemTotal goes, from /proc/meminfo alone: the groups an engineer reads after diffing two dumps.
+ * The kernel has no single identity for this; the one used here (Documentation/filesystems/proc.rst, "meminfo"):
+ *   MemTotal = MemFree + file cache (Cached - Shmem + Buffers + SwapCached) + Shmem + AnonPages
+ *            + SReclaimable + SUnreclaim + vmalloc + PageTables + KernelStack + Percpu + HugeTLB + unexplained
+ * "unexplained" is what nobody counts: pages taken straight from the buddy allocator by drivers
+ * (alloc_pages without a counter), as the seeds found by hand on an embedded board.
+ */
+import type { Meminfo } from '../model/proc_files.js';
+
+export const COMPOSITION_GROUPS = [
+  'free', 'fileCache', 'shmem', 'anon', 'slabReclaimable', 'slabUnreclaimable',
+  'vmalloc', 'pageTables', 'kernelStack', 'percpu', 'hugetlb', 'unexplained',
+] as const;
+export type CompositionGroup = (typeof COMPOSITION_GROUPS)[number];
+
+
+/** Whether memory in the group comes back under pressure without anyone freeing it. */
+export const RECLAIMABLE_GROUPS: ReadonlySet<CompositionGroup> = new Set(['free', 'fileCache', 'slabReclaimable']);
+
+export type Composition = Partial<Record<CompositionGroup, number>> & { total?: number };
+
+/**
+ * @param vmallocBytes vmalloc pages counted from /proc/vmallocinfo, when read: VmallocUsed was 0 on 4.x kernels
+ *   (between 4.4 and 5.3 the kernel stopped computing it), so the file is the better source when present.
+ */
+export function composition(meminfo: Meminfo, vmallocBytes?: number): Composition {
+  const b = meminfo.bytes;
+  const get = (k: string): number => b[k] ?? 0;
+  const total = b['MemTotal'];
+  const out: Composition = {};
+  if (total === undefined) return out;
+  out.total = total;
+  out.free = get('MemFree');
+  const shmem = get('Shmem');
+  out.fileCache = Math.max(0, get('Cached') - shmem) + get('Buffers') + get('SwapCached');
+  out.shmem = shmem;
+  out.anon = get('AnonPages');
+  if (b['SReclaimable'] !== undefined || b['SUnreclaim'] !== undefined) {
+    out.slabReclaimable = get('SReclaimable');
+    out.slabUnreclaimable = get('SUnreclaim');
+  } else if (b['Slab'] !== undefined) {
+    // 2.6.18 and older have only Slab: count it as unreclaimable, the cautious side for a leak hunt.
+    out.slabUnreclaimable = get('Slab');
+  }
+  const vmallocUsed = b['VmallocUsed'];
+  const vm = vmallocBytes ?? (vmallocUsed !== undefined && vmallocUsed < total ? vmallocUsed : undefined);
+  if (vm !== undefined) out.vmalloc = vm;
+  out.pageTables = get('PageTables') + get('SecPageTables');
+  out.kernelStack = get('KernelStack');
+  if (b['Percpu'] !== undefined) out.percpu = get('Percpu');
+  const hugeTotal = meminfo.counts['HugePages_Total'];
+  const hugeSize = b['Hugepagesize'];
+  if (hugeTotal !== undefined && hugeSize !== undefined) out.hugetlb = hugeTotal * hugeSize;
+  let known = 0;
+  for (const g of COMPOSITION_GROUPS) if (g !== 'unexplained') known += out[g] ?? 0;
+  out.unexplained = total - known;
+  return out;
+}
+
+/** vmalloc bytes from /proc/vmallocinfo (areas of kind "vmalloc" only: ioremap and vmap map memory counted elsewhere). */
+export function vmallocBytes(areas: readonly { size: number; kinds: string[] }[] | undefined): number | undefined {
+  return areas ? areas.filter((a) => a.kinds.includes('vmalloc')).reduce((n, a) => n + a.size, 0) : undefined;
+}
