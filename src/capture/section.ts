@@ -1,0 +1,54 @@
+/**
+ * What the capture layer hands on: sections of text, each one kernel file's output, grouped into samples.
+ * Both the live framing (framing.ts) and the free-form sectionizer (sectionizer.ts) produce these, so one
+ * parse path serves a log and a live target alike (DESIGN.md, "One text path").
+ */
+import type { ParseWarning } from '../model/parsed.js';
+
+export const SECTION_KINDS = [
+  'meminfo', 'slabinfo', 'free', 'buddyinfo', 'zoneinfo', 'vmstat', 'vmallocinfo', 'pagetypeinfo',
+  'status', 'smaps_rollup', 'uptime', 'date', 'boot_id',
+] as const;
+export type SectionKind = (typeof SECTION_KINDS)[number];
+
+const KIND_SET: ReadonlySet<string> = new Set(SECTION_KINDS);
+export const isSectionKind = (name: string): name is SectionKind => KIND_SET.has(name);
+
+/** Per-process kinds: many of them live in one sample, one per pid. */
+export const PER_PROCESS_KINDS: ReadonlySet<SectionKind> = new Set<SectionKind>(['status', 'smaps_rollup']);
+
+/** A time printed by the terminal program in front of a line ("[2024-03-01 10:00:01.123] "). */
+export interface TerminalTime {
+  text: string;
+  /** Seconds since local midnight as printed. */
+  secOfDay: number;
+  /** Set when the prefix carried a date; the terminal's zone is unknown, so read it as UTC. */
+  epochMs?: number;
+}
+
+export interface Section {
+  /** A known kernel file, or 'file' for a user-declared file framed under its own name. */
+  kind: SectionKind | 'file';
+  /** The kind, or the user's name for a 'file' section. */
+  name: string;
+  lines: string[];
+  /** 1-based line number (in the capture) of the first content line, or of the opening marker when empty. */
+  firstLine: number;
+  /** For status / smaps_rollup sections read through a frame marker ("sec status 1234"). */
+  pid?: number;
+  /** Exit status of the `cat` that printed it (framed sections only); non-zero means the file was unreadable. */
+  exitStatus?: number;
+  /** Terminal timestamp on the first line, when the log had them. */
+  time?: TerminalTime;
+  /** The section ended before its natural end (end of input, missing end marker). */
+  truncated?: boolean;
+}
+
+/** Sections of one look at the target, before parsing. */
+export interface RawSample {
+  sections: Section[];
+  firstLine: number;
+  warnings: ParseWarning[];
+}
+
+export const sectionText = (s: Section): string => (s.lines.length ? `${s.lines.join('\n')}\n` : '');

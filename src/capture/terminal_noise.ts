@@ -1,0 +1,151 @@
+/**
+ * Strips what a terminal adds around a kernel file's text, line by line, keeping each line's number:
+ *
+ *   \x1b[1;32m/ # \x1b[0mcat /proc/meminfo\r      <- colour, prompt, echoed command, CR of a pty
+ *   [2024-03-01 10:00:01.123] MemTotal:  44792 kB  <- terminal program's timestamp (kept as the line's time)
+ *   <4>[  123.456789] usb 1-1: new device          <- printk interleaved in the middle of a block
+ *   > > Slab:           14508 kB                   <- mail quoting
+ *
+ * Blank lines are dropped (notes often double-space every line); leading blanks are kept because zoneinfo
+ * indents its fields. Most lines carry none of this, so each step is guarded by a cheap character test.
+ */
+import type { TerminalTime } from './section.js';
+
+export interface CleanLine {
+  text: string;
+  /** 1-based line number in the input. */
+  line: number;
+  time?: TerminalTime;
+}
+
+const ESC = '\x1b';
+const ANSI_RE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+][0-9A-Za-z]|[@-Z\\-_=>78c])/g;
+// "Erase in line" after a CR is how a shell redraws a line: it must clear what the CR left behind.
+const ERASE_RE = /\x1b\[[0-2]?K/g;
+const ERASE_MARK = '\x0b';
+const OTHER_CONTROLS_RE = /[\x00-\x07\x0c\x0e-\x1a\x1c-\x1f\x7f]/g;
+const HAS_OTHER_CONTROL_RE = /[\x00-\x07\x0c\x0e-\x1a\x1c-\x1f\x7f]/;
+
+/** Removes CR (keeping what a bare CR overwrote last), ANSI escapes, backspaces and other control bytes. */
+export function stripControls(raw: string): string {
+  let s = raw;
+  while (s.endsWith('\r')) s = s.slice(0, -1);
+  if (s.includes(ESC)) s = s.replace(ERASE_RE, ERASE_MARK).replace(ANSI_RE, '');
+  if (s.includes('\r') || s.includes('\b') || s.includes(ERASE_MARK)) s = overwrite(s);
+  if (HAS_OTHER_CONTROL_RE.test(s)) s = s.replace(OTHER_CONTROLS_RE, '');
+  return s;
+}
+
+/** Replays CR, backspace and erase-line the way a terminal would draw them. */
+function overwrite(s: string): string {
+  const cells: string[] = [];
+  let cursor = 0;
+  for (const ch of s) {
+    if (ch === '\r') cursor = 0;
+    else if (ch === '\b') cursor = Math.max(0, cursor - 1);
+    else if (ch === ERASE_MARK) cells.length = cursor;
+    else cells[cursor++] = ch;
+  }
+  return Array.from(cells, (c) => c ?? ' ').join('');
+}
+
+const QUOTE_RE = /^(?:>[ \t]?)+/;
+
+// tio "[10:00:01.123] ", SecureCRT/minicom "[2024-03-01 10:00:01] ", ISO or bare "10:00:01.123 ",
+// moreutils ts "Mar 01 10:00:01 ". The printk "[  123.456789]" has no colon, so it never matches these.
+const TS_BRACKET_RE = /^\[(?:(\d{4})[-/](\d\d)[-/](\d\d)[ T])?(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?\][ \t]?/;
+const TS_BARE_RE = /^(?:(\d{4})-(\d\d)-(\d\d)[ T])?(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(?:Z|[+-]\d\d:?\d\d)?[ \t]/;
+const TS_MONTH_RE = /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?[ \t]/;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Splits a terminal timestamp off the front of a line. */
+export function splitTerminalTime(s: string): [TerminalTime, string] | undefined {
+  const c = s.charCodeAt(0);
+  if (c === 91 /* [ */) {
+    const m = TS_BRACKET_RE.exec(s);
+    return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6]), s.slice(m[0].length)] : undefined;
+  }
+  if (c >= 48 && c <= 57) {
+    const m = TS_BARE_RE.exec(s);
+    return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6]), s.slice(m[0].length)] : undefined;
+  }
+  if (c >= 65 && c <= 83) {
+    const m = TS_MONTH_RE.exec(s);
+    if (!m) return undefined;
+    const month = String(MONTHS.indexOf(m[1] ?? '') + 1).padStart(2, '0');
+    // ts prints no year: the current one keeps intervals right, which is all a capture needs.
+    const year = String(new Date().getUTCFullYear());
+    return [timeOf(m[0], year, month, (m[2] ?? '').padStart(2, '0'), m[3], m[4], m[5], m[6]), s.slice(m[0].length)];
+  }
+  return undefined;
+}
+
+function timeOf(text: string, y?: string, mo?: string, d?: string, h?: string, mi?: string, se?: string, frac?: string): TerminalTime {
+  const fraction = frac ? Number(`0.${frac}`) : 0;
+  const secOfDay = Number(h) * 3600 + Number(mi) * 60 + Number(se) + fraction;
+  const out: TerminalTime = { text: text.trim(), secOfDay };
+  if (y && mo && d) out.epochMs = Date.UTC(Number(y), Number(mo) - 1, Number(d)) + Math.round(secOfDay * 1000);
+  return out;
+}
+
+const PRINTK_RE = /^(?:<\d+>)?\[\s*\d+\.\d+\]|^<\d+>/;
+// "/ # ", "/tmp $ ", "~ $ ", "root@board:~# ", "[root@x ~]# ". A bare "# " is not a prompt: slabinfo's header starts so.
+const PROMPT_RE = /^(?:\[[^\]\s]+@[^\]]*\]|[\w.-]+@[\w.-]+(?::[^\s#$]*)?|[~/][^\s#$]*)[ \t]?[#$](?:[ \t]|$)/;
+const COMMAND_WORDS: ReadonlySet<string> = new Set([
+  'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash',
+]);
+const BARE_COMMAND_RE = /^(?:do|done|free|date|uptime|while true; do|clear|sync)(?:\s+-[\w-]+)*$/;
+
+export const isPrintk = (s: string): boolean => s.charCodeAt(0) === 60 /* < */ || s.charCodeAt(0) === 91 /* [ */ ? PRINTK_RE.test(s) : false;
+
+const PS2_RE = /^(?:> )+/;
+
+/** Length of a shell prompt at the start of the line, 0 when there is none. */
+function promptLength(s: string): number {
+  const c = s.charCodeAt(0);
+  if (!(c === 47 || c === 126 || c === 91 || s.includes('@'))) return 0;
+  const m = PROMPT_RE.exec(s);
+  return m ? m[0].length : 0;
+}
+
+/** A prompt line, an echoed shell command, or the "cat meminfo..." a loop echoes before a file. */
+export function isShellLine(line: string): boolean {
+  const s = line.charCodeAt(0) === 32 ? line.trimStart() : line;
+  const c = s.charCodeAt(0);
+  if (promptLength(s) > 0) return true;
+  if (c === 35 /* # */ && s.charCodeAt(1) === 33 /* ! */) return true;
+  const space = s.indexOf(' ');
+  if (space > 0 && COMMAND_WORDS.has(s.slice(0, space))) return true;
+  return c >= 97 && c <= 119 && BARE_COMMAND_RE.test(s);
+}
+
+/** Cleans one raw line; undefined when nothing of the target's output is left on it. */
+export function cleanLine(raw: string, line: number): CleanLine | undefined {
+  let s = stripControls(raw);
+  if (s.charCodeAt(0) === 62 /* > */) s = s.replace(QUOTE_RE, '');
+  let time: TerminalTime | undefined;
+  const split = splitTerminalTime(s);
+  if (split) [time, s] = split;
+  s = s.trimEnd();
+  if (s.length === 0 || s.trimStart().length === 0) return undefined;
+  if (isPrintk(s)) return undefined;
+  const prompt = promptLength(s);
+  if (prompt > 0) {
+    // Typed-ahead input leaves the prompt (and PS2 "> "s) in front of the first line of output: keep that output.
+    s = s.slice(prompt).replace(PS2_RE, '');
+    if (s.trim().length === 0) return undefined;
+  }
+  if (isShellLine(s)) return undefined;
+  return time ? { text: s, line, time } : { text: s, line };
+}
+
+/** Cleans a whole text (tests, small inputs); capture_file.ts streams line by line instead. */
+export function cleanTerminalText(text: string): CleanLine[] {
+  const out: CleanLine[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const c = cleanLine(lines[i] ?? '', i + 1);
+    if (c) out.push(c);
+  }
+  return out;
+}
