@@ -63,11 +63,11 @@ export function splitTerminalTime(s: string): [TerminalTime, string] | undefined
   const c = s.charCodeAt(0);
   if (c === 91 /* [ */) {
     const m = TS_BRACKET_RE.exec(s);
-    return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6]), s.slice(m[0].length)] : undefined;
+    return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]), s.slice(m[0].length)] : undefined;
   }
   if (c >= 48 && c <= 57) {
     const m = TS_BARE_RE.exec(s);
-    return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6]), s.slice(m[0].length)] : undefined;
+    return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]), s.slice(m[0].length)] : undefined;
   }
   if (c >= 65 && c <= 83) {
     const m = TS_MONTH_RE.exec(s);

@@ -30,7 +30,7 @@ export function parseCgroupMemoryStat(text: string): Parsed<CgroupMemoryStat> {
       warnings.push(warning(i + 1, line, 'expected "key value"; skipped'));
       continue;
     }
-    if (key in values) warnings.push(warning(i + 1, line, `"${key}" repeated; the last one is kept`, 'info'));
+    if (Object.hasOwn(values, key)) warnings.push(warning(i + 1, line, `"${key}" repeated; the last one is kept`, 'info'));
     values[key] = v;
   }
   if (Object.keys(values).length === 0 && text.trim() !== '') warnings.push(warning(0, '', 'no "key value" line', 'error'));

@@ -74,8 +74,8 @@ const cases: Array<{ name: string; text: () => string; options?: Parameters<type
     },
   },
   {
-    name: 'procps-ng -b with "$ free -b -t" prompt, CRLF',
-    text: () => `$ free -b -t\r\n${fixtures(/^free-b-t-local/)[0]!.text.replace(/\n/g, '\r\n')}`,
+    name: 'procps-ng -b with "$ free -b -t -s 5 -c 1" prompt, CRLF',
+    text: () => `$ free -b -t -s 5 -c 1\r\n${fixtures(/^free-b-t-local/)[0]!.text.replace(/\n/g, '\r\n')}`,
     want: {
       unit: 'B', mem: row(1, { total: 25276514304, used: 386904064, free: 24148275200, shared: 8998912, buffCache: 989687808, available: 24889610240 }),
       swap: zeroSwap, total: row(1, { total: 25276514304, used: 386904064, free: 24148275200 }),

@@ -54,7 +54,7 @@ export function parseFree(text: string, options: FreeOptions = {}): Parsed<Free>
     if (line === '') continue;
     if (isHeader(line)) {
       columns = line.split(/\s+/).map((name) => {
-        const c = COLUMNS[name];
+        const c = Object.hasOwn(COLUMNS, name) ? COLUMNS[name] : undefined;
         if (c === undefined) warnings.push(warning(lineNo, line, `unknown column "${name}"; its values are skipped`, 'info'));
         return c;
       });
@@ -146,9 +146,10 @@ function splitRow(line: string): { label: string; values: string[] } | undefined
 
 /** Unit flags on a command line that runs free: "free -m", "busybox free -k", "free --mebi -t". */
 function commandScale(line: string): Scale | undefined {
-  const m = /(?:^|[\s/$#>])free((?:\s+-{1,2}[A-Za-z=0-9-]+)*)\s*$/.exec(line);
+  const m = /(?:^|[\s/$#>])free((?:\s+\S+)*)\s*$/.exec(line);
   if (!m) return undefined;
-  const flags = (m[1] ?? '').trim().split(/\s+/).filter((f) => f !== '');
+  // Only dashed words are flags; "-s 5" leaves a bare 5 behind, and prose after "free" has none.
+  const flags = (m[1] ?? '').trim().split(/\s+/).filter((f) => f.startsWith('-'));
   const si = flags.includes('--si');
   let power: number | undefined;
   for (const f of flags) {

@@ -118,3 +118,10 @@ test('statm: page size option, short line, garbage', () => {
   assert.deepEqual(short.warnings.map((w) => [w.line, w.severity]), [[1, 'data-loss'], [1, 'data-loss']]);
   assert.equal(parseStatm('\n\n').warnings[0]?.severity, 'error');
 });
+
+test('status: keys named like Object.prototype members are plain keys', () => {
+  const { value, warnings } = parseStatus('Name:\tx\nconstructor:\t5\ntoString:\t7 kB\n');
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(value.fields, { Name: 'x', constructor: '5', toString: '7 kB' });
+  assert.deepEqual(value.bytes, { toString: 7168 });
+});

@@ -34,7 +34,7 @@ export function parseStatus(text: string): Parsed<ProcStatus> {
     }
     const key = line.slice(0, colon).trim();
     const raw = line.slice(colon + 1).trim();
-    if (key in value.fields) warnings.push(warning(i + 1, line, `"${key}" repeated; the last one is kept`, 'info'));
+    if (Object.hasOwn(value.fields, key)) warnings.push(warning(i + 1, line, `"${key}" repeated; the last one is kept`, 'info'));
     value.fields[key] = raw;
     if (raw.endsWith('kB')) {
       const m = KB.exec(raw);
@@ -44,7 +44,7 @@ export function parseStatus(text: string): Parsed<ProcStatus> {
       continue;
     }
     if (key === 'Name') { value.name = raw; continue; }
-    const field = INT_FIELDS[key];
+    const field = Object.hasOwn(INT_FIELDS, key) ? INT_FIELDS[key] : undefined;
     if (field === undefined) continue;
     const v = INT.test(raw) ? Number(raw) : NaN;
     if (Number.isSafeInteger(v)) value[field] = v;

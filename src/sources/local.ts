@@ -102,7 +102,7 @@ function readProcesses(
   proc: string, mode: 'rollup' | 'status', smapsPids: ReadonlySet<number> | undefined, warnings: SnapshotWarning[],
 ): ProcessSample[] {
   const out: ProcessSample[] = [];
-  let unreadable = 0;
+  const unreadable: string[] = [];
   for (const pid of listPids(proc)) {
     const dir = join(proc, String(pid));
     const status = read(join(dir, 'status'));
@@ -124,16 +124,18 @@ function readProcesses(
           sample.memory = summarizeMappings(parsed.mappings);
           if (wantSmaps) sample.smaps = parsed;
         } else if (rollup && 'error' in rollup && !rollup.error.startsWith('not present')) {
-          unreadable++;
+          unreadable.push(`${pid} (${sample.comm})`);
         }
       }
     }
     out.push(sample);
   }
-  if (unreadable > 0) {
+  if (unreadable.length > 0) {
+    // Even root can be refused: the ptrace access check also applies to processes in other user namespaces.
+    const hint = process.getuid?.() === 0 ? 'refused even to root by the ptrace access check' : "run as root to see other users' processes";
     warnings.push({
-      source: join(proc, '*/smaps_rollup'), line: 0, text: '', severity: 'data-loss',
-      reason: `${unreadable} processes' memory maps are unreadable (run as root to see USS/PSS of other users' processes)`,
+      source: join(proc, '*/smaps_rollup'), line: 0, text: unreadable.slice(0, 10).join(', '), severity: 'data-loss',
+      reason: `USS/PSS unknown for ${unreadable.length} processes: memory maps unreadable (${hint})`,
     });
   }
   return out;

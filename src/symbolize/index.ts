@@ -42,7 +42,7 @@ export interface SymbolizeResult {
 
 export { parseProcMaps, resolveAddress } from './proc_maps.js';
 export type { MapEntry, ResolvedAddress } from './proc_maps.js';
-export { parseKallsyms, parseModules, resolveKernelAddress, formatKernelLocation, parseSymbolOffset, KernelLines } from './kallsyms.js';
+export { parseKallsyms, parseModules, resolveKernelAddress, kernelSymbolAddress, formatKernelLocation, parseSymbolOffset, moduleAt, KernelLines } from './kallsyms.js';
 export type { Kallsyms, KernelLocation, KernelModule, KernelSymbol, SymbolOffset } from './kallsyms.js';
 export { Addr2Line, GdbBatch, findTool, installHint } from './addr2line.js';
 export type { LineResult, LineStatus, SourceFrame } from './addr2line.js';

@@ -52,7 +52,7 @@ test('lsan chromium log: two reports from two pids, noise between, suppressions 
   const r = parseSanitizer(f.text);
   assert.deepEqual(r.value.reports.map((x) => [x.pid, x.siteIndexes.length, x.summary?.bytes]), [[3236, 1, 3079], [3294, 1, 10]]);
   assert.deepEqual(r.value.suppressions, [
-    { count: 360, bytes: 17792, template: 'libfontconfig', line: 18 },
+    { count: 360, bytes: 17792, template: 'libfontconfig', line: 17 },
     { count: 3, bytes: 18072, template: 'libGL.so', line: 63 },
   ]);
   assert.deepEqual(r.value.sites[0]?.stack, [

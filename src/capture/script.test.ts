@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildCaptureScript, DEFAULT_SCRIPT_FILES } from './script.js';
+import { ingestToSnapshots, type CaptureSample } from '../sources/capture_file.js';
+import type { Snapshot } from '../model/snapshot.js';
+
+const hasBusybox = spawnSync('busybox', ['sh', '-c', 'true']).status === 0;
+
+/** Runs the printed loop for real for `ms`, its output going to a file as a terminal log would. */
+async function runScript(shell: string[], ms: number, path: string): Promise<void> {
+  const script = buildCaptureScript({ intervalSec: 1, files: DEFAULT_SCRIPT_FILES, procs: { status: true } });
+  const fd = openSync(path, 'w');
+  const [bin = 'sh', ...pre] = shell;
+  const child = spawn(bin, [...pre, '-c', script], { stdio: ['ignore', fd, fd], detached: true });
+  await new Promise((r) => setTimeout(r, ms));
+  // The loop's own process group: the shell and its `sleep`.
+  if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+  await new Promise((r) => child.on('close', r));
+  closeSync(fd);
+}
+
+async function checkShell(shell: string[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-script-'));
+  try {
+    const log = join(dir, 'capture.log');
+    await runScript(shell, 2600, log);
+    const got: Array<[Snapshot, CaptureSample]> = [];
+    ingestToSnapshots(log, { intervalSec: 1, onSample: (snap, sample) => got.push([snap, sample]) });
+    // Killing the loop may cut the last iteration: every iteration before it must be whole.
+    const whole = got.filter(([, s]) => s.sections.some((x) => x.kind === 'slabinfo') && s.warnings.every((w) => w.severity !== 'data-loss'));
+    assert.ok(whole.length >= 2, `${whole.length} whole samples of ${got.length}`);
+    for (const [snap, sample] of whole) {
+      assert.deepEqual(sample.sections.filter((x) => x.pid === undefined).map((x) => x.name), ['date', 'uptime', 'boot_id', 'meminfo', 'vmstat', 'buddyinfo', 'slabinfo']);
+      assert.equal(sample.timestamp.source, 'date');
+      assert.ok((snap.meminfo?.bytes['MemTotal'] ?? 0) > 0);
+      assert.ok((snap.slabinfo?.caches.length ?? 0) > 10);
+      assert.ok(Object.keys(snap.vmstat ?? {}).length > 50);
+      assert.ok((snap.buddyinfo?.zones.length ?? 0) > 0);
+      assert.ok(snap.processes.length >= 3 && snap.processes.every((p) => p.status?.pid === p.pid));
+      assert.match(snap.target.bootId ?? '', /^[0-9a-f-]{36}$/);
+      assert.equal(snap.warnings.filter((w) => w.severity !== 'info').length, 0, JSON.stringify(snap.warnings.slice(0, 3)));
+    }
+    const up = whole.map(([snap]) => snap.target.uptimeSec ?? 0);
+    assert.ok(up.every((u, i) => i === 0 || u - (up[i - 1] ?? 0) >= 0.9), `uptime steps ${up.join(', ')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the script run for real by sh (dash) is ingested whole', () => checkShell(['sh']));
+test('the script run for real by busybox sh', { skip: hasBusybox ? false : 'busybox is not installed on this machine' }, () => checkShell(['busybox', 'sh']));
+
+test('the script uses only sh built-ins, cat, date and sleep, and quotes paths', () => {
+  const s = buildCaptureScript({ intervalSec: 5, files: [{ name: 'mma', path: "/proc/mi modules/it's" }] });
+  assert.match(s, /cat '\/proc\/mi modules\/it'\\''s' 2>&1/);
+  assert.match(s, /\n {2}sleep 5\ndone\n$/);
+  const commands = new Set(s.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.trim().split(/\s/)[0]));
+  assert.deepEqual([...commands].sort(), ['cat', 'date', 'done', 'echo', 'sleep', 'while']);
+});

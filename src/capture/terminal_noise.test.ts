@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanLine, cleanTerminalText, stripControls } from './terminal_noise.js';
+
+// Noise synthesized here, in code: each case is one line as a terminal would save it.
+const KEPT: Array<[string, string, string]> = [
+  ['CRLF of a pty', 'MemTotal:       44792 kB\r', 'MemTotal:       44792 kB'],
+  ['ANSI colour around a value', '\x1b[1;31mMemFree:\x1b[0m  7904 kB', 'MemFree:  7904 kB'],
+  ['cursor move and erase-line', '\x1b[2K\x1b[1GSlab:  14508 kB', 'Slab:  14508 kB'],
+  ['backspace typo fix', 'Buffx\bers:  2396 kB', 'Buffers:  2396 kB'],
+  ['bare CR redraw keeps the last draw', 'garbage-garbage-garbage\r\x1b[KCached:  10744 kB', 'Cached:  10744 kB'],
+  ['tio timestamp', '[10:00:01.123] SUnreclaim:  12624 kB', 'SUnreclaim:  12624 kB'],
+  ['SecureCRT date-time', '[2024-03-01 10:00:01] kmalloc-64 10491 10500 320 12 1 : tunables 0 0 0 : slabdata 875 875 0', 'kmalloc-64 10491 10500 320 12 1 : tunables 0 0 0 : slabdata 875 875 0'],
+  ['bare ISO time', '2024-03-01T10:00:01.123456+01:00 Mem: 44792 40148 4644 12 272', 'Mem: 44792 40148 4644 12 272'],
+  ['moreutils ts', 'Mar 01 10:00:01 nr_free_pages 1234', 'nr_free_pages 1234'],
+  ['mail quote', '> > Slab: 29252 kB', 'Slab: 29252 kB'],
+  ['slabinfo header is not a prompt', '# name <active_objs> <num_objs>', '# name <active_objs> <num_objs>'],
+  ['zoneinfo indentation kept', '    pages free     3840  ', '    pages free     3840'],
+  ['prompt glued to output by typed-ahead input', 'root@board:~# > > > MemTotal:  1 kB', 'MemTotal:  1 kB'],
+];
+
+const DROPPED: Array<[string, string]> = [
+  ['busybox prompt with command', '/ # cat /proc/meminfo'],
+  ['user prompt', '~ $ '],
+  ['bash prompt', 'root@board:~# free'],
+  ['RHEL prompt', '[root@x ~]# cat /proc/slabinfo'],
+  ['echoed loop label', 'cat meminfo...'],
+  ['echo command', 'echo 3 > /proc/sys/vm/drop_caches'],
+  ['printk', '[  123.456789] usb 1-1: new high-speed USB device'],
+  ['printk with level', '<4>[ 5.000001] mi_sys: warn'],
+  ['printk behind a terminal time', '[2024-03-01 10:00:01.123] [  12.000000] oom'],
+  ['blank line', '   \r'],
+  ['shebang', '#!/bin/bash'],
+  ['loop keyword', 'done'],
+];
+
+for (const [name, raw, want] of KEPT) {
+  test(`kept: ${name}`, () => assert.equal(cleanLine(raw, 1)?.text, want));
+}
+for (const [name, raw] of DROPPED) {
+  test(`dropped: ${name}`, () => assert.equal(cleanLine(raw, 1), undefined));
+}
+
+test('terminal time is returned with the line', () => {
+  assert.deepEqual(cleanLine('[2024-03-01 10:00:01.500] MemTotal: 1 kB', 7), {
+    text: 'MemTotal: 1 kB', line: 7,
+    time: { text: '[2024-03-01 10:00:01.500]', secOfDay: 36001.5, epochMs: Date.UTC(2024, 2, 1, 10, 0, 1, 500) },
+  });
+  assert.deepEqual(cleanLine('10:00:01.123 MemFree: 2 kB', 3)?.time, { text: '10:00:01.123', secOfDay: 36001.123 });
+});
+
+test('original line numbers survive blank lines between every line', () => {
+  const out = cleanTerminalText('MemTotal: 1 kB\r\n\r\nMemFree: 2 kB\r\n\r\n[  1.0] x\r\nSlab: 3 kB\r\n');
+  assert.deepEqual(out.map((l) => [l.line, l.text]), [[1, 'MemTotal: 1 kB'], [3, 'MemFree: 2 kB'], [6, 'Slab: 3 kB']]);
+});
+
+test('stripControls leaves plain text untouched', () => {
+  assert.equal(stripControls('kmalloc-64\t10491'), 'kmalloc-64\t10491');
+});
