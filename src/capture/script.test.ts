@@ -58,6 +58,6 @@ test('the script uses only sh built-ins, cat, date and sleep, and quotes paths',
   const s = buildCaptureScript({ intervalSec: 5, files: [{ name: 'mma', path: "/proc/mi modules/it's" }] });
   assert.match(s, /cat '\/proc\/mi modules\/it'\\''s' 2>&1/);
   assert.match(s, /\n {2}sleep 5\ndone\n$/);
-  const commands = new Set(s.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.trim().split(/\s/)[0]));
+  const commands = new Set(s.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.trim().split(/\s/)[0]));
   assert.deepEqual([...commands].sort(), ['cat', 'date', 'done', 'echo', 'sleep', 'while']);
 });

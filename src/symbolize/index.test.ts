@@ -20,11 +20,11 @@ function expected(dir: string, addrs: Record<string, bigint>, libModule?: string
   const lib: Frame = { address: hex(addrs['lib'] ?? 0n), symbol: 'lib_alloc', file: join(dir, 'lib.c'), line: lineOf(LIB_C, '@lib-site') };
   if (libModule !== undefined) lib.module = libModule;
   return [
+    { address: '0x1234', symbol: 'kept', file: 'already.c', line: 7 },
     lib,
     { address: hex(addrs['main'] ?? 0n), symbol: 'main', file: main, line: lineOf(MAIN_C, '@main-site') },
     { inline: true, address: hex(addrs['inline'] ?? 0n), symbol: 'inlined_helper', file: main, line: lineOf(MAIN_C, '@inline-site') },
     { address: hex(addrs['inline'] ?? 0n), symbol: 'main', file: main, line: lineOf(MAIN_C, '@inline-caller') },
-    { address: '0x1234', symbol: 'kept', file: 'already.c', line: 7 },
   ];
 }
 
@@ -35,11 +35,12 @@ test('symbolizeSites: PIE and -no-pie programs and their .so, from a captured /p
     const run = await runUntilReady(exe);
     t.after(run.stop);
     const a = printedAddresses(run.lines);
+    // Innermost first, as tools print stacks; the printed addresses are return addresses (line looked up at -1).
     const input = site([
+      { address: '0x1234', symbol: 'kept', file: 'already.c', line: 7 },
       { address: hex(a['lib'] ?? 0n) },
       { address: hex(a['main'] ?? 0n) },
       { address: hex(a['inline'] ?? 0n) },
-      { address: '0x1234', symbol: 'kept', file: 'already.c', line: 7 },
     ]);
     const before = JSON.stringify(input);
     const r = await symbolizeSites([input], { maps: run.maps });
@@ -47,7 +48,7 @@ test('symbolizeSites: PIE and -no-pie programs and their .so, from a captured /p
     assert.deepEqual(r.problems, [], exe);
     assert.deepEqual(r.sites[0]?.stack, expected(leaky.dir, a), exe);
     assert.equal(JSON.stringify(input), before, 'the input sites are not mutated');
-    assert.equal(stackKey(r.sites[0]?.stack ?? []), 'lib_alloc;main;main;kept', 'inline frames do not change the merge key');
+    assert.equal(stackKey(r.sites[0]?.stack ?? []), 'kept;lib_alloc;main;main', 'inline frames do not change the merge key');
   }
   await sleep(50);
   assert.deepEqual(childProcessNames().filter((n) => n === 'addr2line' || n === 'gdb'), [], 'no tool process left behind');
@@ -71,7 +72,7 @@ test('symbolizeSites: stripped binaries under --sysroot, debug files by build-id
     mkdirSync(dirname(dbg), { recursive: true });
     execFileSync('objcopy', ['--only-keep-debug', f, dbg]);
   }
-  const input = site([{ address: hex(a['lib'] ?? 0n) }, { address: hex(a['main'] ?? 0n) }, { address: hex(a['inline'] ?? 0n) }, { address: '0x1234', symbol: 'kept', file: 'already.c', line: 7 }]);
+  const input = site([{ address: '0x1234', symbol: 'kept', file: 'already.c', line: 7 }, { address: hex(a['lib'] ?? 0n) }, { address: hex(a['main'] ?? 0n) }, { address: hex(a['inline'] ?? 0n) }]);
   const r = await symbolizeSites([input], { maps: run.maps, sysroot });
   assert.deepEqual(r.problems, []);
   assert.deepEqual(r.sites[0]?.stack, expected(leaky.dir, a));
@@ -83,7 +84,7 @@ test('symbolizeSites: stripped binaries under --sysroot, debug files by build-id
     execFileSync('objcopy', ['--strip-debug', f, join(bare, f)]);
   }
   const r2 = await symbolizeSites([input], { maps: run.maps, sysroot: bare });
-  assert.deepEqual(r2.sites[0]?.stack.map((f) => [f.symbol, f.line]), [['lib_alloc', undefined], ['main', undefined], ['main', undefined], ['kept', 7]]);
+  assert.deepEqual(r2.sites[0]?.stack.map((f) => [f.symbol, f.line]), [['kept', 7], ['lib_alloc', undefined], ['main', undefined], ['main', undefined]]);
   assert.equal(r2.problems.length, 2, r2.problems.join('\n'));
   assert.ok(r2.problems.every((p) => p.startsWith('no debug info for') && p.includes('--debug-dir')), r2.problems.join('\n'));
 

@@ -31,6 +31,12 @@ export interface SymbolizeOptions {
   moduleDirs?: string[];
   /** Insert inlined callees as extra `inline: true` frames (default true); stackKey() ignores them. */
   expandInline?: boolean;
+  /**
+   * Frames after the innermost are return addresses, which point at the instruction after the call; their line
+   * is looked up at address - 1, as gdb, valgrind and the kernel's %pB do (the printed address is unchanged).
+   * Default true; false looks every address up as given.
+   */
+  returnAddresses?: boolean;
   /** PATH used to find the tools (tests). */
   searchPath?: string;
 }
@@ -94,12 +100,13 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
     if (b.lookup.status !== 'missing') {
       const host = b.lookup.hostPath;
       try {
-        const info = withElfFile(host, (r) => (r.ok ? r.elf : r.reason));
+        // Everything that reads the file happens inside withElfFile; segments stay usable after it closes.
+        const info = withElfFile(host, (r) => (r.ok ? { elf: r.elf, symbols: readSymbols(r.elf) } : r.reason));
         if (typeof info === 'string') b.error = info;
         else {
-          b.type = info.type;
-          b.toVaddr = (off) => fileOffsetToVaddr(info, off);
-          b.symbols = readSymbols(info);
+          b.type = info.elf.type;
+          b.toVaddr = (off) => fileOffsetToVaddr(info.elf, off);
+          b.symbols = info.symbols;
         }
       } catch (err) {
         b.error = err instanceof Error ? err.message : String(err);
@@ -121,14 +128,15 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
   // 1. Plan: decide for every frame what to ask, grouped per binary.
   out.forEach((site, si) => site.stack.forEach((f, fi) => {
     if (f.file !== undefined && f.line !== undefined) return;
+    const back = options.returnAddresses !== false && fi > 0 ? 1n : 0n;
     if (isKernelFrame(site, f)) {
-      planKernel(f, { site: si, frame: fi });
+      planKernel(f, { site: si, frame: fi }, back);
       return;
     }
-    planUser(f, { site: si, frame: fi });
+    planUser(f, { site: si, frame: fi }, back);
   }));
 
-  function planKernel(f: Frame, job: Job): void {
+  function planKernel(f: Frame, job: Job, back: bigint): void {
     const addr = f.address !== undefined ? parseAddress(f.address) : undefined;
     if ((f.symbol === undefined || f.offset === undefined) && addr !== undefined && ks !== undefined && !ks.zeroed) {
       const loc = resolveKernelAddress(ks, addr, modules);
@@ -147,12 +155,12 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
     }
     const offset = parseAddress(stripSign(f.offset));
     if (offset === undefined) return;
-    const request: SymbolOffset = { symbol: f.symbol, offset };
+    const request: SymbolOffset = { symbol: f.symbol, offset: offset > 0n ? offset - back : offset };
     if (f.module !== undefined && f.module !== 'vmlinux' && f.module !== 'kernel') request.module = f.module;
     kernelJobs.push({ ...job, request });
   }
 
-  function planUser(f: Frame, job: Job): void {
+  function planUser(f: Frame, job: Job, back: bigint): void {
     const addr = f.address !== undefined ? parseAddress(f.address) : undefined;
     const resolved = addr !== undefined ? resolveAddress(maps, addr) : undefined;
     let path = resolved?.path;
@@ -190,7 +198,7 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
     const file = b.lookup.status === 'found' ? b.lookup.debugPath : b.lookup.hostPath;
     if (!drivers.has(file)) drivers.set(file, new Addr2Line(file, { ...driverOpts, hasDebugInfo: b.lookup.status === 'found' }));
     const list = userJobs.get(file) ?? [];
-    list.push({ ...job, vaddr });
+    list.push({ ...job, vaddr: vaddr > 0n ? vaddr - back : vaddr });
     userJobs.set(file, list);
   }
 
@@ -220,10 +228,10 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
   for (const { job, result } of answers) {
     const f = out[job.site]?.stack[job.frame];
     if (f === undefined) continue;
-    if (result.status !== 'ok' && result.status !== 'no-debug-info' && result.status !== 'not-found') {
+    // User-space no-debug-info was said once per binary while planning; everything else is said here.
+    if (result.status === 'not-found') problems.add(`${result.file}: not-found: no line information for ${result.query}${result.detail !== undefined ? ` (${result.detail})` : ''}`);
+    else if (result.status !== 'ok' && (result.status !== 'no-debug-info' || result.detail !== undefined)) {
       problems.add(`${result.file}: ${result.status}${result.detail !== undefined ? `: ${result.detail}` : ''}`);
-    } else if (result.status === 'no-debug-info' && result.detail !== undefined) {
-      problems.add(`${result.file}: no debug info: ${result.detail}`);
     }
     const outer = result.frames[result.frames.length - 1];
     if (outer === undefined) continue;

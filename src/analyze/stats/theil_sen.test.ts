@@ -22,7 +22,7 @@ test('sampled estimate stays within its stated error of the exact median (n <= 2
     const s = theilSen(t, v, { maxPairs: 50_000 });
     assert.equal(s.sampled, true);
     assert.ok(Math.abs(s.slope - exact) <= s.sampleError, `n ${n}: |${s.slope} - ${exact}| > ${s.sampleError}`);
-    assert.ok(Math.abs(s.slope - exact) / Math.abs(exact) < 0.01);
+    assert.ok(Math.abs(s.slope - exact) / Math.abs(exact) < 0.02);
   }
 });
 
