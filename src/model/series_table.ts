@@ -1,0 +1,25 @@
+/**
+ * A recording as analysis sees it: one timeline and every series aligned to it. Built from a database
+ * (store/reader) or a capture log (sources/capture_file) by the caller; analysis never touches either.
+ */
+import type { Meminfo, Zone } from './proc_files.js';
+
+export interface BootSegment { bootId?: string; fromIndex: number; toIndex: number }
+export interface Gap { fromSec: number; toSec: number; reason: string }
+
+export interface SeriesTable {
+  /** Sample times in seconds since the first sample (target clock where known, else host clock or index x interval). */
+  t: Float64Array;
+  /** Wall-clock time of t = 0, ms since the epoch, when known. */
+  startedAtMs?: number;
+  /** Series key (DESIGN.md, "Series keys") -> values aligned with t; NaN where the series was not sampled. */
+  series: Map<string, Float64Array>;
+  boots: BootSegment[];
+  gaps: Gap[];
+  /** Raw first and last parsed meminfo and zoneinfo, for composition and watermarks. */
+  firstMeminfo?: Meminfo;
+  lastMeminfo?: Meminfo;
+  lastZones?: Zone[];
+  /** Where it came from and how it was sampled, for the methods section of a report. */
+  meta: { source: string; intervalSec?: number; timeSource?: string; notes: string[] };
+}
