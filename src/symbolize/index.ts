@@ -180,12 +180,14 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
       return;
     }
     let vaddr: bigint | undefined;
+    let adjust = back;
     if (resolved !== undefined) vaddr = b.toVaddr?.(resolved.offsetInFile);
     else if (f.moduleOffset !== undefined) vaddr = parseAddress(f.moduleOffset); // sanitizer/glibc "+0x..": relative to the load bias, so an ELF vaddr
     else if (f.symbol !== undefined && f.offset !== undefined && b.symbols !== undefined) {
       const sym = symbolAddress(b.symbols, f.symbol);
       const off = parseAddress(stripSign(f.offset));
       if (sym !== undefined && off !== undefined) vaddr = sym.value + off;
+      if (off === 0n) adjust = 0n; // a function's first byte is never a return address
     } else if (addr !== undefined && b.type === ET_EXEC) vaddr = addr; // non-PIE: runtime address is the link address
     if (vaddr === undefined) {
       problems.add(`cannot place ${f.address ?? f.symbol ?? '?'} inside "${path}": give the process's /proc/PID/maps`);
@@ -198,7 +200,7 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
     const file = b.lookup.status === 'found' ? b.lookup.debugPath : b.lookup.hostPath;
     if (!drivers.has(file)) drivers.set(file, new Addr2Line(file, { ...driverOpts, hasDebugInfo: b.lookup.status === 'found' }));
     const list = userJobs.get(file) ?? [];
-    list.push({ ...job, vaddr: vaddr > 0n ? vaddr - back : vaddr });
+    list.push({ ...job, vaddr: vaddr > 0n ? vaddr - adjust : vaddr });
     userJobs.set(file, list);
   }
 

@@ -66,8 +66,15 @@ export function rateText(r: { slope: number; ci: [number, number] }, alpha: numb
   return `${num(r.slope)} B/s (${Math.round((1 - alpha) * 100)}% CI ${num(r.ci[0])} .. ${num(r.ci[1])})`;
 }
 
+const trendCache = new WeakMap<Float64Array, { o: PolicyOptions; t: Float64Array; tr: TrendTest }>();
+
+/** The trend test of a view; memoised per view, since a rule that passes a view on has often tested it. */
 export function trendOf(view: View, o: PolicyOptions): TrendTest {
-  return trendTest(view.t, view.v, { alpha: o.alpha, maxPairs: o.maxPairs, seed: o.seed, hamedRao: o.hamedRao });
+  const hit = trendCache.get(view.v);
+  if (hit && hit.o === o && hit.t === view.t) return hit.tr;
+  const tr = trendTest(view.t, view.v, { alpha: o.alpha, maxPairs: o.maxPairs, seed: o.seed, hamedRao: o.hamedRao });
+  trendCache.set(view.v, { o, t: view.t, tr });
+  return tr;
 }
 
 export function slice(view: View, from: number, to = view.t.length): View {
