@@ -4,8 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCaptureScript, DEFAULT_SCRIPT_FILES } from './script.js';
-import { ingestToSnapshots, type CaptureSample } from '../sources/capture_file.js';
+import { buildCaptureScript, DEFAULT_SCRIPT_FILES } from '../capture/script.js';
+import { ingestToSnapshots, type CaptureSample } from './capture_file.js';
 import type { Snapshot } from '../model/snapshot.js';
 
 const hasBusybox = spawnSync('busybox', ['sh', '-c', 'true']).status === 0;
