@@ -28,6 +28,9 @@ export interface SnapshotDiff {
   meminfo: NamedChange[];
 }
 
+/** 2001-09-09: any real wall clock reads later than this. */
+const WALL_CLOCK_EPOCH_MS = 1e12;
+
 const change = (before: number, after: number): Change => ({ before, after, delta: after - before });
 const named = (name: string, before: number, after: number): NamedChange => ({
   name, ...change(before, after), factor: before === 0 ? (after === 0 ? 1 : Infinity) : after / before,
@@ -58,7 +61,8 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): SnapshotDiff {
   const out: SnapshotDiff = { groups: [], slab: [], vmalloc: [], processes: [], appeared: [], exited: [], meminfo: [] };
   const ua = a.target.uptimeSec, ub = b.target.uptimeSec;
   if (ua !== undefined && ub !== undefined && ub >= ua && a.target.bootId === b.target.bootId) out.elapsedSec = ub - ua;
-  else if (b.takenAtMs > a.takenAtMs) out.elapsedSec = (b.takenAtMs - a.takenAtMs) / 1000;
+  // A capture log without clocks numbers its samples from 0; such times are not a duration anyone measured.
+  else if (b.takenAtMs > a.takenAtMs && a.takenAtMs > WALL_CLOCK_EPOCH_MS) out.elapsedSec = (b.takenAtMs - a.takenAtMs) / 1000;
 
   const ma = a.meminfo?.bytes, mb = b.meminfo?.bytes;
   if (ma && mb) {
