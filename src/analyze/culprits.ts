@@ -1,0 +1,240 @@
+/**
+ * Where the memory goes, series by series: slab caches, vmalloc callers, processes (USS), mappings of
+ * processes recorded with smaps, /proc/allocinfo call sites and user-declared files, each judged by the
+ * trend policy (through SeriesJudge) and ranked leaks first, fastest first. Then the owner of kernel growth:
+ * a process whose FDSize climbs with filp and socket caches, whose Threads climb with KernelStack, whose
+ * VmPTE climbs with PageTables.
+ */
+import type {
+  AllocinfoCulprit, Analysis, Confidence, FileCulprit, MappingCulprit, OwnerInference, ProcessCulprit, SeriesVerdict,
+  SlabCulprit, VmallocCulprit,
+} from '../model/analysis.js';
+import type { SeriesKind } from './rules/index.js';
+import { finitePoints, type SeriesJudge } from './judge.js';
+import { pearson } from './lockstep.js';
+
+export type Culprits = Analysis['culprits'];
+
+/**
+ * Slab caches the kernel shrinks under memory pressure (SLAB_RECLAIM_ACCOUNT and actually reclaimable):
+ * dentries, inodes of real filesystems, page-cache tree nodes. Socket and tmpfs inodes are accounted as
+ * reclaimable too but live as long as their socket or file, so their growth can be a leak.
+ */
+const RECLAIMABLE_SLAB = /^(dentry|radix_tree_node|buffer_head|ext4_extent_status|mbcache|xfs_ili|btrfs_extent_buffer|btrfs_delayed_node|fuse_request)$|inode/;
+const PINNED_INODES = /^(sock_inode_cache|shmem_inode_cache|mqueue_inode_cache|anon_inode|inotify_inode_mark)/;
+
+export function slabKind(cache: string): SeriesKind {
+  return RECLAIMABLE_SLAB.test(cache) && !PINNED_INODES.test(cache) ? 'reclaimable' : 'normal';
+}
+
+/** Caches that grow with open files and sockets. */
+export const FD_CACHES = /^(filp|sock_inode_cache|TCP|TCPv6|UDP|UDPv6|UNIX|UNIX-STREAM|RAW|RAWv6|PING|PINGv6|eventpoll_epi|eventpoll_pwq|pipe_inode_info|signalfd_ctx|skbuff_head_cache|request_sock_TCP|inotify_inode_mark)$/;
+/** Caches that grow with threads. */
+export const THREAD_CACHES = /^(task_struct|pid|thread_stack|signal_cache|sighand_cache|cred_jar)$/;
+
+export interface ParsedKey {
+  family: 'slab' | 'vmalloc' | 'process' | 'mapping' | 'allocinfo' | 'file';
+  name: string;
+  comm?: string;
+  pid?: number;
+  metric?: string;
+  field?: string;
+}
+
+/** Reads a series key of the families culprits are ranked in (model/series.ts names them). */
+export function parseCulpritKey(key: string): ParsedKey | undefined {
+  let m = /^slab\.(.+)\.bytes$/.exec(key);
+  if (m) return { family: 'slab', name: m[1] as string };
+  m = /^vmalloc\.caller\.(.+)\.bytes$/.exec(key);
+  if (m) return { family: 'vmalloc', name: m[1] as string };
+  m = /^proc\.(.+):(\d+)\.map\.(.+)\.(uss|rss)$/.exec(key);
+  if (m) return { family: 'mapping', name: m[3] as string, comm: m[1] as string, pid: Number(m[2]), metric: m[4] as string };
+  m = /^proc\.(.+):(\d+)\.(uss|pss|rss)$/.exec(key);
+  if (m) return { family: 'process', name: `${m[1] as string}:${m[2] as string}`, comm: m[1] as string, pid: Number(m[2]), metric: m[3] as string };
+  m = /^allocinfo\.(.+)\.bytes$/.exec(key);
+  if (m) return { family: 'allocinfo', name: m[1] as string };
+  m = /^file\.([^.]+)\.(.+)$/.exec(key);
+  if (m) return { family: 'file', name: m[1] as string, field: m[2] as string };
+  return undefined;
+}
+
+const VERDICT_RANK: Record<SeriesVerdict['verdict'], number> = { leak: 0, inconclusive: 1, bounded: 2, reclaimable: 3, stable: 4 };
+
+/** Leaks first, then inconclusive, then the rest; fastest growth first within each. */
+export function byLeakRate(a: SeriesVerdict, b: SeriesVerdict): number {
+  return VERDICT_RANK[a.verdict] - VERDICT_RANK[b.verdict] || b.rateBytesPerSec - a.rateBytesPerSec || b.growthBytes - a.growthBytes || a.key.localeCompare(b.key);
+}
+
+export interface CulpritOptions {
+  /** Rows kept per family besides the leaks. Default 20. */
+  top?: number;
+}
+
+function keep<T extends SeriesVerdict>(rows: T[], top: number): T[] {
+  rows.sort(byLeakRate);
+  const leaks = rows.filter((r) => r.verdict === 'leak');
+  return leaks.length >= top ? leaks : rows.slice(0, top);
+}
+
+/** Ranks every culprit family of the window. Series that do not move are skipped without a test. */
+export function rankCulprits(judge: SeriesJudge, options: CulpritOptions = {}): Culprits {
+  const top = options.top ?? 20;
+  const slab: SlabCulprit[] = [];
+  const vmalloc: VmallocCulprit[] = [];
+  const procByPid = new Map<string, ProcessCulprit>();
+  const mapping: MappingCulprit[] = [];
+  const allocinfo: AllocinfoCulprit[] = [];
+  const file: FileCulprit[] = [];
+  const hasUss = new Set<string>();
+  for (const key of judge.w.keys) {
+    const k = parseCulpritKey(key);
+    if (k?.family === 'process' && k.metric === 'uss') hasUss.add(k.name);
+  }
+  for (const key of judge.w.keys) {
+    const k = parseCulpritKey(key);
+    if (!k) continue;
+    switch (k.family) {
+      case 'slab': {
+        const v = judge.ifMoving(key, slabKind(k.name));
+        if (!v) break;
+        const objs = judge.values(`slab.${k.name}.objs`);
+        let objsGrowth: number | null = null;
+        if (objs) {
+          const p = finitePoints(judge.w.t, objs);
+          if (p.v.length >= 2) objsGrowth = (p.v[p.v.length - 1] as number) - (p.v[0] as number);
+        }
+        slab.push({ ...v, cache: k.name, objsGrowth, cluster: null });
+        break;
+      }
+      case 'vmalloc': {
+        const v = judge.ifMoving(key);
+        if (v) vmalloc.push({ ...v, caller: k.name, cluster: null });
+        break;
+      }
+      case 'process': {
+        // USS is what the process alone holds (what killing it frees); PSS and RSS only when USS was not recorded.
+        if (k.metric !== 'uss' && hasUss.has(k.name)) break;
+        if (k.metric === 'rss' && judge.w.keys.includes(`proc.${k.name}.pss`)) break;
+        const v = judge.ifMoving(key);
+        if (v) procByPid.set(k.name, { ...v, comm: k.comm ?? '', pid: k.pid ?? 0, metric: k.metric as ProcessCulprit['metric'] });
+        break;
+      }
+      case 'mapping': {
+        if (k.metric !== 'uss') break;
+        const v = judge.ifMoving(key);
+        if (v) mapping.push({ ...v, comm: k.comm ?? '', pid: k.pid ?? 0, mapping: k.name, metric: 'uss' });
+        break;
+      }
+      case 'allocinfo': {
+        const v = judge.ifMoving(key);
+        if (v) allocinfo.push({ ...v, site: k.name });
+        break;
+      }
+      case 'file': {
+        const v = judge.ifMoving(key);
+        if (v) file.push({ ...v, file: k.name, field: k.field ?? '' });
+        break;
+      }
+    }
+  }
+  return {
+    slab: keep(slab, top),
+    vmalloc: keep(vmalloc, top),
+    process: keep([...procByPid.values()], top),
+    mapping: keep(mapping, top),
+    allocinfo: keep(allocinfo, top),
+    file: keep(file, top),
+    owner: [],
+  };
+}
+
+interface OwnerRule {
+  counter: OwnerInference['counter'];
+  suffix: string;
+  /** Kernel series this counter explains. */
+  explains(key: string): boolean;
+  /** Bytes of kernel memory per unit of the counter, for a plausibility check (undefined: no check). */
+  bytesPerUnit?: [number, number];
+}
+
+const OWNER_RULES: OwnerRule[] = [
+  { counter: 'fdsize', suffix: '.fdsize', explains: (k) => /^slab\.(.+)\.bytes$/.test(k) && FD_CACHES.test(k.slice(5, -6)) },
+  // One kernel stack per thread: 4-32 KiB depending on architecture and config.
+  { counter: 'threads', suffix: '.threads', explains: (k) => k === 'meminfo.KernelStack' || (/^slab\.(.+)\.bytes$/.test(k) && THREAD_CACHES.test(k.slice(5, -6))), bytesPerUnit: [2048, 65536] },
+  { counter: 'VmPTE', suffix: '.status.VmPTE', explains: (k) => k === 'meminfo.PageTables' },
+];
+
+/**
+ * Names processes behind growing kernel series. A candidate's counter must have grown over the window; the
+ * best candidate is the one whose counter correlates best with the kernel series. Confidence is medium only
+ * when one process alone climbs and its counter tracks the kernel series closely (r >= 0.8 over >= 6 samples).
+ */
+export function inferOwners(judge: SeriesJudge, kernel: readonly SeriesVerdict[]): OwnerInference[] {
+  const out: OwnerInference[] = [];
+  const t = judge.w.t;
+  for (const rule of OWNER_RULES) {
+    const targets = kernel.filter((k) => rule.explains(k.key) && (k.verdict === 'leak' || k.verdict === 'inconclusive') && k.growthBytes > 0);
+    if (targets.length === 0) continue;
+    const candidates: { comm: string; pid: number; key: string; v: Float64Array; growth: number }[] = [];
+    for (const key of judge.w.keys) {
+      if (!key.startsWith('proc.') || !key.endsWith(rule.suffix)) continue;
+      const m = /^proc\.(.+):(\d+)\./.exec(key);
+      const v = judge.values(key);
+      if (!m || !v) continue;
+      const p = finitePoints(t, v);
+      if (p.v.length < 2) continue;
+      const growth = (p.v[p.v.length - 1] as number) - (p.v[0] as number);
+      if (growth > 0) candidates.push({ comm: m[1] as string, pid: Number(m[2]), key, v, growth });
+    }
+    if (candidates.length === 0) continue;
+    for (const target of targets) {
+      const kv = judge.values(target.key);
+      if (!kv) continue;
+      const scored = candidates.map((c) => {
+        const x: number[] = [];
+        const y: number[] = [];
+        for (let i = 0; i < kv.length; i++) {
+          const a = kv[i] as number;
+          const b = c.v[i] as number;
+          if (Number.isFinite(a) && Number.isFinite(b)) { x.push(a); y.push(b); }
+        }
+        return { c, r: pearson(x, y) ?? null, n: x.length };
+      }).sort((a, b) => (b.r ?? -2) - (a.r ?? -2) || b.c.growth - a.c.growth);
+      const best = scored[0];
+      if (!best) continue;
+      const evidence = [
+        `${best.c.key} grew by ${best.c.growth} while ${target.key} grew by ${Math.round(target.growthBytes)} B`,
+        best.r !== null ? `levels correlate r=${best.r.toFixed(2)} over ${best.n} common samples` : `only ${best.n} common samples: no correlation computed`,
+        `${candidates.length} process(es) with a climbing ${rule.counter}`,
+      ];
+      let plausible = true;
+      if (rule.bytesPerUnit) {
+        const per = target.growthBytes / best.c.growth;
+        plausible = per >= rule.bytesPerUnit[0] / 4 && per <= rule.bytesPerUnit[1] * 4;
+        evidence.push(`${Math.round(per)} B of kernel memory per ${rule.counter === 'threads' ? 'thread' : 'unit'} (${plausible ? 'plausible' : 'implausible'})`);
+      }
+      if (rule.counter === 'VmPTE') {
+        const ratio = best.c.growth / target.growthBytes;
+        plausible = ratio >= 0.25;
+        evidence.push(`the process's page tables account for ${(ratio * 100).toFixed(0)}% of the growth`);
+      }
+      const strong = candidates.length === 1 && best.r !== null && best.r >= 0.8 && best.n >= 6 && plausible;
+      const confidence: Confidence = strong
+        ? { level: 'medium', reason: `the only process whose ${rule.counter} climbs, and it tracks ${target.key}` }
+        : { level: 'low', reason: best.n < 6 ? `only ${best.n} samples` : candidates.length > 1 ? `${candidates.length} processes climb; the best correlated is named` : 'weak correlation or implausible size' };
+      out.push({
+        kernelKey: target.key,
+        comm: best.c.comm,
+        pid: best.c.pid,
+        counter: rule.counter,
+        counterKey: best.c.key,
+        counterGrowth: best.c.growth,
+        kernelGrowthBytes: target.growthBytes,
+        correlation: best.r,
+        confidence,
+        evidence,
+      });
+    }
+  }
+  return out;
+}

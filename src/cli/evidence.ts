@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { CommandSpec } from './command.js';
+import { InputError } from '../model/errors.js';
+import type { AllocationSite } from '../model/allocation_site.js';
+import type { ParseWarning } from '../model/parsed.js';
+
+/** Evidence files are read whole; bigger ones are not leak reports. */
+const MAX_EVIDENCE_BYTES = 256 * 1024 * 1024;
+
+interface EvidenceOptions {
+  format: string;
+  symbolize?: boolean;
+  maps?: string;
+  sysroot?: string;
+  debugDir: string[];
+  toolchain?: string;
+  kallsyms?: string;
+  modules?: string;
+  vmlinux?: string;
+  diff?: string;
+  json?: boolean;
+  top: string;
+  frames: string;
+}
+
+interface LoadedFile {
+  file: string;
+  format: string;
+  sites: AllocationSite[];
+  warnings: ParseWarning[];
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** "line 41" / "lsan:41" (the parsers' own origins) -> "asan.log:41", so merged sites say which file they came from. */
+function withFileOrigin(site: AllocationSite, file: string): AllocationSite {
+  const name = basename(file);
+  const m = /^(?:line |[\w.-]+:)(\d+)$/.exec(site.origin ?? '');
+  return { ...site, origin: m ? `${name}:${m[1]}` : site.origin !== undefined ? `${name}: ${site.origin}` : name };
+}
+
+async function loadEvidence(file: string, format: string): Promise<LoadedFile> {
+  const { checkTextFile } = await import('../sources/input_file.js');
+  const { EVIDENCE_PARSERS, detectEvidence } = await import('../parse/evidence/index.js');
+  const { size } = checkTextFile(file);
+  if (size > MAX_EVIDENCE_BYTES) throw new InputError(`Cannot read "${file}": ${size} bytes is larger than any leak report memsleuth reads whole`);
+  const text = readFileSync(file, 'utf8');
+  const known = Object.keys(EVIDENCE_PARSERS);
+  const chosen = format === 'auto' ? detectEvidence(text) : format;
+  if (chosen === undefined) {
+    throw new InputError(`Cannot tell which leak tool wrote "${file}": no kmemleak, valgrind, sanitizer, dmalloc, mtrace, heaptrack, massif, bcc memleak, page_owner, SLUB or OOM report in it (use --format; known: ${known.join(', ')})`);
+  }
+  const parser = (EVIDENCE_PARSERS as Record<string, ((t: string) => { value: { sites: AllocationSite[] }; warnings: ParseWarning[] }) | undefined>)[chosen];
+  if (parser === undefined) throw new InputError(`Unknown evidence format "${chosen}": known formats are auto, ${known.join(', ')}`);
+  const parsed = parser(text);
+  return { file, format: chosen, sites: parsed.value.sites.map((s) => withFileOrigin(s, file)), warnings: parsed.warnings };
+}
+
+function readOptional(path: string | undefined, what: string): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`Cannot read ${what} "${path}": ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message}`);
+  }
+}
+
+export const evidenceCommand: CommandSpec = {
+  name: 'evidence',
+  define(cmd, setExitCode) {
+    cmd
+      .description('read leak-tool reports (valgrind, LSan/ASan, kmemleak, SLUB alloc_calls, dmalloc, mtrace, heaptrack, massif, bcc memleak, page_owner, OOM), merge them by stack and rank the sites')
+      .argument('<files...>', 'reports to read (the tool is detected from the content)')
+      .option('--format <name>', 'skip detection: auto, valgrind, valgrind-xml, lsan, kmemleak, slub_alloc_calls, oom, ...', 'auto')
+      .option('--symbolize', 'resolve addresses to function, file and line (addr2line; kallsyms for the kernel)')
+      .option('--maps <file>', 'captured /proc/PID/maps of the process the user-space addresses come from (implies --symbolize)')
+      .option('--sysroot <dir>', "target's root filesystem on this host, to find its binaries (implies --symbolize)")
+      .option('--debug-dir <dir>', 'where separate debug files live (repeatable; default /usr/lib/debug)', collect, [])
+      .option('--toolchain <prefix>', 'cross toolchain prefix for addr2line, e.g. arm-linux-gnueabihf-')
+      .option('--kallsyms <file>', "target's /proc/kallsyms, captured as root (implies --symbolize)")
+      .option('--modules <file>', "target's /proc/modules, to place module addresses")
+      .option('--vmlinux <file>', 'vmlinux with debug info, for kernel file:line (implies --symbolize)')
+      .option('--diff <old>', 'an earlier report of the same kind: show new, grown, shrunk and gone sites')
+      .option('--json', 'print sites, totals and problems as JSON')
+      .option('--top <n>', 'sites shown', '10')
+      .option('--frames <n>', 'frames shown per site', '12')
+      .addHelpText('after', [
+        '',
+        'Examples:',
+        '  valgrind --leak-check=full --xml=yes --xml-file=vg.xml ./app; memsleuth evidence vg.xml',
+        '  ASAN_OPTIONS=symbolize=0 ./app 2> asan.log; memsleuth evidence asan.log --maps app.maps',
+        '  memsleuth evidence kmemleak.txt --kallsyms kallsyms.txt --vmlinux vmlinux',
+        '  memsleuth evidence after.txt --diff before.txt',
+      ].join('\n'))
+      .action(async (files: string[], opts: EvidenceOptions) => {
+        const top = Number(opts.top);
+        const frames = Number(opts.frames);
+        if (!Number.isInteger(top) || top < 1) throw new InputError(`--top must be a whole number >= 1, not "${opts.top}"`);
+        if (!Number.isInteger(frames) || frames < 1) throw new InputError(`--frames must be a whole number >= 1, not "${opts.frames}"`);
+        const { mergeSites, rankSites, diffSites } = await import('../model/allocation_sites.js');
+
+        const loaded: LoadedFile[] = [];
+        for (const f of files) loaded.push(await loadEvidence(f, opts.format));
+        let sites = rankSites(mergeSites(loaded.flatMap((l) => l.sites)));
+        let old: AllocationSite[] | undefined;
+        if (opts.diff !== undefined) old = rankSites(mergeSites((await loadEvidence(opts.diff, opts.format)).sites));
+
+        const wantSymbols = opts.symbolize === true || opts.maps !== undefined || opts.sysroot !== undefined || opts.kallsyms !== undefined || opts.vmlinux !== undefined;
+        let problems: string[] = [];
+        if (wantSymbols) {
+          const { symbolizeSites } = await import('../symbolize/index.js');
+          const so: Parameters<typeof symbolizeSites>[1] = {};
+          const maps = readOptional(opts.maps, 'maps file');
+          const kallsyms = readOptional(opts.kallsyms, 'kallsyms file');
+          const modules = readOptional(opts.modules, 'modules file');
+          if (maps !== undefined) so.maps = maps;
+          if (kallsyms !== undefined) so.kallsyms = kallsyms;
+          if (modules !== undefined) so.modules = modules;
+          if (opts.sysroot !== undefined) so.sysroot = opts.sysroot;
+          if (opts.debugDir.length > 0) so.debugDirs = opts.debugDir;
+          if (opts.toolchain !== undefined) so.toolchainPrefix = opts.toolchain;
+          if (opts.vmlinux !== undefined) {
+            readOptional(opts.vmlinux, 'vmlinux');
+            so.vmlinux = opts.vmlinux;
+          }
+          const r = await symbolizeSites(sites, so);
+          // Symbol names fill in: sites that were apart only by address may now be one.
+          sites = rankSites(mergeSites(r.sites));
+          problems = r.problems;
+          if (old !== undefined) {
+            // The old report is another run: its addresses need its own maps, so only symbol-based frames match.
+            const { maps: _maps, ...rest } = so;
+            old = rankSites(mergeSites((await symbolizeSites(old, rest)).sites));
+          }
+        }
+
+        const { evidenceTotals, siteWhere, renderEvidence, renderSiteDiff } = await import('../report/evidence_text.js');
+        const diff = old !== undefined ? diffSites(old, sites) : undefined;
+        if (opts.json === true) {
+          const out = {
+            files: loaded.map((l) => ({ file: l.file, format: l.format, sites: l.sites.length, warnings: l.warnings })),
+            totals: evidenceTotals(sites),
+            sites: sites.slice(0, top).map((s) => ({ where: siteWhere(s) ?? null, ...s })),
+            moreSites: Math.max(0, sites.length - top),
+            problems,
+            ...(diff !== undefined ? { diff } : {}),
+          };
+          process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
+        } else {
+          const { colorsFor } = await import('../report/color.js');
+          const c = colorsFor(process.stdout);
+          const width = process.stdout.columns;
+          const view = {
+            inputs: loaded.map((l) => ({ file: l.file, format: l.format, sites: l.sites.length, warnings: l.warnings })),
+            sites,
+            problems,
+            symbolized: wantSymbols,
+          };
+          const ro: Parameters<typeof renderEvidence>[2] = { top, frames };
+          if (width !== undefined) ro.width = width;
+          process.stdout.write(`${renderEvidence(view, c, ro)}\n`);
+          if (diff !== undefined && opts.diff !== undefined) {
+            process.stdout.write(`\n${renderSiteDiff(diff, { a: opts.diff, b: files.join(', ') }, c, { top, frames: Math.min(frames, 6) })}\n`);
+          }
+        }
+        setExitCode(0);
+      });
+  },
+};

@@ -1,0 +1,191 @@
+/**
+ * Byte encoding of (sampleId, value) points, used for series chunks, the sample timeline and the
+ * per-sample change log (schema.ts says why the store keeps points this way).
+ *
+ * A chunk is `varint scale` followed by points. Each point is `varint dSample` (distance in sample ids
+ * from the previous point, or from the chunk's first sample id for the first point) and `varint h`:
+ *   h % 4 == 0  integer: value = base + unzigzag(h / 4) * scale, where base is the previous integer value
+ *   h % 4 == 1  a float64 follows (8 bytes, little endian): fractions, -0, huge numbers, Infinity
+ *   h % 4 == 2  absent (NaN): the series was not in this sample
+ * `scale` is the GCD of the integer steps in the chunk: sizes move in kB or pages, so MemFree stepping
+ * by 4096 * k costs one or two bytes instead of three or four. Every value reads back bit-exact (-0 and
+ * non-integers go the float64 way). Varints stay below 2^53, so plain JS numbers are exact throughout.
+ */
+
+const TAG_INT = 0;
+const TAG_FLOAT = 1;
+const TAG_ABSENT = 2;
+/** Integer steps (after scaling) at most this large take the varint path: zigzag * 4 + tag stays < 2^53. */
+const MAX_STEP = 2 ** 49;
+
+class ByteWriter {
+  buf: Uint8Array;
+  len = 0;
+  private readonly view8 = new DataView(new ArrayBuffer(8));
+
+  constructor(capacity: number) { this.buf = new Uint8Array(Math.max(16, capacity)); }
+
+  private ensure(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + extra));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  varint(n: number): void {
+    this.ensure(8);
+    const b = this.buf;
+    while (n >= 0x80) {
+      b[this.len++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    b[this.len++] = n;
+  }
+
+  float64(v: number): void {
+    this.ensure(8);
+    this.view8.setFloat64(0, v, true);
+    for (let i = 0; i < 8; i++) this.buf[this.len++] = this.view8.getUint8(i);
+  }
+
+  bytes(): Uint8Array { return this.buf.slice(0, this.len); }
+}
+
+class ByteReader {
+  pos = 0;
+  private readonly view: DataView;
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  get done(): boolean { return this.pos >= this.buf.length; }
+  varint(): number {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.buf[this.pos++];
+      if (b === undefined) throw new RangeError('varint runs past the end of the chunk');
+      n += (b & 0x7f) * mul;
+      if (b < 0x80) return n;
+      mul *= 0x80;
+    }
+  }
+  float64(): number {
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+}
+
+const isIntegral = (v: number): boolean => Number.isSafeInteger(v) && !Object.is(v, -0);
+const zigzag = (d: number): number => (d >= 0 ? d * 2 : -d * 2 - 1);
+const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) { const t = a % b; a = b; b = t; }
+  return a;
+}
+
+/** GCD of the integer steps between successive integral values (1 when there are none). */
+function stepScale(values: ArrayLike<number>, count: number): number {
+  let base = 0;
+  let g = 0;
+  for (let i = 0; i < count; i++) {
+    const v = values[i] as number;
+    if (!isIntegral(v)) continue;
+    const d = Math.abs(v - base);
+    if (d !== 0 && Number.isSafeInteger(d)) g = gcd(g, d);
+    base = v;
+  }
+  return g === 0 ? 1 : g;
+}
+
+/**
+ * Encodes points with strictly increasing sample ids. `firstSample` is stored by the caller (in the chunk row);
+ * the first point's dSample is counted from it.
+ */
+export function encodePoints(
+  firstSample: number, samples: ArrayLike<number>, values: ArrayLike<number>, count: number = samples.length,
+): Uint8Array {
+  const scale = stepScale(values, count);
+  const w = new ByteWriter(count * 3 + 8);
+  w.varint(scale);
+  let prevSample = firstSample;
+  let base = 0;
+  for (let i = 0; i < count; i++) {
+    const s = samples[i] as number;
+    const v = values[i] as number;
+    w.varint(s - prevSample);
+    prevSample = s;
+    if (Number.isNaN(v)) { w.varint(TAG_ABSENT); continue; }
+    if (isIntegral(v)) {
+      const step = (v - base) / scale;
+      if (Number.isSafeInteger(step) && Math.abs(step) <= MAX_STEP) {
+        w.varint(zigzag(step) * 4 + TAG_INT);
+        base = v;
+        continue;
+      }
+    }
+    w.varint(TAG_FLOAT);
+    w.float64(v);
+  }
+  return w.bytes();
+}
+
+export interface DecodedPoints { samples: number[]; values: number[] }
+
+/** Decodes a chunk written by encodePoints, appending to `into` when given. */
+export function decodePoints(firstSample: number, data: Uint8Array, into?: DecodedPoints): DecodedPoints {
+  const out = into ?? { samples: [], values: [] };
+  const r = new ByteReader(data);
+  const scale = r.varint();
+  let sample = firstSample;
+  let base = 0;
+  while (!r.done) {
+    sample += r.varint();
+    const h = r.varint();
+    const tag = h % 4;
+    let v: number;
+    if (tag === TAG_INT) { v = base + unzigzag((h - tag) / 4) * scale; base = v; }
+    else if (tag === TAG_FLOAT) v = r.float64();
+    else v = NaN;
+    out.samples.push(sample);
+    out.values.push(v);
+  }
+  return out;
+}
+
+/**
+ * The change log of one sample: (seriesId, value) pairs in the point format above with ids in place of
+ * sample ids (ascending) and absolute values (scale 1, no base carried between series).
+ */
+export function encodeChanges(seriesIds: number[], values: number[]): Uint8Array {
+  const order = seriesIds.map((_, i) => i).sort((a, b) => (seriesIds[a] as number) - (seriesIds[b] as number));
+  const w = new ByteWriter(seriesIds.length * 5 + 4);
+  w.varint(1);
+  let prev = 0;
+  for (const i of order) {
+    const id = seriesIds[i] as number;
+    const v = values[i] as number;
+    w.varint(id - prev);
+    prev = id;
+    if (Number.isNaN(v)) w.varint(TAG_ABSENT);
+    else if (isIntegral(v) && Math.abs(v) <= MAX_STEP) w.varint(zigzag(v) * 4 + TAG_INT);
+    else { w.varint(TAG_FLOAT); w.float64(v); }
+  }
+  return w.bytes();
+}
+
+/** Calls `each(seriesId, value)` for every change of one sample. */
+export function decodeChanges(data: Uint8Array, each: (seriesId: number, value: number) => void): void {
+  const r = new ByteReader(data);
+  r.varint();
+  let id = 0;
+  while (!r.done) {
+    id += r.varint();
+    const h = r.varint();
+    const tag = h % 4;
+    if (tag === TAG_INT) each(id, unzigzag((h - tag) / 4));
+    else if (tag === TAG_FLOAT) each(id, r.float64());
+    else each(id, NaN);
+  }
+}

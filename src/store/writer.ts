@@ -1,0 +1,377 @@
+/**
+ * Append-only recorder API: one transaction per sample, so a kill -9 loses at most the sample being written
+ * (schema.ts explains the tables). In-memory state (last value of every series, the unflushed points) only
+ * changes after a commit succeeded, so a failed append can be retried.
+ *
+ *   const w = store.beginRecording({ target: { name: 'cam-01', via: 'ssh cam-01' }, startedAtMs, intervalSec: 1 });
+ *   w.appendSample({ takenAtMs, uptimeSec, bootId, values: flattenSnapshot(snap), raw, skipped, warnings });
+ *   w.recordGap({ fromMs, toMs, reason: 'ssh: connection reset' });   // after a reconnect
+ *   w.close();
+ *
+ * Boot segments are detected here: a new bootId, or uptime going back, starts one. Series keys are taken as
+ * given (processKey() puts comm and pid in the key, so a reused PID is another series). A series missing from
+ * a sample is stored as absent (NaN) at that sample, never as the previous value or zero.
+ */
+import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
+import type Database from 'better-sqlite3';
+import { BugError, InputError } from '../model/errors.js';
+import { FLUSH_SAMPLES } from './schema.js';
+import { decodeChanges, encodeChanges, encodePoints } from './codec.js';
+
+export interface TargetRef {
+  name: string;
+  /** The --via command or serial device the target is reached through; absent for the local machine. */
+  via?: string;
+}
+
+export interface RecordingStart {
+  target: TargetRef;
+  startedAtMs: number;
+  intervalSec: number;
+  /** Recorder options, kept as JSON for the report. */
+  options?: object;
+  /** Keep raw text at most every this many seconds (0: every sample). Default 60. */
+  rawEverySec?: number;
+}
+
+export interface RawSection {
+  /** What the text is ("meminfo", "slabinfo", "/proc/412/smaps_rollup", ...). */
+  kind: string;
+  text: string;
+}
+
+export interface SampleWarning {
+  source: string;
+  line: number;
+  text?: string;
+  reason: string;
+  severity: string;
+}
+
+export interface SampleInput {
+  /** Host wall-clock time, ms since the epoch. */
+  takenAtMs: number;
+  uptimeSec?: number;
+  bootId?: string;
+  values: ReadonlyMap<string, number>;
+  /** Kept when the raw policy says so (wantsRaw()); otherwise dropped. */
+  raw?: RawSection[];
+  /** What was not read this sample and why ("/proc/412/smaps_rollup: permission denied"). */
+  skipped?: string[];
+  warnings?: SampleWarning[];
+}
+
+export interface AppendResult {
+  sampleId: number;
+  /** Boot segment id (boot_segment.id) the sample belongs to. */
+  bootSegment: number;
+  /** True when this sample started the boot segment. */
+  newBootSegment: boolean;
+  rawKept: boolean;
+}
+
+export interface GapInput { fromMs: number; toMs: number; reason: string }
+
+export type BootReason = 'start' | 'boot_id' | 'uptime';
+
+interface SeriesState {
+  id: number;
+  /** Last stored value; NaN when absent. */
+  last: number;
+  /** Stamp of the last append that saw this series. */
+  seen: number;
+  live: boolean;
+  pendS: number[];
+  pendV: number[];
+  dirty: boolean;
+}
+
+interface Segment { id: number; bootId: string | undefined; lastUptime: number | undefined }
+
+const DEFAULT_RAW_EVERY_SEC = 60;
+
+export class RecordingWriter {
+  readonly recordingId: number;
+  private readonly series = new Map<string, SeriesState>();
+  private readonly live: SeriesState[] = [];
+  private readonly dirty: SeriesState[] = [];
+  private pendIds: number[] = [];
+  private pendTimes: number[] = [];
+  private segment: Segment | undefined;
+  private segmentSeq = 0;
+  private lastSampleId: number | undefined;
+  private lastTakenAtMs: number | undefined;
+  private lastRawMs = -Infinity;
+  private gapSinceLastSample = false;
+  private stamp = 0;
+  private closed = false;
+  private readonly rawEveryMs: number;
+  private readonly st: ReturnType<typeof prepare>;
+
+  /** Use Store.beginRecording / Store.resumeRecording. */
+  constructor(private readonly db: Database.Database, recordingId: number, rawEverySec: number | undefined) {
+    this.recordingId = recordingId;
+    this.rawEveryMs = (rawEverySec ?? DEFAULT_RAW_EVERY_SEC) * 1000;
+    this.st = prepare(db);
+  }
+
+  static begin(db: Database.Database, start: RecordingStart): RecordingWriter {
+    if (!Number.isFinite(start.startedAtMs) || !(start.intervalSec > 0)) {
+      throw new InputError(`Cannot start a recording of "${start.target.name}": startedAtMs "${start.startedAtMs}" and intervalSec "${start.intervalSec}" must be finite and positive`);
+    }
+    const id = db.transaction(() => {
+      const via = start.target.via ?? '';
+      db.prepare('INSERT OR IGNORE INTO target(name, via) VALUES (?, ?)').run(start.target.name, via);
+      const t = db.prepare('SELECT id FROM target WHERE name = ? AND via = ?').get(start.target.name, via) as { id: number };
+      const r = db.prepare('INSERT INTO recording(target_id, started_at_ms, interval_sec, options) VALUES (?, ?, ?, ?)')
+        .run(t.id, start.startedAtMs, start.intervalSec, JSON.stringify(start.options ?? {}));
+      return Number(r.lastInsertRowid);
+    })();
+    return new RecordingWriter(db, id, start.rawEverySec);
+  }
+
+  /**
+   * Continues a recording (after a crash or a restart of the recorder): reloads the last value of every series
+   * and the unflushed changes. The caller records the gap since the last sample with recordGap().
+   */
+  static resume(db: Database.Database, recordingId: number, rawEverySec?: number): RecordingWriter {
+    const rec = db.prepare('SELECT id FROM recording WHERE id = ?').get(recordingId);
+    if (rec === undefined) throw new InputError(`Cannot resume recording "${recordingId}": no such recording`);
+    const w = new RecordingWriter(db, recordingId, rawEverySec);
+    w.load();
+    db.prepare('UPDATE recording SET ended_at_ms = NULL WHERE id = ?').run(recordingId);
+    return w;
+  }
+
+  private load(): void {
+    const db = this.db;
+    const byId = new Map<number, SeriesState>();
+    const lastChunk = db.prepare('SELECT last_value FROM chunk WHERE series_id = ? ORDER BY first_sample_id DESC LIMIT 1').pluck();
+    for (const row of db.prepare('SELECT id, key FROM series WHERE recording_id = ?').iterate(this.recordingId) as Iterable<{ id: number; key: string }>) {
+      const lv = lastChunk.get(row.id) as number | null | undefined;
+      const s = newState(row.id, lv === undefined || lv === null ? NaN : lv);
+      this.series.set(row.key, s);
+      byId.set(row.id, s);
+    }
+    const flushed = db.prepare('SELECT MAX(last_sample_id) FROM timeline WHERE recording_id = ?').pluck().get(this.recordingId) as number | null;
+    for (const r of db.prepare('SELECT id, taken_at_ms FROM sample WHERE recording_id = ? AND id > ? ORDER BY id')
+      .raw(true).iterate(this.recordingId, flushed ?? 0) as Iterable<[number, number]>) {
+      this.pendIds.push(r[0]);
+      this.pendTimes.push(r[1]);
+    }
+    for (const r of db.prepare('SELECT sample_id, data FROM pending WHERE recording_id = ? ORDER BY sample_id')
+      .raw(true).iterate(this.recordingId) as Iterable<[number, Uint8Array]>) {
+      decodeChanges(r[1], (sid, v) => {
+        const s = byId.get(sid);
+        if (!s) throw new BugError(`Pending change of sample "${r[0]}" names unknown series "${sid}"`);
+        this.addPoint(s, r[0], v);
+      });
+    }
+    this.live.length = 0;
+    for (const s of this.series.values()) {
+      s.live = !Number.isNaN(s.last);
+      if (s.live) this.live.push(s);
+    }
+    const seg = db.prepare('SELECT id, seq, boot_id FROM boot_segment WHERE recording_id = ? ORDER BY seq DESC LIMIT 1')
+      .get(this.recordingId) as { id: number; seq: number; boot_id: string | null } | undefined;
+    const last = db.prepare('SELECT id, taken_at_ms, uptime_sec FROM sample WHERE recording_id = ? ORDER BY id DESC LIMIT 1')
+      .get(this.recordingId) as { id: number; taken_at_ms: number; uptime_sec: number | null } | undefined;
+    if (seg) {
+      this.segment = { id: seg.id, bootId: seg.boot_id ?? undefined, lastUptime: last?.uptime_sec ?? undefined };
+      this.segmentSeq = seg.seq + 1;
+    }
+    if (last) { this.lastSampleId = last.id; this.lastTakenAtMs = last.taken_at_ms; }
+    const lastRaw = db.prepare('SELECT MAX(s.taken_at_ms) FROM raw r JOIN sample s ON s.id = r.sample_id WHERE s.recording_id = ?')
+      .pluck().get(this.recordingId) as number | null;
+    if (lastRaw !== null) this.lastRawMs = lastRaw;
+  }
+
+  /** Whether appendSample would keep raw text for a sample with this clock; lets a caller skip building it. */
+  wantsRaw(clock: { takenAtMs: number; uptimeSec?: number; bootId?: string }, hasWarnings = false): boolean {
+    return this.rawEveryMs <= 0 || hasWarnings || this.gapSinceLastSample || this.bootReason(clock) !== undefined ||
+      clock.takenAtMs - this.lastRawMs >= this.rawEveryMs;
+  }
+
+  private bootReason(clock: { uptimeSec?: number; bootId?: string }): BootReason | undefined {
+    const seg = this.segment;
+    if (!seg) return 'start';
+    if (clock.bootId !== undefined && seg.bootId !== undefined && clock.bootId !== seg.bootId) return 'boot_id';
+    if (clock.uptimeSec !== undefined && seg.lastUptime !== undefined && clock.uptimeSec < seg.lastUptime) return 'uptime';
+    return undefined;
+  }
+
+  appendSample(sample: SampleInput): AppendResult {
+    if (this.closed) throw new BugError(`appendSample on closed recording "${this.recordingId}"`);
+    if (!Number.isFinite(sample.takenAtMs)) throw new InputError(`Cannot store a sample taken at "${sample.takenAtMs}": not a time`);
+    const stamp = ++this.stamp;
+    const reason = this.bootReason(sample);
+    const warnings = sample.warnings ?? [];
+    const keepRaw = sample.raw !== undefined && sample.raw.length > 0 && this.wantsRaw(sample, warnings.length > 0);
+
+    const changed: SeriesState[] = [];
+    const changedV: number[] = [];
+    const fresh: [string, number][] = [];
+    for (const [key, v] of sample.values) {
+      const s = this.series.get(key);
+      if (s === undefined) { fresh.push([key, v]); continue; }
+      s.seen = stamp;
+      if (!Object.is(s.last, v)) { changed.push(s); changedV.push(v); }
+    }
+    for (const s of this.live) {
+      if (s.seen !== stamp) { changed.push(s); changedV.push(NaN); }
+    }
+    const rawBlob = keepRaw ? packRaw(sample.raw ?? []) : undefined;
+
+    const st = this.st;
+    const committed = this.db.transaction(() => {
+      let segId = this.segment?.id;
+      if (reason !== undefined) {
+        segId = Number(st.insSegment.run(this.recordingId, this.segmentSeq, sample.bootId ?? null, sample.takenAtMs, sample.uptimeSec ?? null, reason).lastInsertRowid);
+      } else if (this.segment && this.segment.bootId === undefined && sample.bootId !== undefined) {
+        st.setSegmentBootId.run(sample.bootId, segId);
+      }
+      const sampleId = Number(st.insSample.run(this.recordingId, segId, sample.takenAtMs, sample.uptimeSec ?? null,
+        sample.values.size, changed.length + fresh.length).lastInsertRowid);
+      if (reason !== undefined) st.setSegmentFirst.run(sampleId, segId);
+      const freshIds: number[] = [];
+      for (const [key] of fresh) freshIds.push(Number(st.insSeries.run(this.recordingId, key, sampleId).lastInsertRowid));
+      const ids = changed.map((s) => s.id).concat(freshIds);
+      const vals = changedV.concat(fresh.map(([, v]) => v));
+      st.insPending.run(sampleId, this.recordingId, encodeChanges(ids, vals));
+      if (rawBlob) st.insRaw.run(sampleId, rawBlob.codec, rawBlob.sections, rawBlob.data);
+      for (const what of sample.skipped ?? []) st.insSkipped.run(sampleId, what);
+      for (const w of warnings) st.insWarning.run(sampleId, w.source, w.line, w.text ?? '', w.reason, w.severity);
+      return { sampleId, segId: segId as number, freshIds };
+    })();
+
+    // Committed: now the in-memory state follows.
+    const { sampleId, segId, freshIds } = committed;
+    if (reason !== undefined) {
+      this.segment = { id: segId, bootId: sample.bootId, lastUptime: sample.uptimeSec };
+      this.segmentSeq++;
+    } else if (this.segment) {
+      if (this.segment.bootId === undefined) this.segment.bootId = sample.bootId;
+      if (sample.uptimeSec !== undefined) this.segment.lastUptime = sample.uptimeSec;
+    }
+    for (let i = 0; i < changed.length; i++) this.addPoint(changed[i] as SeriesState, sampleId, changedV[i] as number);
+    fresh.forEach(([key, v], i) => {
+      const s = newState(freshIds[i] as number, NaN);
+      s.seen = stamp;
+      this.series.set(key, s);
+      this.addPoint(s, sampleId, v);
+    });
+    this.updateLive();
+    this.pendIds.push(sampleId);
+    this.pendTimes.push(sample.takenAtMs);
+    this.lastSampleId = sampleId;
+    this.lastTakenAtMs = sample.takenAtMs;
+    this.gapSinceLastSample = false;
+    if (rawBlob) this.lastRawMs = sample.takenAtMs;
+    if (this.pendIds.length >= FLUSH_SAMPLES) this.flush();
+    return { sampleId, bootSegment: segId, newBootSegment: reason !== undefined, rawKept: rawBlob !== undefined };
+  }
+
+  private addPoint(s: SeriesState, sampleId: number, v: number): void {
+    s.last = v;
+    s.pendS.push(sampleId);
+    s.pendV.push(v);
+    if (!s.dirty) { s.dirty = true; this.dirty.push(s); }
+    if (!Number.isNaN(v) && !s.live) { s.live = true; this.live.push(s); }
+  }
+
+  /** Drops series that became absent from the live list (swap-remove keeps it O(changes)). */
+  private updateLive(): void {
+    const live = this.live;
+    for (let i = 0; i < live.length;) {
+      const s = live[i] as SeriesState;
+      if (Number.isNaN(s.last)) {
+        s.live = false;
+        live[i] = live[live.length - 1] as SeriesState;
+        live.pop();
+      } else i++;
+    }
+  }
+
+  /** Records that the target was not sampled between fromMs and toMs (reconnect, recorder restart). */
+  recordGap(gap: GapInput): void {
+    if (this.closed) throw new BugError(`recordGap on closed recording "${this.recordingId}"`);
+    this.st.insGap.run(this.recordingId, gap.fromMs, gap.toMs, gap.reason, this.lastSampleId ?? null);
+    this.gapSinceLastSample = true;
+  }
+
+  /** Moves unflushed changes into chunks (also done every FLUSH_SAMPLES samples and by close()). */
+  flush(): void {
+    const ids = this.pendIds;
+    if (ids.length === 0) return;
+    const first = ids[0] as number;
+    const last = ids[ids.length - 1] as number;
+    const st = this.st;
+    this.db.transaction(() => {
+      st.insTimeline.run(this.recordingId, first, last, ...minMax(this.pendTimes), ids.length,
+        encodePoints(first, ids, this.pendTimes));
+      for (const s of this.dirty) {
+        const f = s.pendS[0] as number;
+        const lv = s.pendV[s.pendV.length - 1] as number;
+        st.insChunk.run(s.id, f, s.pendS[s.pendS.length - 1], s.pendS.length, Number.isNaN(lv) ? null : lv, encodePoints(f, s.pendS, s.pendV));
+      }
+      st.delPending.run(this.recordingId, last);
+    })();
+    for (const s of this.dirty) { s.pendS = []; s.pendV = []; s.dirty = false; }
+    this.dirty.length = 0;
+    this.pendIds = [];
+    this.pendTimes = [];
+  }
+
+  /** Flushes and marks the recording complete. The Store stays open. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.db.prepare('UPDATE recording SET ended_at_ms = ? WHERE id = ?').run(this.lastTakenAtMs ?? null, this.recordingId);
+    this.closed = true;
+  }
+
+  get sampleCount(): number { return this.stamp; }
+}
+
+function minMax(xs: number[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of xs) { if (x < lo) lo = x; if (x > hi) hi = x; }
+  return [lo, hi];
+}
+
+function newState(id: number, last: number): SeriesState {
+  return { id, last, seen: 0, live: false, pendS: [], pendV: [], dirty: false };
+}
+
+function prepare(db: Database.Database) {
+  return {
+    insSegment: db.prepare('INSERT INTO boot_segment(recording_id, seq, boot_id, started_at_ms, uptime_sec, reason) VALUES (?, ?, ?, ?, ?, ?)'),
+    setSegmentFirst: db.prepare('UPDATE boot_segment SET first_sample_id = ? WHERE id = ?'),
+    setSegmentBootId: db.prepare('UPDATE boot_segment SET boot_id = ? WHERE id = ?'),
+    insSample: db.prepare('INSERT INTO sample(recording_id, boot_segment_id, taken_at_ms, uptime_sec, n_values, n_changed) VALUES (?, ?, ?, ?, ?, ?)'),
+    insSeries: db.prepare('INSERT INTO series(recording_id, key, first_sample_id) VALUES (?, ?, ?)'),
+    insPending: db.prepare('INSERT INTO pending(sample_id, recording_id, data) VALUES (?, ?, ?)'),
+    insRaw: db.prepare('INSERT INTO raw(sample_id, codec, sections, data) VALUES (?, ?, ?, ?)'),
+    insSkipped: db.prepare('INSERT INTO skipped(sample_id, what) VALUES (?, ?)'),
+    insWarning: db.prepare('INSERT INTO warning(sample_id, source, line, text, reason, severity) VALUES (?, ?, ?, ?, ?, ?)'),
+    insGap: db.prepare('INSERT INTO gap(recording_id, from_ms, to_ms, reason, after_sample_id) VALUES (?, ?, ?, ?, ?)'),
+    insTimeline: db.prepare('INSERT INTO timeline(recording_id, first_sample_id, last_sample_id, min_ms, max_ms, n, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insChunk: db.prepare('INSERT INTO chunk(series_id, first_sample_id, last_sample_id, n, last_value, data) VALUES (?, ?, ?, ?, ?, ?)'),
+    delPending: db.prepare('DELETE FROM pending WHERE recording_id = ? AND sample_id <= ?'),
+  };
+}
+
+/** All sections of a sample in one brotli stream (they share vocabulary); byte lengths say where each ends. */
+function packRaw(sections: RawSection[]): { codec: string; sections: string; data: Buffer } {
+  const bufs = sections.map((s) => Buffer.from(s.text, 'utf8'));
+  const all = Buffer.concat(bufs);
+  const data = brotliCompressSync(all, {
+    params: {
+      [zlibConstants.BROTLI_PARAM_QUALITY]: 5,
+      [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
+      [zlibConstants.BROTLI_PARAM_SIZE_HINT]: all.length,
+    },
+  });
+  return { codec: 'br', sections: JSON.stringify(sections.map((s, i) => [s.kind, (bufs[i] as Buffer).length])), data };
+}
