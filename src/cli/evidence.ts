@@ -131,7 +131,8 @@ export const evidenceCommand: CommandSpec = {
           problems = r.problems;
           if (old !== undefined) {
             // The old report is another run: its addresses need its own maps, so only symbol-based frames match.
-            const { maps: _maps, ...rest } = so;
+            const rest = { ...so };
+            delete rest.maps;
             old = rankSites(mergeSites((await symbolizeSites(old, rest)).sites));
           }
         }

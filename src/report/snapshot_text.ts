@@ -55,7 +55,7 @@ export function renderSnapshot(s: Snapshot, comp: Record<string, number | undefi
   }
   const serious = s.warnings.filter((w) => w.severity !== 'info');
   if (serious.length > 0) {
-    out.push('', c.yellow(`${serious.length} warnings:`));
+    out.push('', c.yellow(`${serious.length} warning${serious.length === 1 ? '' : 's'}:`));
     for (const w of serious.slice(0, 5)) out.push(`  ${w.source}${w.line ? `:${w.line}` : ''}: ${w.reason}`);
     if (serious.length > 5) out.push(`  ... and ${serious.length - 5} more (--json shows all)`);
   }
