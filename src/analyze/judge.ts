@@ -135,13 +135,13 @@ export function judgeFewSamples(key: string, p: Points, kind: SeriesKind, o: Jud
   let verdict: SeriesVerdict['verdict'];
   const evidence = [`few samples: ${what}; no trend test is possible with fewer than ${MIN_TREND_POINTS} samples`];
   if (n < 2) { verdict = 'inconclusive'; evidence.push('a single sample shows no change'); }
-  else if (Math.abs(growth) <= flat) { verdict = 'stable'; evidence.push(`change within ${flat} B: no growth between the samples`); }
+  else if (Math.abs(growth) <= flat) { verdict = 'stable'; evidence.push(`change within ${Math.round(flat)} B: no growth between the samples`); }
   else if (kind === 'reclaimable') { verdict = 'reclaimable'; evidence.push('reclaimable memory: growth here is not a leak'); }
   else if (growth < 0) { verdict = 'stable'; evidence.push('shrank between the samples'); }
   else if (growth >= material && rel >= 0.05 && monotone) {
     verdict = 'leak';
-    evidence.push(`grew by at least ${material} B and 5% of its first level, never below it: a leak if the samples are typical (low confidence)`);
-  } else { verdict = 'inconclusive'; evidence.push(`growth below ${material} B or 5% of its level, or not monotone`); }
+    evidence.push(`grew by at least ${Math.round(material)} B and 5% of its first level, never below it: a leak if the samples are typical (low confidence)`);
+  } else { verdict = 'inconclusive'; evidence.push(`growth below ${Math.round(material)} B or 5% of its level, or not monotone`); }
   return {
     key,
     verdict,

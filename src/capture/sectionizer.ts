@@ -14,7 +14,7 @@
  */
 import { warning, type ParseWarning } from '../model/parsed.js';
 import type { CleanLine } from './terminal_noise.js';
-import { isSectionKind, PER_PROCESS_KINDS, type RawSample, type Section, type SectionKind } from './section.js';
+import { isSectionKind, PER_PROCESS_KINDS, type RawSample, type Section, type SectionKind, type TerminalTime } from './section.js';
 import { parseMarker, splitGluedMarker, MARKER, type Marker } from './markers.js';
 import { FREE_ROW_RE, SHAPES, SHAPE_OF, isSeparator, isStatusBlock, type Shape } from './shapes.js';
 
@@ -29,22 +29,32 @@ export class Sectionizer {
   private freeHeader: string | undefined;
   private gap = 0;
   private readonly lineCounts = new Map<string, number>();
+  /** Number and terminal time of the line being pushed. */
+  private line = 0;
+  private time: TerminalTime | undefined;
 
   constructor(private readonly onSample: (sample: RawSample) => void) {}
 
   push(cl: CleanLine): void {
-    const t = cl.text;
+    this.pushText(cl.text, cl.line, cl.time);
+  }
+
+  /** push() without a CleanLine per line; `noAt` promises the text holds no "@" (so no frame marker). */
+  pushText(t: string, line: number, time: TerminalTime | undefined, noAt = false): void {
+    this.line = line;
+    this.time = time;
+    if (noAt) return this.content(t);
     if (t.startsWith(MARKER)) {
       const marker = parseMarker(t);
-      if (marker) return this.marker(marker, cl);
+      if (marker) return this.marker(marker);
     } else if (t.includes(MARKER)) {
       const glued = splitGluedMarker(t);
       if (glued) {
-        this.content({ ...cl, text: glued[0] });
-        return this.marker(glued[1], cl);
+        this.content(glued[0]);
+        return this.marker(glued[1]);
       }
     }
-    this.content(cl);
+    this.content(t);
   }
 
   /** End of input: whatever is open is kept, with a warning when it looks cut short. */
@@ -62,8 +72,7 @@ export class Sectionizer {
     this.emit();
   }
 
-  private content(cl: CleanLine): void {
-    const t = cl.text;
+  private content(t: string): void {
     const open = this.open;
     if (open?.explicit) {
       open.section.lines.push(t);
@@ -77,7 +86,7 @@ export class Sectionizer {
       const { shape, section } = open;
       if (shape.opens(t) && shape.restarts(t, section.lines)) {
         this.closeSection();
-        this.openSection(shape.kind, [t], cl);
+        this.openSection(shape.kind, [t]);
         return;
       }
       const fit = shape.fits(t);
@@ -89,7 +98,7 @@ export class Sectionizer {
       if (fit === 'append') {
         if (shape.kind === 'free' && t.startsWith('Mem:') && section.lines.some((l) => l.startsWith('Mem:'))) {
           this.closeSection();
-          this.openSection('free', this.freeHeader ? [this.freeHeader, t] : [t], cl);
+          this.openSection('free', this.freeHeader ? [this.freeHeader, t] : [t]);
           return;
         }
         section.lines.push(t);
@@ -99,39 +108,39 @@ export class Sectionizer {
     }
     for (const shape of SHAPES) {
       if (shape.opens(t)) {
-        this.openSection(shape.kind, [t], cl);
+        this.openSection(shape.kind, [t]);
         return;
       }
     }
     if (this.freeHeader !== undefined && FREE_ROW_RE.test(t) && t.startsWith('Mem:')) {
-      this.openSection('free', [this.freeHeader, t], cl);
+      this.openSection('free', [this.freeHeader, t]);
       return;
     }
     this.gap++;
     const st = this.sample;
     if (st) {
-      if (st.unknown++ === 0) st.firstUnknown = cl.line;
+      if (st.unknown++ === 0) st.firstUnknown = this.line;
     }
   }
 
-  private marker(m: Marker, cl: CleanLine): void {
+  private marker(m: Marker): void {
     switch (m.op) {
       case 'begin':
         this.closeSection();
         this.emit();
-        this.startSample(cl.line, true);
+        this.startSample(this.line, true);
         return;
       case 'sec': {
         if (this.open?.explicit) this.truncated(this.open.section, 'a new section began before this one\'s end marker');
         this.closeSection();
         if (!this.sample?.explicit) {
           this.emit();
-          this.startSample(cl.line, true);
+          this.startSample(this.line, true);
         }
         const kind = isSectionKind(m.name) ? m.name : 'file';
-        const section: Section = { kind, name: m.name, lines: [], firstLine: cl.line + 1 };
+        const section: Section = { kind, name: m.name, lines: [], firstLine: this.line + 1 };
         if (m.pid !== undefined) section.pid = m.pid;
-        if (cl.time) section.time = cl.time;
+        if (this.time) section.time = this.time;
         this.open = { section, explicit: true };
         return;
       }
@@ -148,14 +157,14 @@ export class Sectionizer {
     }
   }
 
-  private openSection(kind: SectionKind, lines: string[], cl: CleanLine): void {
+  private openSection(kind: SectionKind, lines: string[]): void {
     const st = this.sample;
     if (st && !st.explicit && (this.gap >= GAP_LINES || (st.kinds.has(kind) && !PER_PROCESS_KINDS.has(kind)))) this.emit();
-    if (!this.sample) this.startSample(cl.line, false);
+    if (!this.sample) this.startSample(this.line, false);
     this.gap = 0;
     if (kind === 'free' && lines[0] !== undefined && !FREE_ROW_RE.test(lines[0])) this.freeHeader = lines[0];
-    const section: Section = { kind, name: kind, lines, firstLine: cl.line };
-    if (cl.time) section.time = cl.time;
+    const section: Section = { kind, name: kind, lines, firstLine: this.line };
+    if (this.time) section.time = this.time;
     const shape = SHAPE_OF.get(kind);
     this.open = shape ? { section, shape, explicit: false } : { section, explicit: false };
   }

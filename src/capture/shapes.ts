@@ -31,9 +31,36 @@ export interface Shape {
 
 const KEY_KB_RE = /^[A-Za-z][\w()]*:\s+\d+(?: kB)?$/;
 const VMSTAT_RE = /^[a-z][a-z0-9_]* -?\d+$/;
-const SLAB_ROW_RE = /^\S+(?:\s+\d+){5}/;
+/** /^\S+(?:\s+\d+){5}/.test(l) without the regex: every slabinfo row of a long log goes through here. */
+export function isSlabRow(l: string): boolean {
+  const n = l.length;
+  let i = 0;
+  while (i < n && !isJsSpace(l.charCodeAt(i))) i++;
+  if (i === 0) return false;
+  for (let k = 0; k < 5; k++) {
+    const ws = i;
+    while (i < n && isJsSpace(l.charCodeAt(i))) i++;
+    if (i === ws) return false;
+    const digits = i;
+    while (i < n && isDigit(l.charCodeAt(i))) i++;
+    if (i === digits) return false;
+  }
+  return true;
+}
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+/** What \s matches in a JavaScript regex. */
+function isJsSpace(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f ||
+    c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
 // The slabinfo header and rows are often wrapped at " : " by a narrow terminal or a notes editor.
 const SLAB_WRAP_RE = /^\s*:?\s*(?:tunables|slabdata)\s/;
+/** Lines SLAB_WRAP_RE can match start with a space, ":", "t" or "s". */
+const mayWrap = (l: string): boolean => {
+  const c = l.charCodeAt(0);
+  return c === 58 || c === 116 || c === 115 || c === 32 || c === 9 || c > 127 || (c >= 10 && c <= 13);
+};
 const FREE_HEADER_RE = /^\s*total\s+used\s+free(?:\s|$)/;
 export const FREE_ROW_RE = /^(?:Mem|Swap|Total|Low|High|-\/\+ buffers(?:\/cache)?):/;
 const BUDDY_RE = /^Node\s+\d+, zone\s+\S+(?:\s+\d+)+$/;
@@ -72,7 +99,7 @@ export const SHAPES: readonly Shape[] = [
   },
   {
     kind: 'slabinfo', opens: (l) => l.startsWith('slabinfo - version:'), restarts: () => true,
-    fits: (l) => (SLAB_WRAP_RE.test(l) ? 'join' : l.startsWith('# name') || SLAB_ROW_RE.test(l) ? 'append' : false),
+    fits: (l) => (mayWrap(l) && SLAB_WRAP_RE.test(l) ? 'join' : l.startsWith('# name') || isSlabRow(l) ? 'append' : false),
   },
   {
     kind: 'free', opens: (l) => FREE_HEADER_RE.test(l), restarts: () => true,

@@ -66,10 +66,13 @@ export function splitTerminalTime(s: string): [TerminalTime, string] | undefined
     return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]), s.slice(m[0].length)] : undefined;
   }
   if (c >= 48 && c <= 57) {
+    // Both bare shapes have "NN:" or "NNNN-" at the front: most digit-led lines (vmstat-less dumps, uptime) do not.
+    if (s.charCodeAt(2) !== 58 /* : */ && s.charCodeAt(4) !== 45 /* - */) return undefined;
     const m = TS_BARE_RE.exec(s);
     return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]), s.slice(m[0].length)] : undefined;
   }
-  if (c >= 65 && c <= 83) {
+  // "Mar 01 ": a space after three letters, which no meminfo key ("MemTotal:") has.
+  if (c >= 65 && c <= 83 && s.charCodeAt(3) === 32) {
     const m = TS_MONTH_RE.exec(s);
     if (!m) return undefined;
     const month = String(MONTHS.indexOf(m[1] ?? '') + 1).padStart(2, '0');
@@ -110,33 +113,120 @@ function promptLength(s: string): number {
 
 /** A prompt line, an echoed shell command, or the "cat meminfo..." a loop echoes before a file. */
 export function isShellLine(line: string): boolean {
+  return shellLine(line, false);
+}
+
+function shellLine(line: string, noAt: boolean): boolean {
   const s = line.charCodeAt(0) === 32 ? line.trimStart() : line;
   const c = s.charCodeAt(0);
-  if (promptLength(s) > 0) return true;
+  if ((noAt ? promptLengthNoAt(s) : promptLength(s)) > 0) return true;
   if (c === 35 /* # */ && s.charCodeAt(1) === 33 /* ! */) return true;
-  const space = s.indexOf(' ');
-  if (space > 0 && COMMAND_WORDS.has(s.slice(0, space))) return true;
-  return c >= 97 && c <= 119 && BARE_COMMAND_RE.test(s);
+  // Command words are lower-case and at most 7 letters ("busybox"): no slice for the other lines.
+  if (c >= 97 && c <= 122) {
+    const space = s.indexOf(' ');
+    if (space > 0 && space <= MAX_COMMAND_WORD && COMMAND_WORDS.has(s.slice(0, space))) return true;
+  }
+  return BARE_FIRST.has(c) && BARE_COMMAND_RE.test(s);
 }
+
+const MAX_COMMAND_WORD = Math.max(...[...COMMAND_WORDS].map((w) => w.length));
+/** First letters of BARE_COMMAND_RE's words. */
+const BARE_FIRST: ReadonlySet<number> = new Set([...'dfuwcs'].map((ch) => ch.charCodeAt(0)));
+
+/**
+ * What a caller already knows about a run of lines (one read chunk), so the cleaner can skip whole steps:
+ * NO_CONTROLS when no line holds a control byte other than tab and a CR right before its LF (see noControls()),
+ * NO_AT when no line holds "@" (no user@host prompt, no frame marker).
+ */
+export const CHUNK_NO_CONTROLS = 1;
+export const CHUNK_NO_AT = 2;
+
+/**
+ * The cleaner, with the terminal time of the last cleaned line kept beside it rather than in a new object per
+ * line: a capture log of a few GB has tens of millions of lines.
+ */
+export class LineCleaner {
+  /** Terminal time of the line clean() last returned, if it had one. */
+  time: TerminalTime | undefined;
+
+  /** Same as cleanLine(raw).text; `hints` (CHUNK_* bits) are promises about raw, never guesses. */
+  clean(raw: string, hints = 0): string | undefined {
+    this.time = undefined;
+    let s: string;
+    if ((hints & CHUNK_NO_CONTROLS) !== 0) {
+      // Only a CR before the LF can be there; stripControls would remove just that.
+      s = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+    } else s = stripControls(raw);
+    if (s.charCodeAt(0) === 62 /* > */) s = s.replace(QUOTE_RE, '');
+    const split = splitTerminalTime(s);
+    if (split) [this.time, s] = split;
+    s = s.trimEnd();
+    // trimEnd and trimStart drop the same characters: after trimEnd a non-empty line has something else.
+    if (s.length === 0) return undefined;
+    if (isPrintk(s)) return undefined;
+    const noAt = (hints & CHUNK_NO_AT) !== 0;
+    const prompt = noAt ? promptLengthNoAt(s) : promptLength(s);
+    if (prompt > 0) {
+      // Typed-ahead input leaves the prompt (and PS2 "> "s) in front of the first line of output: keep that output.
+      s = s.slice(prompt).replace(PS2_RE, '');
+      if (s.trim().length === 0) return undefined;
+    }
+    if (shellLine(s, noAt)) return undefined;
+    return s;
+  }
+}
+
+/** promptLength() for a line known to hold no "@". */
+function promptLengthNoAt(s: string): number {
+  const c = s.charCodeAt(0);
+  if (!(c === 47 || c === 126 || c === 91)) return 0;
+  const m = PROMPT_RE.exec(s);
+  return m ? m[0].length : 0;
+}
+
+const sharedCleaner = new LineCleaner();
 
 /** Cleans one raw line; undefined when nothing of the target's output is left on it. */
 export function cleanLine(raw: string, line: number): CleanLine | undefined {
-  let s = stripControls(raw);
-  if (s.charCodeAt(0) === 62 /* > */) s = s.replace(QUOTE_RE, '');
-  let time: TerminalTime | undefined;
-  const split = splitTerminalTime(s);
-  if (split) [time, s] = split;
-  s = s.trimEnd();
-  if (s.length === 0 || s.trimStart().length === 0) return undefined;
-  if (isPrintk(s)) return undefined;
-  const prompt = promptLength(s);
-  if (prompt > 0) {
-    // Typed-ahead input leaves the prompt (and PS2 "> "s) in front of the first line of output: keep that output.
-    s = s.slice(prompt).replace(PS2_RE, '');
-    if (s.trim().length === 0) return undefined;
-  }
-  if (isShellLine(s)) return undefined;
+  const s = sharedCleaner.clean(raw);
+  if (s === undefined) return undefined;
+  const time = sharedCleaner.time;
   return time ? { text: s, line, time } : { text: s, line };
+}
+
+/**
+ * True when bytes[start, end) hold no control byte that stripControls() would act on: nothing below 0x20 but
+ * tab, LF and a CR followed by LF, and no DEL. Tests four bytes at a time (most chunks of a log have none, and this
+ * runs over every byte of it); a word with a control byte in it is looked at byte by byte.
+ */
+export function noControls(bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && ((bytes.byteOffset + i) & 3) !== 0) if (isBadControl(bytes, i++, end)) return false;
+  const n = (end - i) >>> 2;
+  if (n > 0) {
+    const w = new Int32Array(bytes.buffer, bytes.byteOffset + i, n);
+    for (let k = 0; k < n; k++) {
+      const x = w[k] as number;
+      // Some byte < 0x20, or some byte == 0x7f (exact for "is there one", Hacker's Delight 6-1).
+      const low = (x - 0x20202020) & ~x;
+      const del = x ^ 0x7f7f7f7f;
+      if (((((del - 0x01010101) & ~del) | low) & 0x80808080) !== 0) {
+        const at = i + k * 4;
+        for (let b = at; b < at + 4; b++) if (isBadControl(bytes, b, end)) return false;
+      }
+    }
+    i += n * 4;
+  }
+  for (; i < end; i++) if (isBadControl(bytes, i, end)) return false;
+  return true;
+}
+
+function isBadControl(bytes: Uint8Array, i: number, end: number): boolean {
+  const b = bytes[i] as number;
+  if (b >= 0x20) return b === 0x7f;
+  if (b === 9 || b === 10) return false;
+  if (b === 13) return i + 1 >= end || bytes[i + 1] !== 10;
+  return true;
 }
 
 /** Cleans a whole text (tests, small inputs); capture_file.ts streams line by line instead. */

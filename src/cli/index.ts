@@ -10,8 +10,15 @@ import { psCommand } from './ps.js';
 import { parseCommand } from './parse.js';
 import { diffCommand } from './diff.js';
 import { ingestCommand } from './ingest.js';
+import { evidenceCommand } from './evidence.js';
+import { kmemleakCommand } from './kmemleak.js';
+import { slabCallsCommand } from './slab_calls.js';
+import { oomCommand } from './oom.js';
 
-const COMMANDS: CommandSpec[] = [snapshotCommand, psCommand, parseCommand, diffCommand, ingestCommand];
+const COMMANDS: CommandSpec[] = [
+  snapshotCommand, psCommand, parseCommand, diffCommand, ingestCommand,
+  evidenceCommand, kmemleakCommand, slabCallsCommand, oomCommand,
+];
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');

@@ -81,7 +81,7 @@ export function formatFrame(f: Frame): string {
   return s;
 }
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${Math.abs(n) === 1 ? one : many}`;
 
 /** "100 B in 1 object" / "3 objects" (no bytes) / "1.2 MiB" (count unknown). */
 function amount(site: AllocationSite): string {
@@ -100,7 +100,11 @@ function labels(site: AllocationSite): string[] {
   } else if (site.pids !== undefined && site.pids.length > 0) {
     out.push(site.pids.length === 2 && site.tool === 'slub' ? `pid ${site.pids[0] ?? ''}-${site.pids[1] ?? ''}` : `pid ${site.pids.slice(0, 4).join(',')}${site.pids.length > 4 ? ',...' : ''}`);
   }
-  if (site.ageSec !== undefined) out.push(`age ${Math.round(site.ageSec.min)}-${Math.round(site.ageSec.max)} s`);
+  if (site.ageSec !== undefined) {
+    const lo = Math.round(site.ageSec.min);
+    const hi = Math.round(site.ageSec.max);
+    out.push(lo === hi ? `age ${lo} s` : `age ${lo}-${hi} s`);
+  }
   return out;
 }
 
@@ -305,7 +309,7 @@ export interface OomView {
   pageCounts: Record<string, number>;
 }
 
-export type OomSide = 'kernel-slab' | 'user-process' | 'memcg-limit' | 'unknown';
+export type OomSide = 'kernel-slab' | 'user-process' | 'memcg-limit' | 'constrained' | 'allocation-failure' | 'manual' | 'unknown';
 
 export interface OomSummary {
   index: number;
@@ -371,26 +375,57 @@ export function summarizeOom(r: OomView, index: number): OomSummary {
   const biggestTask = s.topTasks[0];
   const userTotal = r.tasks.reduce((n, t) => n + taskRss(t), 0);
   const cache = s.topCaches[0];
+  const mi = r.memInfo;
+  // Without "pages RAM", the pages Mem-Info accounts for stand in for the machine's size.
+  const accounted = mi === undefined ? undefined
+    : ['active_anon', 'inactive_anon', 'active_file', 'inactive_file', 'unevictable', 'slab_reclaimable', 'slab_unreclaimable', 'pagetables', 'free']
+      .reduce((n, k) => n + (mi[k] ?? 0), 0);
+  const size = s.ram ?? (accounted !== undefined && accounted > 0 ? accounted : undefined);
+  const free = mi?.['free'];
+  const pct = (n: number): string => (size !== undefined && size > 0 ? ` (${Math.round((n / size) * 100)}% of ${s.ram !== undefined ? 'RAM' : 'the memory Mem-Info accounts for'})` : '');
+  const slabBig = slab !== undefined && slab > 0 && (size !== undefined ? slab > 0.2 * size : userTotal > 0 && slab > userTotal);
+  const victimRss = s.victim?.rss ?? biggestTask?.rss ?? 0;
   const victimName = s.victim !== undefined ? `${s.victim.comm}[${s.victim.pid}]` : biggestTask !== undefined ? `${biggestTask.name}[${biggestTask.pid}]` : undefined;
+  const slabSteps = (): void => {
+    if (cache !== undefined) s.nextSteps.push(`memsleuth slab-calls ${cache.name}   (needs slub_debug=U,${cache.name} on the kernel command line)`);
+    s.nextSteps.push('memsleuth kmemleak   (needs CONFIG_DEBUG_KMEMLEAK=y)');
+  };
   if (s.victim?.memcg === true || (s.constraint !== undefined && /MEMCG/.test(s.constraint))) {
     s.side = 'memcg-limit';
     s.reason = `the cgroup${s.memcg?.path !== undefined ? ` ${s.memcg.path}` : ''} hit its limit${s.memcg?.limit !== undefined ? ` of ${formatBytes(s.memcg.limit)}` : ''}; the machine itself may have had memory left`;
     s.nextSteps.push('raise the cgroup limit, or find what grows inside it: memsleuth record, then memsleuth analyze');
-  } else if (slab !== undefined && slab > 0 && (s.ram !== undefined ? slab > 0.2 * s.ram : slab > userTotal)) {
+  } else if (r.order === -1) {
+    // out_of_memory() with order -1 comes from SysRq-f (moom_callback in drivers/tty/sysrq.c): no allocation failed.
+    s.side = 'manual';
+    s.reason = `order -1: the OOM killer was started by hand (SysRq-f, run by ${s.invoker?.comm ?? 'a kworker'}), not by a failed allocation${free !== undefined ? `; ${formatBytes(free)} was free${pct(free)}` : ''}`;
+  } else if (r.trigger === 'vmalloc-failure' || r.trigger === 'page-allocation-failure') {
+    s.side = 'allocation-failure';
+    const what = r.trigger === 'vmalloc-failure' ? 'a vmalloc' : 'a page allocation';
+    const asked = s.requested !== undefined ? ` of ${formatBytes(s.requested)}` : s.order !== undefined ? ` of order ${s.order} (${formatBytes(4096 * 2 ** s.order)})` : '';
+    const why = s.requested !== undefined && free !== undefined && s.requested > free ? ': the request was larger than all free memory'
+      : s.order !== undefined && s.order >= 3 && free !== undefined && free > 0 ? ': a high-order request with memory free means fragmentation (see /proc/buddyinfo), not a leak'
+      : '';
+    s.reason = `${what}${asked} failed${free !== undefined ? ` with ${formatBytes(free)} free` : ''}; no task was killed${why}`;
+    if (slabBig && slab !== undefined) {
+      s.reason += `; unreclaimable slab held ${formatBytes(slab)}${pct(slab)}`;
+      slabSteps();
+    }
+  } else if (slabBig && slab !== undefined) {
     s.side = 'kernel-slab';
-    s.reason = `unreclaimable slab held ${formatBytes(slab)}${s.ram !== undefined ? ` (${Math.round((slab / s.ram) * 100)}% of RAM)` : ''}${userTotal > 0 ? `, more than ${s.ram !== undefined ? 'a fifth of RAM' : `all tasks' RSS (${formatBytes(userTotal)})`}` : ''}: a kernel leak is likely`;
-    if (cache !== undefined) s.nextSteps.push(`memsleuth slab-calls ${cache.name}   (needs slub_debug=U,${cache.name} on the kernel command line)`);
-    s.nextSteps.push('memsleuth kmemleak   (needs CONFIG_DEBUG_KMEMLEAK=y)');
-  } else if (victimName !== undefined && (s.victim?.rss ?? biggestTask?.rss ?? 0) > 0) {
+    s.reason = `unreclaimable slab held ${formatBytes(slab)}${pct(slab)}, more than ${size !== undefined ? 'a fifth of it' : `all tasks' RSS (${formatBytes(userTotal)})`}: a kernel leak is likely`;
+    slabSteps();
+  } else if (r.trigger === 'mem-info') {
+    s.reason = 'a Mem-Info dump with no kill (SysRq-m, or the start of its report was not captured)';
+  } else if (free !== undefined && size !== undefined && free > 0.1 * size) {
+    s.side = 'constrained';
+    s.reason = `${formatBytes(free)} was still free${pct(free)}: the allocation could not be served from the zones, nodes or cpuset it was allowed (gfp ${s.gfp ?? '?'}${r.order !== undefined ? `, order ${r.order}` : ''}), not a machine-wide shortage`;
+    s.nextSteps.push('check the zone lines (min/low/high per zone), mems_allowed and the gfp zone flags of the request');
+  } else if (victimName !== undefined && victimRss > 0) {
     s.side = 'user-process';
-    const rss = s.victim?.rss ?? biggestTask?.rss ?? 0;
-    s.reason = `${victimName} held ${formatBytes(rss)} of RSS${s.ram !== undefined ? ` (${Math.round((rss / s.ram) * 100)}% of RAM)` : ''}${slab !== undefined ? `; unreclaimable slab only ${formatBytes(slab)}` : ''}`;
+    s.reason = `${victimName} held ${formatBytes(victimRss)} of RSS${pct(victimRss)}${slab !== undefined ? `; unreclaimable slab only ${formatBytes(slab)}` : ''}`;
     const comm = s.victim?.comm ?? biggestTask?.name ?? 'PROGRAM';
     s.nextSteps.push(`watch its growth: memsleuth record, then memsleuth analyze (series proc.${comm}:<pid>.uss)`);
     s.nextSteps.push(`find the call site: valgrind --leak-check=full --xml=yes --xml-file=vg.xml ${comm} ...; memsleuth evidence vg.xml`);
-  } else if (r.trigger === 'vmalloc-failure' || r.trigger === 'page-allocation-failure') {
-    s.reason = `an allocation${s.order !== undefined ? ` of order ${s.order}` : ''}${s.requested !== undefined ? ` of ${formatBytes(s.requested)}` : ''} failed; no task was killed`;
-    s.nextSteps.push('a high-order failure with free memory left means fragmentation (see /proc/buddyinfo), not a leak');
   } else {
     s.reason = 'the report is cut before its Mem-Info and task list: not enough to tell';
   }

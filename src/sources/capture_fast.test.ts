@@ -1,34 +1,129 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fixtures } from '../../test/corpus.js';
-import { canTakeFastPath, scanCaptureFast, FREE_COLUMNS } from './capture_fast.js';
-import { ingestToSnapshots } from './capture_file.js';
-import type { Snapshot } from '../model/snapshot.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixtures, seed } from '../../test/corpus.js';
+import { flattenSnapshot } from '../model/series.js';
+import { canTakeFastPath } from './capture_fast.js';
+import { ingestSeries, ingestToSnapshots, type SeriesMeta, type SeriesOptions } from './capture_file.js';
 
-test('fast path agrees with the generic path on the real seed-loop capture', () => {
-  const f = fixtures(/^capture-seed-loop-local\.txt$/)[0];
-  assert.ok(f);
-  assert.equal(canTakeFastPath(readFileSync(f.path)), true);
-  const generic: Snapshot[] = [];
-  ingestToSnapshots(f.path, { onSample: (s) => generic.push(s) });
-  let i = 0;
-  const n = scanCaptureFast(f.path, (s, keys) => {
-    const g = generic[i++];
-    const mem: Record<string, number> = {};
-    keys.meminfo.names.forEach((k, id) => { if (!Number.isNaN(s.meminfo[id] as number)) mem[k] = s.meminfo[id] as number; });
-    assert.deepEqual(mem, { ...g?.meminfo?.bytes, ...g?.meminfo?.counts });
-    const slab: Record<string, number> = {};
-    for (const c of g?.slabinfo?.caches ?? []) slab[c.name] = (slab[c.name] ?? 0) + c.slabBytes;
-    const fastSlab: Record<string, number> = {};
-    keys.slab.names.forEach((k, id) => { if (!Number.isNaN(s.slabBytes[id] as number)) fastSlab[k] = s.slabBytes[id] as number; });
-    assert.deepEqual(fastSlab, slab);
-    assert.equal(s.freeMem[FREE_COLUMNS.indexOf('available')], g?.free?.mem?.available);
-  }, 4096);
-  assert.equal(n, 3);
-  assert.equal(i, generic.length);
+interface Got { t: number; values: [string, number][]; meta: SeriesMeta }
+
+function series(path: string, options: SeriesOptions): { got: Got[]; path: string } {
+  const got: Got[] = [];
+  const r = ingestSeries(path, options, (t, values, meta) => got.push({ t, values: [...values], meta }));
+  return { got, path: r.path };
+}
+
+/** What the generic path gives: flattenSnapshot(toSnapshot(sample)) and the snapshot's warnings. */
+function reference(path: string, intervalSec: number): Got[] {
+  const out: Got[] = [];
+  ingestToSnapshots(path, {
+    intervalSec,
+    onSample: (snap, s) => out.push({
+      t: s.timestamp.sec, values: [...flattenSnapshot(snap)],
+      meta: { index: s.index, firstLine: s.firstLine, sections: s.sections.map((x) => x.name), timestamp: s.timestamp, warnings: snap.warnings },
+    }),
+  });
+  return out;
+}
+
+function withFile<T>(text: string, fn: (path: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-capfast-'));
+  try {
+    const path = join(dir, 'capture.log');
+    writeFileSync(path, text);
+    return fn(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const realCaptures = (): { name: string; path: string; text: string }[] => [
+  ...fixtures(/^capture-seed-loop-local.*\.txt$/),
+  ...withSeed(),
+];
+function withSeed(): { name: string; path: string; text: string }[] {
+  const text = seed('002');
+  return [{ name: 'seed 002', path: '', text }];
+}
+
+test('ingestSeries equals flattenSnapshot(toSnapshot(sample)) on real captures, on both paths, value for value', () => {
+  for (const f of realCaptures()) {
+    withFile(f.text, (path) => {
+      const want = reference(path, 5);
+      assert.ok(want.length > 0, f.name);
+      for (const mode of ['generic', 'auto', 'fast'] as const) {
+        const { got } = series(path, { intervalSec: 5, path: mode });
+        assert.deepStrictEqual(got, want, `${f.name} (${mode})`);
+      }
+    });
+  }
 });
 
-test('fast path refuses logs with terminal noise it does not strip', () => {
+test('the plain loop capture takes the fast path all the way; the pty ones and seed 002 do not', () => {
+  const paths: Record<string, string> = {};
+  for (const f of realCaptures()) paths[f.name] = withFile(f.text, (p) => series(p, { intervalSec: 5 }).path);
+  assert.deepEqual(paths, {
+    'capture-seed-loop-local-pty-ts.txt': 'generic', 'capture-seed-loop-local-pty.txt': 'generic',
+    'capture-seed-loop-local.txt': 'fast', 'seed 002': 'generic',
+  });
+});
+
+test('the fast path hands over mid-file without losing or repeating a sample', () => {
+  const f = fixtures(/^capture-seed-loop-local\.txt$/)[0];
+  assert.ok(f);
+  // Notes typed after the second dump: the fast path stops there and the generic path finishes the log.
+  const lines = f.text.split('\n');
+  const at = lines.findIndex((l, i) => i > 400 && l.startsWith('MemTotal:'));
+  lines.splice(at, 0, '复现到内存泄漏时的数据', 'second note line');
+  withFile(lines.join('\n'), (path) => {
+    const want = reference(path, 5);
+    const { got, path: which } = series(path, { intervalSec: 5 });
+    assert.equal(which, 'fast+generic');
+    assert.deepStrictEqual(got, want);
+    assert.equal(got.length, 3);
+  });
+});
+
+test('a log cut inside a section: the same truncation warning on both paths', () => {
+  const f = fixtures(/^capture-seed-loop-local\.txt$/)[0];
+  assert.ok(f);
+  const cut = f.text.slice(0, f.text.lastIndexOf('kmalloc-64'));
+  withFile(cut, (path) => {
+    const want = reference(path, 5);
+    const { got, path: which } = series(path, { intervalSec: 5, path: 'fast' });
+    assert.equal(which, 'fast');
+    assert.deepStrictEqual(got, want);
+    assert.ok(got.at(-1)?.meta.warnings.some((w) => w.severity === 'data-loss'));
+  });
+});
+
+test('odd but valid shapes stay on the fast path or hand over, never differ', () => {
+  const f = fixtures(/^capture-seed-loop-local\.txt$/)[0];
+  assert.ok(f);
+  const variants: [string, (t: string) => string][] = [
+    ['CRLF', (t) => t.replace(/\n/g, '\r\n')],
+    ['printk inside meminfo', (t) => t.replace('Slab:', '[ 12.345678] usb 1-1: reset\nSlab:')],
+    ['duplicate slab cache names add up', (t) => t.replace(/^(kmalloc-64 .*)$/m, '$1\n$1')],
+    ['double-spaced lines', (t) => t.replace(/\n/g, '\n\n')],
+    ['trailing blanks', (t) => t.replace(/ kB\n/g, ' kB  \n')],
+    ['a meminfo key twice', (t) => t.replace('MemFree:', 'MemTotal2:       1 kB\nMemTotal2:       2 kB\nMemFree:')],
+    ['wrapped slab row', (t) => t.replace(/^(kmalloc-64 [^:]*)(: tunables.*)$/m, '$1\n$2')],
+    ['no final newline', (t) => t.trimEnd()],
+    ['a command word as a cache name', (t) => t.replace(/^kmalloc-64 /m, 'cat ')],
+  ];
+  for (const [name, edit] of variants) {
+    withFile(edit(f.text), (path) => {
+      assert.deepStrictEqual(series(path, { intervalSec: 5 }).got, reference(path, 5), name);
+    });
+  }
+});
+
+test('sniffing refuses logs with terminal noise the fast path would stop at', () => {
   for (const f of fixtures(/^capture-seed-loop-local-pty/)) assert.equal(canTakeFastPath(readFileSync(f.path)), false, f.name);
+  const plain = fixtures(/^capture-seed-loop-local\.txt$/)[0];
+  assert.ok(plain);
+  assert.equal(canTakeFastPath(readFileSync(plain.path)), true);
 });

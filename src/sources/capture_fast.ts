@@ -1,196 +1,443 @@
 /**
- * Fast path for big capture logs of the common loop (meminfo, slabinfo, free; "####" separators, echoed
- * "cat ...", printk, CRLF): scans reused Buffers byte by byte and parses numbers in place into typed arrays,
- * never making a string per line. The generic path (capture_file.ts) makes ~5 strings and runs ~10 regexes
- * per line and tops out near 25 MB/s; this one is for multi-GB logs.
- * It does not strip ANSI, prompts, terminal timestamps or mail quotes: canTakeFastPath() sniffs the head of
- * the file and the caller falls back to the generic path when such noise is there.
- * Keys are interned by an FNV-1a hash of their bytes (a collision between two of a few hundred names is ~1e-5).
+ * The byte-scanning path of ingestSeries() (capture_file.ts) for the common capture loop: meminfo, slabinfo and
+ * free dumps between "####" separators, echoed "cat ...", printk lines, CRLF. It reads reused Buffers and parses
+ * the two line shapes that are nearly all of such a log (meminfo "Key:  123 kB" and the standard slabinfo row)
+ * in place, making no string per line; every other line is decoded and goes through the same cleaner, shape
+ * tests and parser (parseFree) as the generic path.
+ *
+ * It gives the generic path's answer or none: it follows the sectionizer's rules for these three kinds, and at
+ * the first thing the generic path would handle differently or warn about (a line it does not know, a control
+ * byte, non-ASCII text, a terminal timestamp, a date/uptime section, a duplicate key, a wrapped row...) it stops
+ * and says so; ingestSeries() then runs the generic path, skipping the samples already delivered, which are the
+ * same. A test holds both paths equal value for value on the real captures.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { warning } from '../model/parsed.js';
+import { keyPart, type SeriesValues } from '../model/series.js';
+import type { SnapshotWarning } from '../model/snapshot.js';
+import type { FreeRow } from '../model/proc_files.js';
+import { DEFAULT_PAGE_SIZE } from '../model/units.js';
+import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls } from '../capture/terminal_noise.js';
+import { SHAPES, SHAPE_OF, isSeparator } from '../capture/shapes.js';
+import { parseFree } from '../parse/free.js';
+import type { SeriesMeta, SeriesOptions } from './capture_file.js';
 
-export const FREE_COLUMNS = ['total', 'used', 'free', 'shared', 'buffers', 'cache', 'buff/cache', 'available'] as const;
-
-/** One sample's values, by interned id; NaN where a sample lacks the key. Arrays are reused: copy what you keep. */
-export interface FastSample {
-  index: number;
-  meminfo: Float64Array;
-  slabBytes: Float64Array;
-  slabObjs: Float64Array;
-  /** Mem row of `free`, in bytes, by FREE_COLUMNS index. */
-  freeMem: Float64Array;
-  has: { meminfo: boolean; slabinfo: boolean; free: boolean };
+/** True when the file's head shows nothing the fast path would stop at right away (a cheap guess; it checks every line anyway). */
+export function canTakeFastPath(head: Buffer): boolean {
+  if (!isAscii(head) || head.indexOf(64 /* @ */) >= 0) return false;
+  const lf = head.lastIndexOf(LF);
+  return lf < 0 || noControls(head, 0, lf + 1);
 }
 
-export class KeyTable {
+/** Thrown to leave the scan: the generic path takes over. */
+class Stop extends Error {}
+
+/** Names interned by their bytes (FNV-1a, checked byte for byte, so a collision costs time, never a wrong key). */
+class Names {
   readonly names: string[] = [];
-  private readonly ids = new Map<number, number>();
+  private readonly bytes: Buffer[] = [];
+  private readonly byHash = new Map<number, number>();
+  private readonly byName = new Map<string, number>();
+
   id(buf: Buffer, start: number, end: number): number {
     let h = 0x811c9dc5;
     for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-    let id = this.ids.get(h);
-    if (id === undefined) {
-      id = this.names.length;
-      this.ids.set(h, id);
-      this.names.push(buf.toString('latin1', start, end));
+    const id = this.byHash.get(h);
+    if (id !== undefined) {
+      const b = this.bytes[id] as Buffer;
+      if (b.length === end - start && buf.compare(b, 0, b.length, start, end) === 0) return id;
+      return this.slow(buf.toString('latin1', start, end));
     }
-    return id;
+    const name = buf.toString('latin1', start, end);
+    const known = this.byName.get(name);
+    if (known !== undefined) return known;
+    const n = this.add(name);
+    this.byHash.set(h, n);
+    return n;
+  }
+
+  private slow(name: string): number {
+    return this.byName.get(name) ?? this.add(name);
+  }
+
+  private add(name: string): number {
+    const n = this.names.length;
+    if (n >= MAX_NAMES) throw new Stop();
+    this.names.push(name);
+    this.bytes.push(Buffer.from(name, 'latin1'));
+    this.byName.set(name, n);
+    return n;
   }
 }
+
+/** Past this many distinct names the log is not the loop this path is for. */
+const MAX_NAMES = 100_000;
+const LF = 10, CR = 13, SP = 32, TAB = 9, COLON = 58, HASH = 35;
+const COMMAND_WORDS: ReadonlySet<string> = new Set([
+  'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash',
+]);
+const MEMTOTAL = Buffer.from('MemTotal:');
+const TUNABLES = Buffer.from('tunables');
+const SLABDATA = Buffer.from('slabdata');
 
 const enum Mode { None, Meminfo, Slab, Free }
-const NL = 10, CR = 13, SP = 32, TAB = 9, COLON = 58, HASH = 35, ZERO = 48, NINE = 57;
-const startsWith = (buf: Buffer, s: number, e: number, lit: Buffer): boolean =>
-  e - s >= lit.length && buf.compare(lit, 0, lit.length, s, s + lit.length) === 0;
-const MEMTOTAL = Buffer.from('MemTotal:');
-const SLABVER = Buffer.from('slabinfo - version:');
-const MEMROW = Buffer.from('Mem:');
+const KIND_BIT = { meminfo: 1, slabinfo: 2, free: 4 } as const;
+type FastKind = keyof typeof KIND_BIT;
+const MODE_OF: Record<FastKind, Mode> = { meminfo: Mode.Meminfo, slabinfo: Mode.Slab, free: Mode.Free };
 
-/** True when the file's head shows only what the fast path handles. */
-export function canTakeFastPath(head: Buffer): boolean {
-  for (let i = 0; i < head.length; i++) {
-    const b = head[i] as number;
-    if (b === 27 || b === 8 || (b === CR && head[i + 1] !== NL && i + 1 < head.length)) return false;
-    if (b === NL && i + 1 < head.length) {
-      const c = head[i + 1] as number;
-      if (c === 62 /* > */) return false;
-      if (c >= ZERO && c <= NINE && head[i + 3] === COLON) return false; // "10:00:01 " terminal time
-      if (c === 91 /* [ */ && head.indexOf(':', i) < head.indexOf(']', i) && head.indexOf(']', i) - i < 32) return false;
-      if (c === 47 /* / */ || c === 126 /* ~ */) return false; // prompts
-    }
-  }
-  return head.indexOf('@@ms') < 0 && head.indexOf('@') < 0;
-}
+const isAlpha = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isWord = (c: number): boolean => isAlpha(c) || (c >= 48 && c <= 57) || c === 95 || c === 40 || c === 41;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isBlank = (c: number): boolean => c === SP || c === TAB;
 
-export function scanCaptureFast(path: string, onSample: (s: FastSample, keys: { meminfo: KeyTable; slab: KeyTable }) => void, chunkBytes = 4 << 20): number {
-  const keys = { meminfo: new KeyTable(), slab: new KeyTable() };
-  let cap = 1024;
-  const s: FastSample = {
-    index: 0, meminfo: new Float64Array(cap).fill(NaN), slabBytes: new Float64Array(cap).fill(NaN),
-    slabObjs: new Float64Array(cap).fill(NaN), freeMem: new Float64Array(FREE_COLUMNS.length).fill(NaN),
-    has: { meminfo: false, slabinfo: false, free: false },
-  };
-  let freeCols: number[] = [1, 2, 3, 4, 7, 8].map((i) => i - 1); // procps-ng order when no header was seen
+/**
+ * Scans the log; returns complete: false when it stopped early (samples delivered so far are the generic path's
+ * first ones).
+ */
+export function scanSeriesFast(
+  path: string, options: SeriesOptions,
+  onSample: (tSec: number, values: SeriesValues, meta: SeriesMeta) => void,
+  chunkBytes = 4 << 20,
+): { complete: boolean } {
+  const interval = options.intervalSec ?? 1;
+  const memNames = new Names();
+  const slabNames = new Names();
+  const memKeys: string[] = [];
+  const slabKeys: string[] = [];
+  const cleaner = new LineCleaner();
+  const values: SeriesValues = new Map();
+
+  // Sample state; per-name values are stamped with the sample number so nothing is cleared per sample.
+  let stamp = 1;
+  let open = false;
+  let index = 0;
+  let firstLine = 0;
+  let kinds = 0;
+  let sections: string[] = [];
+  let warnings: SnapshotWarning[] = [];
+  let memValue = new Float64Array(256);
+  let memStamp = new Int32Array(256);
+  const memBytesIds: number[] = [];
+  const memCountIds: number[] = [];
+  let slabBytes = new Float64Array(1024);
+  let slabActive = new Float64Array(1024);
+  let slabObjs = new Float64Array(1024);
+  let slabStamp = new Int32Array(1024);
+  const slabIds: number[] = [];
+  let freeMem: FreeRow | undefined;
+  let freeSwap: FreeRow | undefined;
+
+  // Open section state (the sectionizer's, for these three kinds).
   let mode = Mode.None;
-  let samples = 0;
-  const emit = (): void => {
-    if (!s.has.meminfo && !s.has.slabinfo && !s.has.free) return;
-    onSample(s, keys);
-    samples++;
-    s.index++;
-    s.meminfo.fill(NaN); s.slabBytes.fill(NaN); s.slabObjs.fill(NaN); s.freeMem.fill(NaN);
-    s.has = { meminfo: false, slabinfo: false, free: false };
+  let secName: FastKind = 'meminfo';
+  let secLines = 0;
+  let secFirst = 0;
+  let secFirstText = '';
+  let slabRows = 0;
+  let freeLines: string[] = [];
+  const lineCounts = new Map<string, number>();
+  let lineNo = 0;
+
+  const growMem = (id: number): void => {
+    if (id < memValue.length) return;
+    const v = new Float64Array(memValue.length * 2); v.set(memValue); memValue = v;
+    const s = new Int32Array(memStamp.length * 2); s.set(memStamp); memStamp = s;
   };
-  const grow = (id: number): void => {
-    if (id < cap) return;
-    while (cap <= id) cap *= 2;
-    for (const k of ['meminfo', 'slabBytes', 'slabObjs'] as const) {
-      const a = new Float64Array(cap).fill(NaN);
-      a.set(s[k]);
-      s[k] = a;
-    }
-  };
-  const nums = new Float64Array(16);
-  /** Parses up to 16 unsigned integers from [i, e) into nums; returns how many. */
-  const numbers = (buf: Buffer, i: number, e: number): number => {
-    let n = 0;
-    while (i < e && n < 16) {
-      let c = buf[i] as number;
-      if (c < ZERO || c > NINE) { i++; continue; }
-      let v = 0;
-      while (i < e && c >= ZERO && c <= NINE) { v = v * 10 + (c - ZERO); c = buf[++i] as number; }
-      nums[n++] = v;
-    }
-    return n;
+  const growSlab = (id: number): void => {
+    if (id < slabStamp.length) return;
+    const n = slabStamp.length * 2;
+    const a = new Float64Array(n); a.set(slabBytes); slabBytes = a;
+    const b = new Float64Array(n); b.set(slabActive); slabActive = b;
+    const c = new Float64Array(n); c.set(slabObjs); slabObjs = c;
+    const s = new Int32Array(n); s.set(slabStamp); slabStamp = s;
   };
 
-  const line = (buf: Buffer, st: number, e: number): void => {
+  const emit = (): void => {
+    if (!open) return;
+    open = false;
+    if (sections.length === 0) return;
+    values.clear();
+    for (const id of memBytesIds) values.set(memKeys[id] as string, memValue[id] as number);
+    for (const id of memCountIds) values.set(memKeys[id] as string, memValue[id] as number);
+    freeRow('free.mem.', freeMem);
+    freeRow('free.swap.', freeSwap);
+    for (const id of slabIds) {
+      const base = id * 3;
+      values.set(slabKeys[base] as string, slabBytes[id] as number);
+      values.set(slabKeys[base + 1] as string, slabActive[id] as number);
+      values.set(slabKeys[base + 2] as string, slabObjs[id] as number);
+    }
+    const sec = index * interval;
+    const meta: SeriesMeta = { index, firstLine, sections, timestamp: { sec, source: 'index' }, warnings };
+    index++;
+    onSample(sec, values, meta);
+  };
+  const freeRow = (prefix: string, row: FreeRow | undefined): void => {
+    if (!row) return;
+    for (const k in row) {
+      const v = row[k as keyof FreeRow];
+      if (v !== undefined) values.set(prefix + keyPart(k), v);
+    }
+  };
+  const startSample = (line: number): void => {
+    open = true;
+    stamp++;
+    firstLine = line;
+    kinds = 0;
+    sections = [];
+    warnings = [];
+    memBytesIds.length = 0;
+    memCountIds.length = 0;
+    slabIds.length = 0;
+    freeMem = undefined;
+    freeSwap = undefined;
+  };
+
+  const closeSection = (): void => {
+    if (mode === Mode.None) return;
+    if (mode === Mode.Slab && slabRows === 0) throw new Stop();
+    if (mode === Mode.Free) {
+      const r = parseFree(`${freeLines.join('\n')}\n`);
+      if (r.warnings.length > 0) throw new Stop();
+      freeMem = r.value.mem;
+      freeSwap = r.value.swap;
+    }
+    mode = Mode.None;
+    kinds |= KIND_BIT[secName];
+    sections.push(secName);
+    lineCounts.set(secName, secLines);
+  };
+
+  const openSection = (kind: FastKind, t: string): void => {
+    if (open && (kinds & KIND_BIT[kind]) !== 0) emit();
+    if (!open) startSample(lineNo);
+    mode = MODE_OF[kind];
+    secName = kind;
+    secLines = 1;
+    secFirst = lineNo;
+    secFirstText = t;
+    if (mode === Mode.Meminfo) memString(t);
+    else if (mode === Mode.Slab) slabRows = 0;
+    else freeLines = [t];
+  };
+
+  /** A meminfo line that came as a string (MemTotal, which opens the section). */
+  const memString = (t: string): void => {
+    const b = Buffer.from(t, 'latin1');
+    if (!memBytes(b, 0, b.length)) throw new Stop();
+  };
+
+  /** A "Key:  123 [kB]" line of an open meminfo section; false when the line is not one. */
+  const memBytes = (buf: Buffer, st: number, e: number): boolean => {
+    let i = st + 1;
+    while (i < e && isWord(buf[i] as number)) i++;
+    if (buf[i] !== COLON || i >= e) return false;
+    const keyEnd = i++;
+    const ws = i;
+    while (i < e && isBlank(buf[i] as number)) i++;
+    if (i === ws) return false;
+    const digits = i;
+    let v = 0;
+    while (i < e && isDigit(buf[i] as number)) v = v * 10 + (buf[i++] as number) - 48;
+    if (i === digits) return false;
+    let kb = false;
+    if (i < e) {
+      if (e - i !== 3 || buf[i] !== SP || buf[i + 1] !== 107 /* k */ || buf[i + 2] !== 66 /* B */) return false;
+      kb = true;
+    }
+    // The 2.4 summary table's "total:" is skipped by the parser with a warning: the generic path's business.
+    if (keyEnd - st === 5 && buf.toString('latin1', st, keyEnd) === 'total') throw new Stop();
+    const id = memNames.id(buf, st, keyEnd);
+    if (id >= memKeys.length) memKeys.push(`meminfo.${keyPart(memNames.names[id] as string)}`);
+    growMem(id);
+    if (memStamp[id] === stamp) throw new Stop(); // a key twice: the parser warns
+    memStamp[id] = stamp;
+    memValue[id] = kb ? v * 1024 : v;
+    (kb ? memBytesIds : memCountIds).push(id);
+    secLines++;
+    return true;
+  };
+
+  const nums = new Float64Array(11);
+  /** The standard slabinfo row of an open slabinfo section; false when the line is not one. */
+  const slabRow = (buf: Buffer, st: number, e: number): boolean => {
+    let i = st;
+    while (i < e && buf[i] !== SP && buf[i] !== TAB) {
+      const c = buf[i] as number;
+      if (c === 60 /* < */) return false;
+      i++;
+    }
+    const nameEnd = i;
+    if (buf[nameEnd - 1] === COLON) return false;
+    let k = 0;
+    for (let part = 0; part < 3; part++) {
+      if (part > 0) {
+        const from = i;
+        while (i < e && isBlank(buf[i] as number)) i++;
+        if (i === from || buf[i] !== COLON) return false;
+        i++;
+        const ws = i;
+        while (i < e && isBlank(buf[i] as number)) i++;
+        if (i === ws) return false;
+        const word = part === 1 ? TUNABLES : SLABDATA;
+        if (e - i < 8 || buf.compare(word, 0, 8, i, i + 8) !== 0) return false;
+        i += 8;
+      }
+      const count = part === 0 ? 5 : 3;
+      for (let c = 0; c < count; c++) {
+        const ws = i;
+        while (i < e && isBlank(buf[i] as number)) i++;
+        if (i === ws) return false;
+        const from = i;
+        let v = 0;
+        while (i < e && isDigit(buf[i] as number)) v = v * 10 + (buf[i++] as number) - 48;
+        if (i === from || i - from > 16) return false;
+        nums[k++] = v;
+      }
+      if (i < e && !isBlank(buf[i] as number)) return false;
+    }
+    if (i !== e) return false;
+    const nameLen = nameEnd - st;
+    if (nameLen <= 8) {
+      const name = buf.toString('latin1', st, nameEnd);
+      // A command word is an echoed command to the cleaner; these two start a wrapped row's tail.
+      if (COMMAND_WORDS.has(name) || name === 'tunables' || name === 'slabdata') return false;
+    }
+    const id = slabNames.id(buf, st, nameEnd);
+    if (id * 3 >= slabKeys.length) {
+      const base = `slab.${keyPart(slabNames.names[id] as string)}`;
+      slabKeys.push(`${base}.bytes`, `${base}.active_bytes`, `${base}.objs`);
+    }
+    growSlab(id);
+    const activeObjs = nums[0] as number;
+    const bytes = (nums[9] as number) * (nums[4] as number) * DEFAULT_PAGE_SIZE;
+    const active = activeObjs * (nums[2] as number);
+    if (slabStamp[id] !== stamp) {
+      slabStamp[id] = stamp;
+      slabIds.push(id);
+      slabBytes[id] = bytes;
+      slabActive[id] = active;
+      slabObjs[id] = activeObjs;
+    } else {
+      // Same-named caches (per-memcg copies before 5.9) add up, as flattenSnapshot adds them.
+      slabBytes[id] = (slabBytes[id] as number) + bytes;
+      slabActive[id] = (slabActive[id] as number) + active;
+      slabObjs[id] = (slabObjs[id] as number) + activeObjs;
+    }
+    slabRows++;
+    secLines++;
+    return true;
+  };
+
+  /** A line that is not a hot one: cleaned and placed exactly as the sectionizer would, or Stop. */
+  const slowLine = (raw: string): void => {
+    const t = cleaner.clean(raw, CHUNK_NO_CONTROLS | CHUNK_NO_AT);
+    if (t === undefined) return;
+    if (cleaner.time) throw new Stop();
+    if (isSeparator(t)) return closeSection();
+    if (mode !== Mode.None) {
+      const shape = SHAPE_OF.get(secName);
+      if (!shape) throw new Stop();
+      if (shape.opens(t)) {
+        closeSection();
+        return openSection(secName, t);
+      }
+      const fit = shape.fits(t);
+      if (fit === 'join') throw new Stop();
+      if (fit === 'append') {
+        if (mode === Mode.Meminfo) return memString(t);
+        if (mode === Mode.Slab) {
+          // The "# name ..." header, before any row; a row that came here is not the standard one.
+          if (slabRows > 0 || !t.startsWith('# name')) throw new Stop();
+          secLines++;
+          return;
+        }
+        if (t.startsWith('Mem:') && freeLines.some((l) => l.startsWith('Mem:'))) throw new Stop();
+        freeLines.push(t);
+        secLines++;
+        return;
+      }
+      closeSection();
+    }
+    for (const shape of SHAPES) {
+      if (shape.opens(t)) {
+        if (shape.kind !== 'meminfo' && shape.kind !== 'slabinfo' && shape.kind !== 'free') throw new Stop();
+        return openSection(shape.kind, t);
+      }
+    }
+    // An unrecognised line (counted and warned about by the generic path), or a free row without a header.
+    throw new Stop();
+  };
+
+  const line = (buf: Buffer, st: number, end: number): void => {
+    lineNo++;
+    let e = end;
     if (e > st && buf[e - 1] === CR) e--;
-    if (e <= st) return;
+    const rawEnd = e;
+    while (e > st && isBlank(buf[e - 1] as number)) e--;
+    if (e === st) return; // blank: dropped by the cleaner
     const c = buf[st] as number;
-    if (c === HASH) {
-      if (buf[st + 1] === HASH) mode = Mode.None;
-      return;
+    if (mode === Mode.Slab && isAlpha(c) && (c > 83 || buf[st + 3] !== SP) && slabRow(buf, st, e)) return;
+    if (mode === Mode.Meminfo && isAlpha(c) && !(c === 77 && e - st >= 9 && buf.compare(MEMTOTAL, 0, 9, st, st + 9) === 0) &&
+      memBytes(buf, st, e)) return;
+    if (c === HASH && buf[st + 1] === HASH && buf[st + 2] === HASH) return closeSection();
+    if (c >= 97 && c <= 122) {
+      const sp = buf.indexOf(SP, st);
+      if (sp > st && sp < e && sp - st <= 7 && COMMAND_WORDS.has(buf.toString('latin1', st, sp))) return; // echoed command
     }
-    if (c === 91 /* [ */ || c === 60 /* < */) return; // printk
-    if (mode === Mode.Meminfo) {
-      const colon = buf.indexOf(COLON, st);
-      if (colon > st && colon < e && numbers(buf, colon + 1, e) === 1) {
-        const id = keys.meminfo.id(buf, st, colon);
-        grow(id);
-        const kb = buf[e - 1] === 66 /* B */ && buf[e - 2] === 107 /* k */;
-        s.meminfo[id] = kb ? (nums[0] as number) * 1024 : (nums[0] as number);
-        return;
-      }
-      mode = Mode.None;
-    } else if (mode === Mode.Slab) {
-      let sp = st;
-      while (sp < e && buf[sp] !== SP && buf[sp] !== TAB) sp++;
-      if (numbers(buf, sp, e) >= 11) {
-        const id = keys.slab.id(buf, st, sp);
-        grow(id);
-        // <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables l b s : slabdata <active> <num> <shared>
-        const bytes = (nums[9] as number) * (nums[4] as number) * 4096;
-        s.slabBytes[id] = (Number.isNaN(s.slabBytes[id] as number) ? 0 : (s.slabBytes[id] as number)) + bytes;
-        s.slabObjs[id] = (Number.isNaN(s.slabObjs[id] as number) ? 0 : (s.slabObjs[id] as number)) + (nums[0] as number);
-        return;
-      }
-      mode = Mode.None;
-    } else if (mode === Mode.Free) {
-      if (startsWith(buf, st, e, MEMROW)) {
-        const n = numbers(buf, st + 4, e);
-        for (let k = 0; k < n && k < freeCols.length; k++) s.freeMem[freeCols[k] as number] = (nums[k] as number) * 1024;
-        s.has.free = true;
-        return;
-      }
-      if (buf[st] === 83 /* Swap: */ || buf[st] === 45 /* -/+ */ || buf[st] === 84 /* Total: */) return;
-      mode = Mode.None;
+    slowLine(buf.toString('latin1', st, rawEnd));
+  };
+
+  const chunk = (buf: Buffer, start: number, end: number): void => {
+    const region = buf.subarray(start, end);
+    if (!isAscii(region) || !noControls(buf, start, end)) throw new Stop();
+    const at = buf.indexOf(64 /* @ */, start);
+    if (at >= 0 && at < end) throw new Stop();
+    let st = start;
+    for (let nl = buf.indexOf(LF, st); nl >= 0 && nl < end; nl = buf.indexOf(LF, st)) {
+      line(buf, st, nl);
+      st = nl + 1;
     }
-    if (c === 77 && startsWith(buf, st, e, MEMTOTAL)) {
-      if (s.has.meminfo) emit();
-      s.has.meminfo = true;
-      mode = Mode.Meminfo;
-      line(buf, st, e);
-    } else if (c === 115 && startsWith(buf, st, e, SLABVER)) {
-      if (s.has.slabinfo) emit();
-      s.has.slabinfo = true;
-      mode = Mode.Slab;
-    } else if (c === SP || c === 116 /* t */) {
-      const text = buf.toString('latin1', st, e).trim();
-      if (/^total\s+used\s+free/.test(text)) {
-        if (s.has.free) emit();
-        freeCols = text.split(/\s+/).map((h) => FREE_COLUMNS.indexOf(h as (typeof FREE_COLUMNS)[number]));
-        mode = Mode.Free;
-      }
-    }
+    if (st < end) line(buf, st, end);
   };
 
   const fd = openSync(path, 'r');
-  const buf = Buffer.allocUnsafe(chunkBytes);
+  const buf = Buffer.from(new ArrayBuffer(chunkBytes));
   let keep = 0;
   try {
     for (;;) {
       const n = readSync(fd, buf, keep, chunkBytes - keep, null);
       const end = keep + n;
-      let st = 0;
-      let nl = buf.indexOf(NL, 0);
-      while (nl >= 0 && nl < end) {
-        line(buf, st, nl);
-        st = nl + 1;
-        nl = buf.indexOf(NL, st);
-      }
       if (n === 0) {
-        if (st < end) line(buf, st, end);
+        if (end > 0) chunk(buf, 0, end);
         break;
       }
-      // Carry the unfinished line to the front of the same buffer; a line as long as the buffer is cut.
-      keep = end - st;
-      if (keep >= chunkBytes) keep = 0;
-      else buf.copy(buf, 0, st, end);
+      const last = buf.lastIndexOf(LF, end - 1);
+      if (last < 0) {
+        if (end === chunkBytes) throw new Stop(); // a line longer than the buffer: the generic path cuts it
+        keep = end;
+        continue;
+      }
+      chunk(buf, 0, last + 1);
+      keep = end - last - 1;
+      if (keep > 0) buf.copy(buf, 0, last + 1, end);
     }
+    // End of input, as Sectionizer.end() sees it.
+    if (mode !== Mode.None) {
+      const before = lineCounts.get(secName);
+      if (before !== undefined && secLines < before && mode !== Mode.Free) {
+        const w = warning(secFirst, secFirstText, `${secName}: the capture ended inside this section (${secLines} lines, the previous one had ${before}); kept as is`, 'data-loss');
+        warnings.push({ ...w, source: 'capture' });
+      }
+    }
+    closeSection();
+    emit();
+    return { complete: true };
+  } catch (e) {
+    if (e instanceof Stop) { if (process.env["MS_DEBUG"]) console.error(lineNo, e.stack); return { complete: false }; }
+    throw e;
   } finally {
     closeSync(fd);
   }
-  emit();
-  return samples;
 }

@@ -4,15 +4,18 @@
  * one open sample. Text goes through the same cleaner and sectionizer as everything else (DESIGN.md, "One text path").
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
+import { isAscii } from 'node:buffer';
 import { warning, type ParseWarning } from '../model/parsed.js';
 import type { ProcessSample, Snapshot, SnapshotWarning } from '../model/snapshot.js';
-import { cleanLine } from '../capture/terminal_noise.js';
+import type { FreeRow } from '../model/proc_files.js';
+import { flattenSnapshot, keyPart, processKey, type SeriesValues } from '../model/series.js';
+import { canTakeFastPath, scanSeriesFast } from './capture_fast.js';
+import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls } from '../capture/terminal_noise.js';
 import { Sectionizer } from '../capture/sectionizer.js';
 import { sectionText, type RawSample, type Section } from '../capture/section.js';
 import { parseBootId, parseDate, parseUptime } from '../capture/clock.js';
 import { parseMeminfo } from '../parse/meminfo.js';
-import { parseSlabinfo } from '../parse/slabinfo.js';
+import { parseSlabinfoLines } from '../parse/slabinfo.js';
 import { parseFree } from '../parse/free.js';
 import { parseVmallocinfo } from '../parse/vmallocinfo.js';
 import { parseBuddyinfo } from '../parse/buddyinfo.js';
@@ -45,56 +48,123 @@ export interface ReadOptions {
   /** Seconds between samples when the log carries no time at all (the loop's `sleep`). */
   intervalSec?: number;
   chunkBytes?: number;
+  /** Told of each line cut at MAX_LINE_BYTES as soon as its end is read, even if no sample follows it. */
+  onCutLine?: (cut: CutLine) => void;
 }
 
 const DEFAULT_CHUNK = 1 << 20;
-/** A "line" longer than this is not text a terminal printed; it is cut so memory stays bounded. */
-const MAX_LINE_CHARS = 1 << 20;
+/** A "line" longer than this many bytes is not text a terminal printed: its head is kept, the rest skipped. */
+export const MAX_LINE_BYTES = 1 << 20;
+
+/** A line cut at MAX_LINE_BYTES: where, and how many bytes of it were skipped. */
+export interface CutLine { line: number; skippedBytes: number }
+
+const LF = 10;
 
 /**
- * A file's lines, one buffer-full at a time, decoded as UTF-8 across chunk boundaries (Chinese notes are common).
- * A "line" over MAX_LINE_CHARS is cut so memory stays bounded; cutLines says where.
+ * A file's lines, one buffer-full at a time, in constant memory: one reused read buffer (grown only for a line
+ * longer than a read, up to MAX_LINE_BYTES), the unfinished line carried as bytes at its front. Each read's
+ * complete lines are decoded in one go: as Latin-1 when the bytes are ASCII (the same string, faster), else as
+ * UTF-8 (Chinese notes are common; a read always ends at a line end, so no character is split). The hints
+ * (CHUNK_NO_CONTROLS, CHUNK_NO_AT) say what no line of the read holds, so the cleaner can skip those steps.
  */
 export class ChunkedLines {
-  readonly cutLines: number[] = [];
+  readonly cutLines: CutLine[] = [];
   private readonly fd: number;
-  private readonly buf: Buffer;
-  private readonly decoder = new StringDecoder('utf8');
-  private carry = '';
+  private buf: Buffer;
+  private keep = 0;
   private lineNo = 0;
+  /** Inside a line past MAX_LINE_BYTES: bytes skipped so far, -1 when not. */
+  private skipping = -1;
 
   constructor(path: string, private readonly chunkBytes = DEFAULT_CHUNK) {
     this.fd = openSync(path, 'r');
-    this.buf = Buffer.allocUnsafe(chunkBytes);
+    // Its own ArrayBuffer, so the word-at-a-time control scan is aligned.
+    this.buf = Buffer.from(new ArrayBuffer(Math.max(1, chunkBytes)));
   }
 
-  /** Calls onLine for every line completed by the next chunk; false once the file is exhausted. */
-  readChunk(onLine: (line: string, lineNo: number) => void): boolean {
-    const n = readSync(this.fd, this.buf, 0, this.chunkBytes, null);
-    const text = n > 0 ? this.decoder.write(this.buf.subarray(0, n)) : this.decoder.end();
-    let start = 0;
-    let nl = text.indexOf('\n');
-    if (nl >= 0 && this.carry) {
-      onLine(this.carry + text.slice(0, nl), ++this.lineNo);
-      this.carry = '';
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
+  /** Calls onLine for every line completed by the next read; false once the file is exhausted. */
+  readChunk(onLine: (line: string, lineNo: number, hints: number) => void): boolean {
+    let buf = this.buf;
+    const n = readSync(this.fd, buf, this.keep, buf.length - this.keep, null);
+    const end = this.keep + n;
+    if (this.skipping >= 0) return this.skip(n, end, onLine);
+    if (n === 0) {
+      if (end > 0) this.emit(0, end, onLine);
+      this.keep = 0;
+      return false;
     }
-    while (nl >= 0) {
-      onLine(text.slice(start, nl), ++this.lineNo);
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
+    const last = buf.lastIndexOf(LF, end - 1);
+    if (last < 0) {
+      if (end < buf.length) {
+        this.keep = end;
+        return true;
+      }
+      if (buf.length < MAX_LINE_BYTES) {
+        buf = Buffer.from(new ArrayBuffer(Math.min(MAX_LINE_BYTES, buf.length * 2)));
+        this.buf.copy(buf, 0, 0, end);
+        this.buf = buf;
+        this.keep = end;
+        return true;
+      }
+      // MAX_LINE_BYTES without a line end: keep the head (cut at a character boundary), skip to the next LF.
+      let cut = end;
+      while (cut > 0 && ((buf[cut] as number) & 0xc0) === 0x80) cut--;
+      onLine(buf.toString('utf8', 0, cut), ++this.lineNo, 0);
+      this.skipping = end - cut;
+      this.keep = 0;
+      return true;
     }
-    this.carry += text.slice(start);
-    if (this.carry.length > MAX_LINE_CHARS) {
-      onLine(this.carry.slice(0, MAX_LINE_CHARS), ++this.lineNo);
-      this.cutLines.push(this.lineNo);
-      this.carry = '';
+    this.lines(0, last + 1, onLine);
+    this.keep = end - last - 1;
+    if (this.keep > 0) buf.copy(buf, 0, last + 1, end);
+    return true;
+  }
+
+  /** The rest of a cut line: nothing is decoded until its LF. */
+  private skip(n: number, end: number, onLine: (line: string, lineNo: number, hints: number) => void): boolean {
+    const lf = n > 0 ? this.buf.indexOf(LF, 0) : -1;
+    if (lf < 0 || lf >= end) {
+      this.skipping += end;
+      this.keep = 0;
+      if (n > 0) return true;
+      this.cutLines.push({ line: this.lineNo, skippedBytes: this.skipping });
+      this.skipping = -1;
+      return false;
     }
-    if (n > 0) return true;
-    if (this.carry) onLine(this.carry, ++this.lineNo);
-    this.carry = '';
-    return false;
+    this.cutLines.push({ line: this.lineNo, skippedBytes: this.skipping + lf });
+    this.skipping = -1;
+    this.lines(lf + 1, end, onLine, true);
+    return true;
+  }
+
+  /** Complete lines of buf[start, end) (end just past an LF), or, with partial, lines then a carried tail. */
+  private lines(start: number, end: number, onLine: (line: string, lineNo: number, hints: number) => void, partial = false): void {
+    const buf = this.buf;
+    if (partial) {
+      const last = buf.lastIndexOf(LF, end - 1);
+      const stop = last >= start ? last + 1 : start;
+      if (stop > start) this.lines(start, stop, onLine);
+      this.keep = end - stop;
+      if (this.keep > 0) buf.copy(buf, 0, stop, end);
+      return;
+    }
+    const ascii = isAscii(buf.subarray(start, end));
+    const text = buf.toString(ascii ? 'latin1' : 'utf8', start, end - 1);
+    const at = buf.indexOf(AT, start);
+    const hints = (noControls(buf, start, end) ? CHUNK_NO_CONTROLS : 0) | (at < 0 || at >= end ? CHUNK_NO_AT : 0);
+    let from = 0;
+    let lf = text.indexOf('\n');
+    while (lf >= 0) {
+      onLine(text.slice(from, lf), ++this.lineNo, hints);
+      from = lf + 1;
+      lf = text.indexOf('\n', from);
+    }
+    onLine(from === 0 ? text : text.slice(from), ++this.lineNo, hints);
+  }
+
+  private emit(start: number, end: number, onLine: (line: string, lineNo: number, hints: number) => void): void {
+    onLine(this.buf.toString('utf8', start, end), ++this.lineNo, 0);
   }
 
   close(): void {
@@ -102,30 +172,45 @@ export class ChunkedLines {
   }
 }
 
+const AT = 64;
+
 /** Samples of a capture log, one at a time. */
 export function* readCaptureFile(path: string, options: ReadOptions = {}): Generator<CaptureSample> {
   const queue: RawSample[] = [];
   const sectionizer = new Sectionizer((s) => queue.push(s));
   const clock = new SampleClock(options.intervalSec ?? 1);
   const lines = new ChunkedLines(path, options.chunkBytes ?? DEFAULT_CHUNK);
-  const push = (raw: string, lineNo: number): void => {
-    const c = cleanLine(raw, lineNo);
-    if (c) sectionizer.push(c);
+  const cleaner = new LineCleaner();
+  const push = (raw: string, lineNo: number, hints: number): void => {
+    const c = cleaner.clean(raw, hints);
+    if (c !== undefined) sectionizer.pushText(c, lineNo, cleaner.time, (hints & CHUNK_NO_AT) !== 0);
   };
   let index = 0;
+  let told = 0;
   try {
     for (let more = true; more;) {
       more = lines.readChunk(push);
       if (!more) sectionizer.end();
-      for (let raw = queue.shift(); raw; raw = queue.shift()) {
-        for (const l of lines.cutLines.splice(0)) raw.warnings.push(warning(l, '', `line longer than ${MAX_LINE_CHARS} characters cut`, 'data-loss'));
+      if (options.onCutLine) for (; told < lines.cutLines.length; told++) options.onCutLine(lines.cutLines[told] as CutLine);
+      for (let q = 0; q < queue.length; q++) {
+        const raw = queue[q] as RawSample;
+        if (lines.cutLines.length > 0) {
+          for (const c of lines.cutLines) raw.warnings.push(cutWarning(c));
+          lines.cutLines.length = 0;
+          told = 0;
+        }
         yield { index, firstLine: raw.firstLine, sections: raw.sections, timestamp: clock.stamp(raw, index), warnings: raw.warnings };
         index++;
       }
+      queue.length = 0;
     }
   } finally {
     lines.close();
   }
+}
+
+function cutWarning(c: CutLine): ParseWarning {
+  return warning(c.line, '', `line longer than ${MAX_LINE_BYTES} bytes: the first ${MAX_LINE_BYTES} kept, the other ${c.skippedBytes} skipped`, 'data-loss');
 }
 
 /** Picks each sample's time: `date`, else the terminal's prefix, else uptime, else index x interval. */
@@ -207,10 +292,10 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
       if (seen.has(s.kind)) add([warning(0, '', `a second ${s.kind} in one sample; the later one is kept`, 'info')]);
       seen.add(s.kind);
     }
-    const text = sectionText(s);
+    const text = s.kind === 'slabinfo' ? '' : sectionText(s);
     switch (s.kind) {
       case 'meminfo': { const r = parseMeminfo(text); snap.meminfo = r.value; add(r.warnings); break; }
-      case 'slabinfo': { const r = parseSlabinfo(text); snap.slabinfo = r.value; add(r.warnings); break; }
+      case 'slabinfo': { const r = parseSlabinfoLines(s.lines); snap.slabinfo = r.value; add(r.warnings); break; }
       case 'free': { const r = parseFree(text); snap.free = r.value; add(r.warnings); break; }
       case 'vmallocinfo': { const r = parseVmallocinfo(text); snap.vmallocinfo = r.value; add(r.warnings); break; }
       case 'buddyinfo': { const r = parseBuddyinfo(text); snap.buddyinfo = r.value; add(r.warnings); break; }
@@ -256,4 +341,188 @@ function processOf(procs: Map<number, ProcessSample>, pid: number, comm: string 
 /** Parser line numbers count from the section's first line; the capture's own numbering is what a user can open. */
 function relocate(w: ParseWarning, s: Section, source: string): SnapshotWarning {
   return { ...w, line: w.line > 0 ? s.firstLine + w.line - 1 : s.firstLine, source };
+}
+
+/**
+ * flattenSnapshot() (model/series.ts) with each key built once per name rather than once per sample: the keys of
+ * a long capture repeat every few seconds, and building them is most of what flattening costs. Same keys, same
+ * values, same order; a test holds the two equal on real captures.
+ */
+export class SeriesFlattener {
+  private readonly keys = new Map<string, string>();
+  private readonly slabKeys = new Map<string, readonly [string, string, string]>();
+
+  flatten(snapshot: Snapshot, out: SeriesValues = new Map()): SeriesValues {
+    const { meminfo, slabinfo, vmallocinfo, vmstat, free, allocinfo } = snapshot;
+    if (meminfo) {
+      for (const k in meminfo.bytes) out.set(this.key('meminfo.', k), meminfo.bytes[k] as number);
+      for (const k in meminfo.counts) out.set(this.key('meminfo.', k), meminfo.counts[k] as number);
+    }
+    if (free) {
+      this.freeRow(out, 'free.mem.', free.mem);
+      this.freeRow(out, 'free.swap.', free.swap);
+    }
+    if (slabinfo) {
+      for (const c of slabinfo.caches) {
+        const [bytes, active, objs] = this.slabKey(c.name);
+        add(out, bytes, c.slabBytes);
+        add(out, active, c.activeBytes);
+        add(out, objs, c.activeObjs);
+      }
+    }
+    if (vmallocinfo) {
+      for (const a of vmallocinfo.areas) {
+        const caller = a.caller ? keyPart(a.caller) : 'unknown';
+        add(out, `vmalloc.caller.${caller}.bytes`, a.size);
+        add(out, `vmalloc.caller.${caller}.areas`, 1);
+        add(out, 'vmalloc.total.bytes', a.size);
+      }
+    }
+    if (vmstat) for (const k in vmstat) out.set(this.key('vmstat.', k), vmstat[k] as number);
+    if (allocinfo || snapshot.watched?.length || snapshot.processes.some((p) => p.smaps)) {
+      // Not in capture logs: the model's own code, so the rare case cannot drift from it.
+      const { meminfo: _m, slabinfo: _s, vmallocinfo: _v, vmstat: _vs, free: _f, ...others } = snapshot;
+      const rest = flattenSnapshot(others);
+      for (const [k, v] of rest) out.set(k, v);
+      return out;
+    }
+    for (const p of snapshot.processes) {
+      const base = processKey(p.comm, p.pid);
+      if (p.memory) {
+        const m = p.memory;
+        out.set(`${base}.uss`, m.uss);
+        out.set(`${base}.pss`, m.pss);
+        out.set(`${base}.rss`, m.rss);
+        out.set(`${base}.swap`, m.swap);
+        if (m.vss !== undefined) out.set(`${base}.vss`, m.vss);
+        if (m.swapPss !== undefined) out.set(`${base}.swap_pss`, m.swapPss);
+      }
+      const st = p.status;
+      if (st) {
+        for (const k of STATUS_KEYS) {
+          const v = st.bytes[k];
+          if (v !== undefined) out.set(`${base}.status.${k}`, v);
+        }
+        if (st.threads !== undefined) out.set(`${base}.threads`, st.threads);
+        if (st.fdSize !== undefined) out.set(`${base}.fdsize`, st.fdSize);
+      }
+    }
+    return out;
+  }
+
+  private freeRow(out: SeriesValues, prefix: string, row: FreeRow | undefined): void {
+    if (!row) return;
+    for (const k in row) {
+      const v = row[k as keyof FreeRow];
+      if (v !== undefined) out.set(this.key(prefix, k), v);
+    }
+  }
+
+  private key(prefix: string, name: string): string {
+    const id = prefix + name;
+    let k = this.keys.get(id);
+    if (k === undefined) {
+      if (this.keys.size > MAX_CACHED_KEYS) this.keys.clear();
+      k = prefix + keyPart(name);
+      this.keys.set(id, k);
+    }
+    return k;
+  }
+
+  private slabKey(name: string): readonly [string, string, string] {
+    let k = this.slabKeys.get(name);
+    if (k === undefined) {
+      if (this.slabKeys.size > MAX_CACHED_KEYS) this.slabKeys.clear();
+      const base = `slab.${keyPart(name)}`;
+      k = [`${base}.bytes`, `${base}.active_bytes`, `${base}.objs`];
+      this.slabKeys.set(name, k);
+    }
+    return k;
+  }
+}
+
+const STATUS_KEYS = ['VmRSS', 'VmSize', 'VmSwap', 'RssAnon', 'RssFile', 'RssShmem', 'VmPTE', 'VmData'] as const;
+/** Names seen in one log are a few hundred; a log of endlessly new names must not grow the cache without end. */
+const MAX_CACHED_KEYS = 100_000;
+
+function add(out: SeriesValues, key: string, value: number): void {
+  out.set(key, (out.get(key) ?? 0) + value);
+}
+
+/** What ingestSeries() says about each sample besides its values. */
+export interface SeriesMeta {
+  index: number;
+  /** 1-based line of the capture where the sample starts. */
+  firstLine: number;
+  /** Section names in the order the log had them ("meminfo", "slabinfo", "free", ...). */
+  sections: string[];
+  timestamp: SampleTimestamp;
+  /** Exactly toSnapshot(sample).warnings: the capture's, then each parser's, with capture line numbers. */
+  warnings: SnapshotWarning[];
+}
+
+export interface SeriesOptions {
+  intervalSec?: number;
+  chunkBytes?: number;
+  /** 'auto' (default): the byte-scanning path where the log allows it, else the generic one. */
+  path?: 'auto' | 'generic' | 'fast';
+}
+
+export interface SeriesSummary {
+  samples: number;
+  /** Which path produced the samples; 'fast+generic' when the fast one met something it leaves to the generic. */
+  path: 'fast' | 'generic' | 'fast+generic';
+  /** Lines cut at MAX_LINE_BYTES (at most the first 100). */
+  cutLines: CutLine[];
+}
+
+/**
+ * Streams a capture log as flattened series (the keys of flattenSnapshot), one sample at a time, without keeping
+ * Snapshot objects: values equal flattenSnapshot(toSnapshot(sample)), meta.warnings equal its warnings.
+ * `values` is one Map reused for every sample: copy what you keep.
+ */
+export function ingestSeries(
+  path: string, options: SeriesOptions,
+  onSample: (tSec: number, values: SeriesValues, meta: SeriesMeta) => void,
+): SeriesSummary {
+  const mode = options.path ?? 'auto';
+  let delivered = 0;
+  const cutLines: CutLine[] = [];
+  if (mode !== 'generic' && (mode === 'fast' || sniffFast(path))) {
+    const r = scanSeriesFast(path, options, (t, v, m) => {
+      delivered++;
+      onSample(t, v, m);
+    });
+    if (r.complete) return { samples: delivered, path: 'fast', cutLines };
+  }
+  // The generic path from the start; samples the fast path already gave are the same ones, so they are skipped.
+  const skip = delivered;
+  const flattener = new SeriesFlattener();
+  const values: SeriesValues = new Map();
+  let samples = 0;
+  const read: ReadOptions = { onCutLine: (c) => { if (cutLines.length < 100) cutLines.push(c); } };
+  if (options.intervalSec !== undefined) read.intervalSec = options.intervalSec;
+  if (options.chunkBytes !== undefined) read.chunkBytes = options.chunkBytes;
+  for (const sample of readCaptureFile(path, read)) {
+    if (samples++ < skip) continue;
+    const snap = toSnapshot(sample);
+    values.clear();
+    flattener.flatten(snap, values);
+    onSample(sample.timestamp.sec, values, {
+      index: sample.index, firstLine: sample.firstLine, sections: sample.sections.map((s) => s.name),
+      timestamp: sample.timestamp, warnings: snap.warnings,
+    });
+  }
+  return { samples, path: skip > 0 ? 'fast+generic' : 'generic', cutLines };
+}
+
+function sniffFast(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.allocUnsafe(64 << 10);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return canTakeFastPath(head.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -104,6 +104,9 @@ export class RecordingWriter {
   private lastRawMs = -Infinity;
   private gapSinceLastSample = false;
   private stamp = 0;
+  private appended = 0;
+  /** Why the last automatic flush failed (disk full, ...); undefined once one succeeds. For the recorder's log. */
+  flushError: Error | undefined;
   private closed = false;
   private readonly rawEveryMs: number;
   private readonly st: ReturnType<typeof prepare>;
@@ -154,7 +157,7 @@ export class RecordingWriter {
       byId.set(row.id, s);
     }
     const flushed = db.prepare('SELECT MAX(last_sample_id) FROM timeline WHERE recording_id = ?').pluck().get(this.recordingId) as number | null;
-    for (const r of db.prepare('SELECT id, taken_at_ms FROM sample WHERE recording_id = ? AND id > ? ORDER BY id')
+    for (const r of db.prepare('SELECT id, taken_at_ms FROM sample WHERE +recording_id = ? AND id > ? ORDER BY id')
       .raw(true).iterate(this.recordingId, flushed ?? 0) as Iterable<[number, number]>) {
       this.pendIds.push(r[0]);
       this.pendTimes.push(r[1]);
@@ -174,7 +177,7 @@ export class RecordingWriter {
     }
     const seg = db.prepare('SELECT id, seq, boot_id FROM boot_segment WHERE recording_id = ? ORDER BY seq DESC LIMIT 1')
       .get(this.recordingId) as { id: number; seq: number; boot_id: string | null } | undefined;
-    const last = db.prepare('SELECT id, taken_at_ms, uptime_sec FROM sample WHERE recording_id = ? ORDER BY id DESC LIMIT 1')
+    const last = db.prepare('SELECT id, taken_at_ms, uptime_sec FROM sample WHERE +recording_id = ? ORDER BY id DESC LIMIT 1')
       .get(this.recordingId) as { id: number; taken_at_ms: number; uptime_sec: number | null } | undefined;
     if (seg) {
       this.segment = { id: seg.id, bootId: seg.boot_id ?? undefined, lastUptime: last?.uptime_sec ?? undefined };
@@ -266,8 +269,13 @@ export class RecordingWriter {
     this.lastSampleId = sampleId;
     this.lastTakenAtMs = sample.takenAtMs;
     this.gapSinceLastSample = false;
+    this.appended++;
     if (rawBlob) this.lastRawMs = sample.takenAtMs;
-    if (this.pendIds.length >= FLUSH_SAMPLES) this.flush();
+    if (this.pendIds.length >= FLUSH_SAMPLES) {
+      // The sample is committed whatever happens here: a failed flush must not make the caller retry it.
+      // Its changes stay pending (readers see them) and the flush is retried with the next sample.
+      try { this.flush(); this.flushError = undefined; } catch (e) { this.flushError = e as Error; }
+    }
     return { sampleId, bootSegment: segId, newBootSegment: reason !== undefined, rawKept: rawBlob !== undefined };
   }
 
@@ -330,7 +338,8 @@ export class RecordingWriter {
     this.closed = true;
   }
 
-  get sampleCount(): number { return this.stamp; }
+  /** Samples committed by this writer (not counting those of a resumed recording's past). */
+  get appendedCount(): number { return this.appended; }
 }
 
 function minMax(xs: number[]): [number, number] {

@@ -69,28 +69,38 @@ export interface SlabCallsRun {
 /** How to switch tracking on for one cache, in words a user can act on. */
 export function slubTrackingHint(cache: string): string {
   return `boot with slub_debug=U,${cache} on the kernel command line (U stores the allocating call site of every object; ` +
-    `it costs memory and some speed for that cache only), then read /sys/kernel/slab/${cache}/alloc_calls or, on 5.17+, ` +
-    `${DEBUGFS}/slab/${cache}/alloc_traces; the kernel needs CONFIG_SLUB_DEBUG=y. A kmalloc-N cache may be merged with ` +
+    `it costs memory and some speed for that cache only) and run memsleuth slab-calls ${cache} again (it reads ` +
+    `/sys/kernel/slab/${cache}/alloc_calls, or ${DEBUGFS}/slab/${cache}/alloc_traces on 5.17+); the kernel needs CONFIG_SLUB_DEBUG=y. A kmalloc-N cache may be merged with ` +
     'others: add slab_nomerge, or name the cache it is merged into (ls -l /sys/kernel/slab)';
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Finds the cache, checks tracking, and picks the file to read (mounting debugfs, with undo, when 5.17+). */
-async function locate(o: SlabCallsOptions, log: (line: string) => void): Promise<{ path: string; objectSize?: number; hz?: number }> {
+interface Located {
+  path: string;
+  objectSize?: number;
+  hz?: number;
+  /** The text of alloc_calls when finding the file already read it: the first read. */
+  first?: string;
+}
+
+async function locate(o: SlabCallsOptions, log: (line: string) => void): Promise<Located> {
   const { shell, cache } = o;
   if (cache === '' || cache.includes('/') || cache === '.' || cache === '..') throw new InputError(`"${cache}" is not a slab cache name (see /proc/slabinfo)`);
   const dir = `/sys/kernel/slab/${cache}`;
   const size = await shell.readFile(`${dir}/object_size`);
   if (size === undefined) {
-    const any = await shell.readFile('/sys/kernel/slab/kmalloc-64/object_size') ?? await shell.readFile('/proc/slabinfo');
-    if (any === undefined) throw new TargetError(`Cannot read "/sys/kernel/slab" on ${shell.name}: the kernel has no SLUB sysfs (CONFIG_SLUB and CONFIG_SYSFS needed), or memsleuth is not root`, 'no-slub');
-    throw new InputError(`There is no slab cache "${cache}" on ${shell.name} (see the names in /proc/slabinfo or ls /sys/kernel/slab)`);
+    const slabinfo = await shell.readFile('/proc/slabinfo');
+    if (slabinfo === undefined) throw new TargetError(`Cannot read "/sys/kernel/slab" on ${shell.name}: the kernel has no SLUB sysfs (CONFIG_SLUB and CONFIG_SYSFS needed), or memsleuth is not root`, 'no-slub');
+    const names = slabinfo.split('\n').slice(2).map((l) => l.split(/\s+/)[0] ?? '').filter((n) => n !== '');
+    const near = names.filter((n) => n.includes(cache)).slice(0, 5);
+    throw new InputError(`There is no slab cache "${cache}" on ${shell.name}${near.length > 0 ? ` (similar: ${near.join(', ')})` : ''} (see the names in /proc/slabinfo)`);
   }
   const objectSize = Number(size.trim());
   const config = await readKernelConfig(shell);
   const hzText = /^CONFIG_HZ=(\d+)$/m.exec(config ?? '')?.[1];
-  const located: { path: string; objectSize?: number; hz?: number } = { path: '' };
+  const located: Located = { path: '' };
   if (Number.isFinite(objectSize) && objectSize > 0) located.objectSize = objectSize;
   if (hzText !== undefined) located.hz = Number(hzText);
 
@@ -102,8 +112,10 @@ async function locate(o: SlabCallsOptions, log: (line: string) => void): Promise
   if (storeUser.trim() !== '1') {
     throw new TargetError(`SLUB call-site tracking is off for "${cache}" on ${shell.name} (${dir}/store_user is ${storeUser.trim() || 'empty'}), so the kernel keeps no alloc_calls for it. To use it, ${slubTrackingHint(cache)}.`, 'slub-tracking-off');
   }
-  if ((await shell.readFile(`${dir}/alloc_calls`)) !== undefined) {
+  const first = await shell.readFile(`${dir}/alloc_calls`);
+  if (first !== undefined) {
     located.path = `${dir}/alloc_calls`;
+    located.first = first;
     return located;
   }
   await ensureDebugfs(shell, await debugfsMounted(shell), o.undo, log);
@@ -115,8 +127,10 @@ export async function runSlabCalls(o: SlabCallsOptions): Promise<SlabCallsRun> {
   const log = o.log ?? ((): void => undefined);
   const sleep = o.sleep ?? defaultSleep;
   const where = await locate(o, log);
+  let pending = where.first;
   const read = async (label: string): Promise<Parsed<SlubAllocCalls>> => {
-    const text = await o.shell.readFile(where.path);
+    const text = pending ?? await o.shell.readFile(where.path);
+    pending = undefined;
     if (text === undefined) throw new TargetError(`Cannot read "${where.path}" (${label}) on ${o.shell.name}: tracking is on but the file is missing (cache merged into another? see ls -l /sys/kernel/slab/${o.cache})`, 'slab-calls-read');
     const opts: Parameters<typeof parseSlubAllocCalls>[1] = { direction: 'alloc', cache: o.cache };
     if (where.objectSize !== undefined) opts.objectSize = where.objectSize;

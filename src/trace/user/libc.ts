@@ -168,13 +168,23 @@ export function freeProbeOffset(instructions: Instruction[]): { offset: number; 
     return false;
   };
   if (emulated(first.text)) return { offset: 0, reason: `the first instruction ("${first.text}") is emulated already` };
+  // Measured here (5.1e5 frees): +0 test 12.5 us, +3 je 1.8 us, +9 push 1.2 us, +10 lea 14 us per hit: prefer a push.
   let prev: string | undefined;
-  for (let i = 0; i < Math.min(instructions.length, 6); i++) {
+  let best: Instruction | undefined;
+  for (let i = 0; i < Math.min(instructions.length, 8); i++) {
     const ins = instructions[i];
     if (ins === undefined) break;
-    if (i > 0 && emulated(ins.text)) return { offset: Number(ins.offset - first.offset), reason: `probe "${ins.text}" at +${Number(ins.offset - first.offset)} (emulated), skipping "${instructions.slice(0, i).map((x) => x.text).join('; ')}"` };
+    if (i > 0 && emulated(ins.text)) {
+      if (/^push/.test(ins.text)) { best = ins; break; }
+      best ??= ins;
+    }
     if (!harmless(ins.text, prev)) break;
     prev = ins.text;
+  }
+  if (best !== undefined) {
+    const at = Number(best.offset - first.offset);
+    const skipped = instructions.filter((x) => x.offset < best.offset).map((x) => x.text.replace(/\s+/g, ' '));
+    return { offset: at, reason: `probe "${best.text.replace(/\s+/g, ' ')}" at +${at} (emulated), skipping "${skipped.join('; ')}"` };
   }
   return { offset: 0, reason: 'no emulated instruction among the first ones of free that keeps %rdi: probing its first byte' };
 }

@@ -1,7 +1,7 @@
 /* Kernel allocation workload for memsleuth's kernel tracer tests and benchmark.
- *   fd_churn SECONDS MODE
+ *   fd_churn SECONDS MODE [hold] [LEAK_EVERY]
  * MODE "churn": open/close, socket/close, pipe/close, eventfd/close in a loop (nothing outstanding).
- * MODE "leak":  the same loop, but every LEAK_EVERY-th iteration keeps its socket, eventfd and pipe open
+ * MODE "leak":  the same loop, but every LEAK_EVERY-th iteration (default 64) keeps its socket, eventfd and pipe open
  *               (file descriptors leak: filp, sock_inode_cache, ... objects stay allocated).
  * Prints "iterations N leaked M" on exit, then (leak mode) waits for SIGTERM/stdin EOF holding the fds
  * when HOLD is given as a third argument. */
@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LEAK_EVERY 64
 
 static double now(void) {
   struct timespec ts;
@@ -29,13 +28,15 @@ int main(int argc, char **argv) {
   double seconds = atof(argv[1]);
   int leak = strcmp(argv[2], "leak") == 0;
   int hold = argc > 3 && strcmp(argv[3], "hold") == 0;
+  long leak_every = argc > 4 ? atol(argv[4]) : 64;
+  if (leak_every < 1) leak_every = 1;
   struct rlimit rl = { 65536, 65536 };
   setrlimit(RLIMIT_NOFILE, &rl);
   long iterations = 0, leaked = 0, failed = 0;
   double end = now() + seconds;
   while (1) {
     for (int k = 0; k < 64; k++) {
-      int keep = leak && (iterations % LEAK_EVERY) == 0 && leaked < 20000;
+      int keep = leak && (iterations % leak_every) == 0 && leaked < 15000;
       int f = open("/dev/null", O_RDONLY);
       if (f >= 0) close(f); else failed++;
       int s = socket(AF_UNIX, SOCK_STREAM, 0);

@@ -1,0 +1,188 @@
+/**
+ * `memsleuth analyze SOURCE`: is memory leaking, where, and when will the OOM killer come. SOURCE is a
+ * recording database (memsleuth record) or a capture log, ingested on the fly.
+ */
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import type { CommandSpec } from './command.js';
+import { EXIT_LEAK, EXIT_OK } from './command.js';
+import { InputError } from '../model/errors.js';
+import type { SeriesTable } from '../model/series_table.js';
+import type { Analysis } from '../model/analysis.js';
+
+export interface AnalyzeFlags {
+  window?: string;
+  json?: boolean;
+  failOn?: string;
+  junit?: string;
+  interval?: string;
+  recording?: string;
+  top?: string;
+}
+
+/** "FROM..TO" with seconds or 30s/10m/2h, either side open: "10m..", "..1h", "600..1800". */
+export function parseWindow(text: string | undefined): { fromSec?: number; toSec?: number } {
+  if (text === undefined) return {};
+  const m = /^\s*([^.]*)\.\.([^.]*)\s*$/.exec(text);
+  if (!m) throw new InputError(`Cannot read --window "${text}": expected FROM..TO in seconds or with s/m/h/d, e.g. "10m..2h" or "600.."`);
+  const one = (s: string): number | undefined => {
+    const x = s.trim();
+    if (x === '') return undefined;
+    const u = /^(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?$/.exec(x);
+    if (!u) throw new InputError(`Cannot read --window "${text}": "${x}" is not a time (seconds, or a number with s, m, h or d)`);
+    const mult = { s: 1, m: 60, min: 60, h: 3600, d: 86400 }[u[2] ?? 's'] ?? 1;
+    return Number(u[1]) * mult;
+  };
+  const out: { fromSec?: number; toSec?: number } = {};
+  const f = one(m[1] ?? '');
+  const t = one(m[2] ?? '');
+  if (f !== undefined) out.fromSec = f;
+  if (t !== undefined) out.toSec = t;
+  if (f !== undefined && t !== undefined && t <= f) throw new InputError(`Cannot read --window "${text}": it ends before it starts`);
+  return out;
+}
+
+function isSqlite(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(16);
+    const n = readSync(fd, b, 0, 16, 0);
+    return n === 16 && b.toString('latin1', 0, 15) === 'SQLite format 3';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A capture log, streamed into Snapshots, flattened and aligned. */
+export async function tableFromCaptureLog(path: string, intervalSec?: number): Promise<SeriesTable> {
+  const { ingestToSnapshots } = await import('../sources/capture_file.js');
+  const { buildSeriesTable } = await import('../sources/series_table_builder.js');
+  const { flattenSnapshot } = await import('../model/series.js');
+  type Row = import('../sources/series_table_builder.js').TableSample;
+  const rows: Row[] = [];
+  const sources = new Map<string, number>();
+  const summary = ingestToSnapshots(path, {
+    ...(intervalSec !== undefined ? { intervalSec } : {}),
+    onSample: (snapshot, sample) => {
+      const ts = sample.timestamp;
+      sources.set(ts.source, (sources.get(ts.source) ?? 0) + 1);
+      const row: Row = { tSec: ts.sec, values: flattenSnapshot(snapshot) };
+      if (ts.epochMs !== undefined) row.takenAtMs = ts.epochMs;
+      if (ts.bootId !== undefined) row.bootId = ts.bootId;
+      // Keep only what the table keeps (meminfo, zones) so a long log does not hold every parsed snapshot.
+      if (snapshot.meminfo || snapshot.zoneinfo) row.snapshot = { takenAtMs: snapshot.takenAtMs, target: {}, processes: [], warnings: [], ...(snapshot.meminfo ? { meminfo: snapshot.meminfo } : {}), ...(snapshot.zoneinfo ? { zoneinfo: snapshot.zoneinfo } : {}) };
+      rows.push(row);
+    },
+  });
+  if (summary.samples === 0) throw new InputError(`Cannot analyze "${path}": no memory dumps found in it (meminfo, slabinfo, free, ...)`);
+  const timeSource = [...sources.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'index';
+  const notes: string[] = [];
+  if (summary.warnings > 0) notes.push(`${summary.warnings} parse warnings while reading the log (memsleuth ingest shows them)`);
+  return buildSeriesTable(rows, { source: path, intervalSec: intervalSec ?? 1, timeSource, notes });
+}
+
+/** One recording of a store, every series on the recording's timeline. */
+export async function tableFromStore(path: string, recordingId?: number): Promise<SeriesTable> {
+  const { openStore } = await import('../store/store.js');
+  const store = openStore(path, { readonly: true });
+  try {
+    const recs = store.listRecordings();
+    const rec = recordingId !== undefined ? recs.find((r) => r.id === recordingId) : recs[recs.length - 1];
+    if (!rec) {
+      throw new InputError(recordingId !== undefined
+        ? `Cannot analyze recording "${recordingId}" of "${path}": no such recording (there are ${recs.map((r) => r.id).join(', ') || 'none'})`
+        : `Cannot analyze "${path}": it holds no recording`);
+    }
+    const tl = store.timeline(rec.id);
+    if (tl.t.length === 0) throw new InputError(`Cannot analyze recording ${rec.id} of "${path}": it has no samples yet`);
+    const t0 = tl.t[0] as number;
+    const t = Float64Array.from(tl.t, (ms) => (ms - t0) / 1000);
+    const series = new Map<string, Float64Array>();
+    for (const s of store.listSeries(rec.id)) {
+      const d = store.readSeries(rec.id, s.key);
+      series.set(s.key, d.v.length === t.length ? d.v : Float64Array.from(t, (_, i) => d.v[i] ?? NaN));
+    }
+    const table: SeriesTable = {
+      t, series, startedAtMs: t0, gaps: store.gaps(rec.id).map((g) => ({ fromSec: (g.fromMs - t0) / 1000, toSec: (g.toMs - t0) / 1000, reason: g.reason })),
+      boots: store.bootSegments(rec.id).map((b) => ({ ...(b.bootId !== undefined ? { bootId: b.bootId } : {}), fromIndex: 0, toIndex: t.length - 1 })),
+      meta: { source: `${path} (recording ${rec.id})`, intervalSec: rec.intervalSec, timeSource: 'host', notes: [] },
+    };
+    return table;
+  } finally {
+    store.close();
+  }
+}
+
+export async function loadSource(path: string, flags: AnalyzeFlags): Promise<SeriesTable> {
+  const { checkTextFile } = await import('../sources/input_file.js');
+  let sqlite = false;
+  try {
+    sqlite = isSqlite(path);
+  } catch {
+    sqlite = false;
+  }
+  if (sqlite) {
+    const id = flags.recording !== undefined ? Number(flags.recording) : undefined;
+    if (id !== undefined && !Number.isInteger(id)) throw new InputError(`Cannot read --recording "${flags.recording}": expected a recording number`);
+    return tableFromStore(path, id);
+  }
+  checkTextFile(path);
+  let interval: number | undefined;
+  if (flags.interval !== undefined) {
+    interval = Number(flags.interval);
+    if (!(interval > 0)) throw new InputError(`Cannot read --interval "${flags.interval}": expected seconds > 0`);
+  }
+  return tableFromCaptureLog(path, interval);
+}
+
+/** Whether --fail-on matched: "leak" fails on a leak, "inconclusive" on a leak or an undecided recording. */
+export function failOnMatched(failOn: string | undefined, a: Analysis): boolean {
+  if (failOn === undefined) return false;
+  if (failOn === 'leak') return a.verdict === 'leak';
+  if (failOn === 'inconclusive') return a.verdict === 'leak' || a.verdict === 'inconclusive';
+  throw new InputError(`Cannot read --fail-on "${failOn}": expected "leak" or "inconclusive"`);
+}
+
+/** The library call behind the command: SOURCE -> Analysis (summary sentence filled in). */
+export async function runAnalyze(source: string, flags: AnalyzeFlags): Promise<Analysis> {
+  if (flags.failOn !== undefined && flags.failOn !== 'leak' && flags.failOn !== 'inconclusive') failOnMatched(flags.failOn, {} as Analysis);
+  const window = parseWindow(flags.window);
+  const table = await loadSource(source, flags);
+  const { analyzeRecordingParallel } = await import('../analyze/report_model.js');
+  const top = flags.top !== undefined ? Number(flags.top) : undefined;
+  const analysis = await analyzeRecordingParallel(table, { ...window, ...(top !== undefined && top > 0 ? { top } : {}) });
+  if (analysis.window.samples === 0) throw new InputError(`Cannot analyze "${source}": no samples in the window "${flags.window ?? ''}"`);
+  const { summarySentence } = await import('../report/analysis_text.js');
+  analysis.summary = summarySentence(analysis);
+  return analysis;
+}
+
+export const analyzeCommand: CommandSpec = {
+  name: 'analyze',
+  define(cmd, setExitCode) {
+    cmd
+      .description('is memory leaking, where (kernel or user; which cache, caller, process) and when the OOM killer comes')
+      .argument('<source>', 'a recording database (memsleuth record) or a capture log')
+      .option('--window <from..to>', 'analyse only this part, in seconds from the start or with s/m/h/d (e.g. "10m..2h", "600..")')
+      .option('--json', 'print the analysis as JSON (schema memsleuth.analysis/1, docs/analysis-schema.md)')
+      .option('--fail-on <what>', 'exit 1 on "leak", or on "inconclusive" (leak or undecided)')
+      .option('--junit <file>', 'write the verdicts as JUnit XML to FILE (for CI)')
+      .option('--interval <sec>', 'seconds between samples when a capture log has no clock (default 1)')
+      .option('--recording <id>', 'which recording of a database (default: the last)')
+      .option('--top <n>', 'culprit rows per family (default 20)')
+      .addHelpText('after', '\nExamples:\n  memsleuth analyze board.log --interval 7\n  memsleuth analyze .memsleuth/cam-01-20250101-101500.db --window 10m.. --fail-on leak --junit leaks.xml')
+      .action(async (source: string, flags: AnalyzeFlags) => {
+        const analysis = await runAnalyze(source, flags);
+        if (flags.junit) {
+          const { renderJunit } = await import('../report/junit.js');
+          writeFileSync(flags.junit, renderJunit(analysis));
+        }
+        if (flags.json) process.stdout.write(`${JSON.stringify(analysis, null, 1)}\n`);
+        else {
+          const { renderAnalysis } = await import('../report/analysis_text.js');
+          const { colorsFor } = await import('../report/color.js');
+          process.stdout.write(`${renderAnalysis(analysis, colorsFor(process.stdout), { width: process.stdout.columns ?? 120 })}\n`);
+        }
+        setExitCode(failOnMatched(flags.failOn, analysis) ? EXIT_LEAK : EXIT_OK);
+      });
+  },
+};

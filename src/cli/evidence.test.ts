@@ -1,0 +1,278 @@
+/**
+ * End to end: a small leaking C program built here, run under valgrind (text and XML) and built with
+ * -fsanitize=address / -fsanitize=leak; `memsleuth evidence --json` must name the leaking file:line.
+ * Tools that are missing skip their test with the reason.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { corpus, corpusDir, repoRoot } from '../../test/corpus.js';
+
+// ---------------------------------------------------------------------------------------------
+// Running the command: through bin/memsleuth.js once src/cli/index.ts registers it, else through its CommandSpec.
+
+interface CliResult { code: number; stdout: string; stderr: string }
+
+/** The same error-to-exit-code mapping as src/cli/index.ts, around one CommandSpec. */
+const HARNESS = `
+const [root, mod, name, ...args] = process.argv.slice(1);
+const { Command } = await import(new URL('node_modules/commander/index.js', root).href);
+const spec = (await import(new URL('dist/src/cli/' + mod + '.js', root).href))[name];
+let code = 0;
+const program = new Command('memsleuth').exitOverride();
+spec.define(program.command(spec.name), (c) => { code = c; });
+try { await program.parseAsync(['node', 'memsleuth', spec.name, ...args]); }
+catch (err) {
+  if (err && (err.name === 'InputError' || err.name === 'TargetError')) { process.stderr.write('memsleuth: ' + err.message + '\\n'); code = 2; }
+  else if (err && err.name === 'CommanderError') code = err.exitCode === 0 ? 0 : 2;
+  else { process.stderr.write(String(err && err.stack || err) + '\\n'); code = 70; }
+}
+process.exitCode = code;
+`;
+
+const registered = (command: string): boolean => {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'memsleuth.js'), '--help'], { encoding: 'utf8' });
+  return r.status === 0 && new RegExp(`^\\s+${command}\\b`, 'm').test(r.stdout);
+};
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const argv = registered('evidence')
+    ? [join(repoRoot, 'bin', 'memsleuth.js'), 'evidence', ...args]
+    : ['--input-type=module', '-e', HARNESS, pathToFileURL(`${repoRoot}/`).href, 'evidence', 'evidenceCommand', ...args];
+  return new Promise((resolve) => {
+    execFile(process.execPath, argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1', ...env } }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface JsonFrame { symbol?: string; file?: string; line?: number; module?: string; moduleOffset?: string }
+interface JsonSite { where: string | null; bytes: number; count: number; kind: string; tool: string; stack: JsonFrame[] }
+interface JsonOut { files: { file: string; format: string; sites: number }[]; totals: { tool: string; kind: string; bytes: number }[]; sites: JsonSite[]; problems: string[] }
+
+async function evidenceJson(args: string[]): Promise<JsonOut> {
+  const r = await cli([...args, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as JsonOut;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The program
+
+const LEAK_C = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((noinline)) char *make_buffer(size_t n) {
+  char *p = malloc(n); /* @big */
+  memset(p, 1, n);
+  return p;
+}
+
+__attribute__((noinline)) char *make_small(void) {
+  char *p = malloc(24); /* @small */
+  strcpy(p, "a smaller leak");
+  return p;
+}
+
+static void copy_maps(const char *to) {
+  FILE *in = fopen("/proc/self/maps", "r");
+  FILE *out = fopen(to, "w");
+  char buf[4096];
+  size_t n;
+  if (!in || !out) exit(3);
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+  fclose(in);
+  fclose(out);
+}
+
+char *sink;
+
+int main(int argc, char **argv) {
+  if (argc > 1) copy_maps(argv[1]);
+  for (int i = 0; i < 3; i++) sink = make_buffer(1000);
+  sink = make_small();
+  sink = 0;
+  return 0;
+}
+`;
+
+const lineOf = (marker: string): number => LEAK_C.split('\n').findIndex((l) => l.includes(marker)) + 1;
+const BIG = lineOf('@big');
+const SMALL = lineOf('@small');
+
+const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'memsleuth-evidence-'));
+  writeFileSync(join(dir, 'leak.c'), LEAK_C);
+});
+after(() => { if (dir !== '') rmSync(dir, { recursive: true, force: true }); });
+
+function build(cc: string, out: string, flags: string[]): void {
+  execFileSync(cc, ['-g', '-O0', '-fno-omit-frame-pointer', ...flags, '-o', out, 'leak.c'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Runs a program; its stderr (where the sanitizers and valgrind report) goes to `log`. */
+function runTo(log: string, argv: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } {
+  const [file, ...args] = argv;
+  const r = spawnSync(file ?? '', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+  writeFileSync(join(dir, log), r.stderr);
+  return { status: r.status, stderr: r.stderr };
+}
+
+function assertNamesLeak(out: JsonOut, tool: string, file = /(?:^|\/)leak\.c$/): void {
+  const top = out.sites[0];
+  assert.ok(top, `no sites: ${JSON.stringify(out)}`);
+  assert.equal(top.tool, tool);
+  assert.match(top.where ?? '', new RegExp(`leak\\.c:${BIG}$`), JSON.stringify(top.stack));
+  assert.equal(top.bytes, 3000);
+  assert.equal(top.count, 3);
+  const culprit = top.stack.find((f) => f.file !== undefined && file.test(f.file));
+  assert.deepEqual([culprit?.symbol, culprit?.line], ['make_buffer', BIG]);
+  const small = out.sites.find((s) => s.where !== null && s.where.endsWith(`leak.c:${SMALL}`));
+  assert.ok(small, `the smaller leak at leak.c:${SMALL} is listed too`);
+  assert.equal(small.bytes, 24);
+}
+
+test('valgrind --leak-check=full, text and --xml=yes: the top site is leak.c:@big', async (t) => {
+  if (!has('gcc')) { t.skip('gcc not installed'); return; }
+  if (!has('valgrind')) { t.skip('valgrind not installed'); return; }
+  build('gcc', 'leak_plain', []);
+  runTo('vg.txt', ['valgrind', '--leak-check=full', './leak_plain']);
+  runTo('vg-xml.stderr', ['valgrind', '--leak-check=full', '--xml=yes', '--xml-file=vg.xml', './leak_plain']);
+  const text = await evidenceJson([join(dir, 'vg.txt')]);
+  assert.equal(text.files[0]?.format, 'valgrind');
+  assertNamesLeak(text, 'valgrind');
+  const xml = await evidenceJson([join(dir, 'vg.xml')]);
+  assert.equal(xml.files[0]?.format, 'valgrind-xml');
+  assertNamesLeak(xml, 'valgrind');
+  // both reports at once: the two largest sites are the same leak, once per report (valgrind XML names the
+  // binary on every frame and the text only on frames without file:line, so stackKey keeps them apart)
+  const both = await evidenceJson([join(dir, 'vg.txt'), join(dir, 'vg.xml')]);
+  assert.deepEqual(both.sites.slice(0, 2).map((s) => [s.bytes, s.where?.replace(/^.*\//, '')]), [[3000, `leak.c:${BIG}`], [3000, `leak.c:${BIG}`]]);
+  assert.deepEqual(both.totals.map((x) => [x.tool, x.kind, x.bytes]), [['valgrind', 'definite', 2 * (3000 + 24)]]);
+});
+
+test('-fsanitize=leak (LSan), and -fsanitize=address: the top site is leak.c:@big', async (t) => {
+  if (!has('gcc') && !has('clang')) { t.skip('neither gcc nor clang installed'); return; }
+  let cc = has('gcc') ? 'gcc' : 'clang';
+  let lsan: { status: number | null; stderr: string } | undefined;
+  try {
+    build(cc, 'leak_lsan', ['-fsanitize=leak']);
+    lsan = runTo('lsan.txt', ['./leak_lsan']);
+  } catch { /* gcc's LSan runtime missing: try clang */ }
+  if (lsan === undefined || !/LeakSanitizer/.test(lsan.stderr)) {
+    if (cc === 'gcc' && has('clang')) {
+      cc = 'clang';
+      build(cc, 'leak_lsan', ['-fsanitize=leak']);
+      lsan = runTo('lsan.txt', ['./leak_lsan']);
+    }
+  }
+  if (lsan === undefined || !/LeakSanitizer/.test(lsan.stderr)) {
+    t.skip(`LeakSanitizer does not run here (${cc}: ${lsan?.stderr.split('\n')[0] ?? 'build failed'}); ptrace-restricted sandboxes stop it`);
+    return;
+  }
+  const l = await evidenceJson([join(dir, 'lsan.txt')]);
+  assert.equal(l.files[0]?.format, 'lsan');
+  assertNamesLeak(l, 'lsan');
+
+  build(cc, 'leak_asan', ['-fsanitize=address']);
+  const asan = runTo('asan.txt', ['./leak_asan']);
+  assert.match(asan.stderr, /AddressSanitizer: \d+ byte\(s\) leaked/);
+  assertNamesLeak(await evidenceJson([join(dir, 'asan.txt')]), 'lsan');
+});
+
+test('ASan with symbolize=0 and the captured /proc/PID/maps: --symbolize --maps turns addresses into leak.c:@big', async (t) => {
+  if (!has('gcc')) { t.skip('gcc not installed'); return; }
+  if (!has('addr2line')) { t.skip('addr2line (binutils) not installed'); return; }
+  build('gcc', 'leak_asan_raw', ['-fsanitize=address']);
+  const r = runTo('asan-raw.txt', ['./leak_asan_raw', join(dir, 'maps.txt')], { ASAN_OPTIONS: 'symbolize=0' });
+  if (!/LeakSanitizer/.test(r.stderr)) { t.skip(`ASan leak detection does not run here: ${r.stderr.split('\n')[0] ?? ''}`); return; }
+  assert.ok(existsSync(join(dir, 'maps.txt')));
+  const raw = await evidenceJson([join(dir, 'asan-raw.txt')]);
+  assert.equal(raw.sites[0]?.bytes, 3000);
+  assert.equal(raw.sites[0]?.stack.some((f) => f.file !== undefined && f.file.endsWith('leak.c')), false, 'no file:line before symbolizing');
+  const sym = await evidenceJson([join(dir, 'asan-raw.txt'), '--symbolize', '--maps', join(dir, 'maps.txt')]);
+  assertNamesLeak(sym, 'lsan');
+});
+
+test('human output: header, totals, the stack tree with the culprit; --diff shows what grew', async (t) => {
+  const vg = corpus('valgrind').find((f) => f.name === 'local-valgrind-3.19-debian12-x86_64-leak-check-full.txt');
+  assert.ok(vg);
+  const r = await cli([vg.path, '--top', '2', '--frames', '3']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^memsleuth evidence: .*local-valgrind-3\.19-debian12-x86_64-leak-check-full\.txt: \d+ sites$/m);
+  assert.match(r.stdout, /^Totals by tool and kind$/m);
+  assert.match(r.stdout, /^#1 {2}131 B in 5 objects {2}indirect {2}valgrind/m);
+  assert.match(r.stdout, /^ {4}├─ make_list \(leaky\.c:16\)$/m);
+  const km = join(corpusDir, 'kmemleak');
+  const d = await cli([join(km, 'syzkaller-guilty-48-many-objects.txt'), '--diff', join(km, 'syzkaller-report-151-two-objects.txt')]);
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stdout, /^ {2}1 new, 0 grown, 0 shrunk, 2 gone$/m);
+  assert.match(d.stdout, /^#1 {2}\+960 B, \+5 objects {2}unreferenced {2}kmemleak/m);
+  void t;
+});
+
+test('every corpus evidence file goes through `evidence --json` with exit 0 and at least one file entry', async () => {
+  for (const folder of ['kmemleak', 'lsan', 'valgrind', 'valgrind-xml', 'slub_alloc_calls', 'oom', 'dmalloc', 'mtrace', 'page_owner']) {
+    const files = corpus(folder);
+    if (files.length === 0) continue;
+    const r = await cli([...files.map((f) => f.path), '--json']);
+    // a few corpus files are other sanitizer reports or summaries: the command must still answer
+    assert.equal(r.code, 0, `${folder}: ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as JsonOut;
+    assert.equal(out.files.length, files.length, folder);
+  }
+});
+
+test('bad input: one line, exit 2 (missing file, directory, unknown format, not a leak report)', async () => {
+  const cases: [string, string[], RegExp][] = [
+    ['missing', [join(tmpdir(), 'memsleuth-no-such-file.txt')], /Cannot read ".*memsleuth-no-such-file\.txt": no such file/],
+    ['directory', [tmpdir()], /it is a directory/],
+    ['unknown --format', [join(corpusDir, 'valgrind', 'local-valgrind-3.19-debian12-quiet.txt'), '--format', 'nope'], /Unknown evidence format "nope"/],
+    ['not a report', [join(repoRoot, 'package.json')], /Cannot tell which leak tool wrote/],
+    ['bad --top', [join(corpusDir, 'valgrind', 'local-valgrind-3.19-debian12-quiet.txt'), '--top', '0'], /--top must be a whole number/],
+  ];
+  for (const [name, args, re] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+    assert.match(r.stderr, re, name);
+    assert.equal(r.stderr.trim().split('\n').length, 1, name);
+  }
+});
+
+test("kernel addresses: a kmemleak report with bare addresses, symbolized with this machine's /proc/kallsyms", async (t) => {
+  let kallsyms = '';
+  try { kallsyms = readFileSync('/proc/kallsyms', 'utf8'); } catch { /* not Linux, or hidden */ }
+  const pick = (name: string): bigint | undefined => {
+    const m = new RegExp(`^([0-9a-f]+) [Tt] ${name}$`, 'm').exec(kallsyms);
+    return m?.[1] !== undefined ? BigInt(`0x${m[1]}`) : undefined;
+  };
+  const chosen = ['kstrdup', 'vfs_read'].map((n) => [n, pick(n)] as const);
+  if (chosen.some(([, a]) => a === undefined || a === 0n)) { t.skip('/proc/kallsyms is unreadable, zeroed (kptr_restrict) or lacks kstrdup/vfs_read'); return; }
+  const frames = chosen.map(([, a]) => { const x = ((a ?? 0n) + 0x10n).toString(16); return `    [<${x}>] 0x${x}`; });
+  const report = [
+    'unreferenced object 0xffff888104f2a3c0 (size 64):',
+    '  comm "insmod", pid 4242, jiffies 4294892296 (age 12.340s)',
+    '  backtrace:',
+    ...frames,
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'kmemleak-raw.txt'), report);
+  const raw = await evidenceJson([join(dir, 'kmemleak-raw.txt')]);
+  assert.equal(raw.sites[0]?.stack[0]?.symbol, undefined);
+  const sym = await evidenceJson([join(dir, 'kmemleak-raw.txt'), '--kallsyms', '/proc/kallsyms']);
+  assert.deepEqual(sym.sites[0]?.stack.map((f) => [f.symbol, (f as { offset?: string }).offset]), [['kstrdup', '+0x10'], ['vfs_read', '+0x10']]);
+  // kstrdup is an allocator: the site is "in" its caller
+  assert.match(sym.sites[0]?.where ?? '', /^vfs_read\+0x10\/0x[0-9a-f]+$/);
+});
+
+test('LEAK_C markers are where the test thinks they are', () => {
+  assert.equal(readFileSync(join(dir, 'leak.c'), 'utf8').split('\n')[BIG - 1]?.includes('malloc(n)'), true);
+});

@@ -1,0 +1,111 @@
+import type { CommandSpec } from './command.js';
+import { InputError } from '../model/errors.js';
+
+interface KmemleakOptions {
+  via?: string;
+  scans: string;
+  minScans: string;
+  interval: string;
+  scanGap: string;
+  vmlinux?: string;
+  json?: boolean;
+  top: string;
+  frames: string;
+}
+
+/** The flag every target-side command accepts but that is not wired to a remote shell yet. */
+export function refuseVia(command: string, via: string | undefined): void {
+  if (via === undefined) return;
+  throw new InputError(`--via is not supported by "${command}" yet: run memsleuth ${command} on the target itself (it needs only node), or capture the files by hand and use "memsleuth evidence"`);
+}
+
+export function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a whole number >= 1, not "${text}"`);
+  return n;
+}
+
+export async function durationOption(name: string, text: string): Promise<number> {
+  const { parseDurationSec } = await import('../trace/target_shell.js');
+  const sec = parseDurationSec(text);
+  if (sec === undefined) throw new InputError(`${name} must be a duration like 60s, 5m, 1h or 500ms, not "${text}"`);
+  return sec;
+}
+
+export const kmemleakCommand: CommandSpec = {
+  name: 'kmemleak',
+  define(cmd, setExitCode) {
+    cmd
+      .description('find kernel leaks with kmemleak: clear, wait (or run a workload), scan N times, keep objects reported by consecutive scans, rank their call sites; everything it changes is restored')
+      .argument('[workload...]', 'program to run between "clear" and the scans (after --), instead of waiting --interval')
+      .option('--via <cmd>', 'run on a remote target through this command (not wired yet)')
+      .option('--scans <n>', 'scans after the wait', '3')
+      .option('--min-scans <n>', 'consecutive scans an object must be reported by to count', '2')
+      .option('--interval <duration>', 'wait after "clear" when no workload is given', '60s')
+      .option('--scan-gap <duration>', 'pause between scans (kmemleak skips objects younger than 5 s)', '10s')
+      .option('--vmlinux <file>', 'vmlinux with debug info: add file:line to the kernel frames')
+      .option('--json', 'print scans, the filter and the sites as JSON')
+      .option('--top <n>', 'sites shown', '10')
+      .option('--frames <n>', 'frames shown per site', '12')
+      .addHelpText('after', [
+        '',
+        'Needs root and a kernel built with CONFIG_DEBUG_KMEMLEAK=y (boot with kmemleak=on if it is off by default).',
+        'Mounts debugfs if needed and pauses the auto-scan thread; both are restored on exit, Ctrl-C included.',
+        '',
+        'Examples:',
+        '  memsleuth kmemleak --interval 10m            # use the machine for 10 minutes, then scan',
+        '  memsleuth kmemleak --scans 3 -- ./run_driver_test.sh',
+      ].join('\n'))
+      .action(async (workload: string[], opts: KmemleakOptions) => {
+        refuseVia('kmemleak', opts.via);
+        const scans = positiveInt('--scans', opts.scans);
+        const minScans = positiveInt('--min-scans', opts.minScans);
+        const top = positiveInt('--top', opts.top);
+        const frames = positiveInt('--frames', opts.frames);
+        const intervalSec = await durationOption('--interval', opts.interval);
+        const scanGapSec = await durationOption('--scan-gap', opts.scanGap);
+        const { LocalShell } = await import('../trace/target_shell.js');
+        const { UndoStack } = await import('../trace/undo.js');
+        const { runKmemleak } = await import('../trace/kmemleak.js');
+        const log = (line: string): void => { process.stderr.write(`memsleuth: ${line}\n`); };
+        const undo = new UndoStack({ log });
+        const run = await undo.guard((u) => {
+          const o: Parameters<typeof runKmemleak>[0] = { shell: new LocalShell(), undo: u, scans, minScans, intervalSec, scanGapSec, log };
+          if (workload.length > 0) o.workload = workload;
+          return runKmemleak(o);
+        });
+
+        let sites = run.sites;
+        let problems: string[] = [];
+        if (opts.vmlinux !== undefined) {
+          const { symbolizeSites } = await import('../symbolize/index.js');
+          const r = await symbolizeSites(sites, { vmlinux: opts.vmlinux });
+          sites = r.sites;
+          problems = r.problems;
+        }
+        const last = run.scans[run.scans.length - 1];
+        const summary = `${run.scans.length} scan${run.scans.length === 1 ? '' : 's'}: ${last?.value.objects.length ?? 0} objects reported by the last, ` +
+          `${run.filter.kept.length} of them by ${Math.min(minScans, run.scans.length)} consecutive scans (kept), ${run.filter.transient.length} left out as transient, ${run.filter.vanished} earlier reports gone`;
+        if (opts.json === true) {
+          const { siteWhere } = await import('../report/evidence_text.js');
+          process.stdout.write(`${JSON.stringify({
+            scans: run.scans.map((s) => ({ objects: s.value.objects.length, warnings: s.warnings })),
+            kept: run.filter.kept, transient: run.filter.transient.length, vanished: run.filter.vanished,
+            sites: sites.slice(0, top).map((s) => ({ where: siteWhere(s) ?? null, ...s })),
+            workload: run.workload ?? null, notes: run.notes, problems,
+          }, null, 1)}\n`);
+        } else {
+          const { renderEvidence } = await import('../report/evidence_text.js');
+          const { colorsFor } = await import('../report/color.js');
+          const c = colorsFor(process.stdout);
+          for (const n of run.notes) process.stdout.write(`note: ${n}\n`);
+          process.stdout.write(`${summary}\n`);
+          const warnings = run.scans.flatMap((s) => s.warnings);
+          const ro: Parameters<typeof renderEvidence>[2] = { top, frames };
+          if (process.stdout.columns !== undefined) ro.width = process.stdout.columns;
+          process.stdout.write(`${renderEvidence({ inputs: [{ file: '/sys/kernel/debug/kmemleak', format: 'kmemleak', sites: sites.length, warnings }], sites, problems }, c, ro)}\n`);
+        }
+        setExitCode(0);
+      });
+  },
+};

@@ -1,0 +1,146 @@
+/**
+ * This machine as a Target: takeLocalSnapshot (local.ts) reads the system files and every process's status;
+ * the per-pid reads a plan asks for (smaps_rollup for some or all, smaps, watched files, pagetypeinfo,
+ * drop_caches), which local.ts cannot express, are read here, so their raw text and errors are kept too.
+ * The link never drops.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProcessSample, SnapshotWarning } from '../model/snapshot.js';
+import { parseSmapsRollup } from '../parse/smaps_rollup.js';
+import { parseSmaps, summarizeMappings } from '../parse/smaps.js';
+import { parsePagetypeinfo } from '../parse/pagetypeinfo.js';
+import { takeLocalSnapshot } from './local.js';
+import { reduceWatched } from './watch_file.js';
+import {
+  LinkEvents, describeLost,
+  type LinkEvent, type RawFile, type SamplePlan, type Target, type TargetSample, type UnreadableRead,
+} from './target.js';
+
+export interface LocalTargetOptions {
+  procRoot?: string;
+  name?: string;
+  pageSize?: number;
+}
+
+type Read = { text: string } | { error: string };
+
+function readText(path: string): Read {
+  try {
+    return { text: readFileSync(path, 'latin1') };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const what = e.code === 'EACCES' || e.code === 'EPERM' ? 'Permission denied' : e.code === 'ENOENT' ? 'No such file or directory' : e.message;
+    return { error: `${path}: ${what}` };
+  }
+}
+
+export class LocalTarget implements Target {
+  readonly name: string;
+  private readonly proc: string;
+  private readonly events = new LinkEvents();
+
+  constructor(private readonly options: LocalTargetOptions = {}) {
+    this.proc = options.procRoot ?? '/proc';
+    this.name = options.name ?? 'localhost';
+  }
+
+  sample(plan: SamplePlan): Promise<TargetSample> {
+    const t0 = performance.now();
+    const raw: RawFile[] = [];
+    const unreadable: UnreadableRead[] = [];
+    if (plan.dropCaches) {
+      try {
+        writeFileSync(join(this.proc, 'sys/vm/drop_caches'), '3\n');
+      } catch (err) {
+        unreadable.push({ name: 'drop_caches', error: `${join(this.proc, 'sys/vm/drop_caches')}: ${(err as Error).message}` });
+      }
+    }
+    const sys = new Set<string>(plan.system);
+    const snapshot = takeLocalSnapshot({
+      procRoot: this.proc,
+      system: { vmallocinfo: sys.has('vmallocinfo'), slabinfo: sys.has('slabinfo'), zoneinfo: sys.has('zoneinfo'), buddyinfo: sys.has('buddyinfo'), vmstat: sys.has('vmstat') },
+      processes: plan.status || plan.rollup.length > 0 || plan.smaps.length > 0 ? 'status' : 'none',
+      ...(this.options.pageSize !== undefined ? { pageSize: this.options.pageSize } : {}),
+    });
+    // takeLocalSnapshot words its read errors "cannot read: ..."; they become this sample's unreadable list.
+    for (const w of snapshot.warnings) {
+      if (w.reason.startsWith('cannot read:')) unreadable.push({ name: w.source.split('/').pop() ?? w.source, error: `${w.source}: ${w.reason.slice(13)}` });
+    }
+    const warn = (w: SnapshotWarning): void => { snapshot.warnings.push(w); };
+
+    if (sys.has('pagetypeinfo')) {
+      const path = join(this.proc, 'pagetypeinfo');
+      const r = readText(path);
+      if ('error' in r) unreadable.push({ name: 'pagetypeinfo', error: r.error });
+      else {
+        raw.push({ kind: 'pagetypeinfo', name: 'pagetypeinfo', text: r.text });
+        const p = parsePagetypeinfo(r.text);
+        snapshot.pagetypeinfo = p.value;
+        for (const w of p.warnings) warn({ ...w, source: path });
+      }
+    }
+
+    const byPid = new Map<number, ProcessSample>(snapshot.processes.map((p) => [p.pid, p]));
+    const rollupPids = plan.rollup === 'all'
+      ? snapshot.processes.filter((p) => p.status?.bytes['VmSize'] !== undefined).map((p) => p.pid)
+      : plan.rollup;
+    const smapsSet = new Set(plan.smaps);
+    let gone = 0;
+    const perPid = (pid: number, name: 'smaps_rollup' | 'smaps'): string | undefined => {
+      const r = readText(join(this.proc, String(pid), name));
+      if ('error' in r) {
+        if (r.error.endsWith('No such file or directory')) gone++;
+        else unreadable.push({ name, pid, error: r.error });
+        return undefined;
+      }
+      raw.push({ kind: name === 'smaps' ? 'file' : name, name, pid, text: r.text });
+      return r.text;
+    };
+    for (const pid of rollupPids) {
+      if (smapsSet.has(pid)) continue;
+      const text = perPid(pid, 'smaps_rollup');
+      if (text === undefined || text.trim() === '') continue; // kernel thread: no user memory, not zero of it
+      const parsed = parseSmapsRollup(text);
+      const p = byPid.get(pid);
+      if (p) p.memory = parsed.value.memory;
+    }
+    for (const pid of plan.smaps) {
+      const text = perPid(pid, 'smaps');
+      if (text === undefined) continue;
+      const parsed = parseSmaps(text);
+      let p = byPid.get(pid);
+      if (!p) { p = { pid, comm: String(pid) }; snapshot.processes.push(p); byPid.set(pid, p); }
+      p.smaps = parsed.value;
+      p.memory = summarizeMappings(parsed.value.mappings);
+      for (const w of parsed.warnings) warn({ ...w, source: `/proc/${pid}/smaps` });
+    }
+    if (gone > 0) warn({ line: 0, text: '', reason: `${gone} processes exited while being read`, severity: 'info', source: this.proc });
+
+    if (plan.watch.length > 0) snapshot.watched = [];
+    for (const spec of plan.watch) {
+      const r = readText(spec.path);
+      if ('error' in r) {
+        unreadable.push({ name: spec.name, error: r.error });
+        warn({ line: 0, text: r.error, reason: 'watched file unreadable', severity: 'data-loss', source: spec.path });
+        continue;
+      }
+      raw.push({ kind: 'file', name: spec.name, text: r.text });
+      const reduced = reduceWatched(r.text, spec.format);
+      snapshot.watched?.push({ name: spec.name, values: reduced.value });
+      for (const w of reduced.warnings) warn({ ...w, source: spec.path });
+    }
+    return Promise.resolve({
+      snapshot, raw, skipped: [...plan.skipped], unreadable, lost: describeLost(unreadable),
+      durationMs: performance.now() - t0,
+    });
+  }
+
+  onLink(listener: (e: LinkEvent) => void): () => void {
+    return this.events.on(listener);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

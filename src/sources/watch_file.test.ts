@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseWatchNumber, parseWatchSpec, parseWatchSpecs, reduceWatched } from './watch_file.js';
+import { InputError } from '../model/errors.js';
+
+test('parseWatchSpec: default kv, explicit formats, colons in paths and regexes', () => {
+  const cases: [string, string, string, string][] = [
+    ['/proc/mi_modules/mi_sys_mma/mma_heap_name0', '/proc/mi_modules/mi_sys_mma/mma_heap_name0', 'mma_heap_name0', 'kv'],
+    ['/sys/kernel/debug/ion/heaps/system:table', '/sys/kernel/debug/ion/heaps/system', 'system', 'table'],
+    ['/dev/shm/a:b:kv', '/dev/shm/a:b', 'a_b', 'kv'],
+    ['/proc/net/tcp:count:^\\s*\\d+: 0100007F', '/proc/net/tcp', 'tcp', 'count'],
+    ['/tmp/x:count:a:b', '/tmp/x', 'x', 'count'],
+  ];
+  for (const [spec, path, name, kind] of cases) {
+    const w = parseWatchSpec(spec);
+    assert.deepEqual([w.path, w.name, w.format.kind], [path, name, kind], spec);
+  }
+  const c = parseWatchSpec('/tmp/x:count:a:b');
+  assert.equal(c.format.kind === 'count' ? c.format.regex.source : '', 'a:b');
+});
+
+test('parseWatchSpec refuses an empty path, an empty or invalid regex', () => {
+  for (const bad of [':kv', '/x:count:', '/x:count:(']) assert.throws(() => parseWatchSpec(bad), InputError, bad);
+});
+
+test('parseWatchSpecs keeps two files with one base name apart', () => {
+  assert.deepEqual(parseWatchSpecs(['/a/heap', '/b/heap:table', '/c/other']).map((w) => w.name), ['heap', 'heap_2', 'other']);
+});
+
+test('parseWatchNumber: units to bytes, hex, bare counts, words', () => {
+  const cases: [string, number | undefined][] = [
+    ['4096 kB', 4194304], ['  12', 12], ['0x1000', 4096], ['3 MB', 3 * 1024 ** 2], ['2GiB', 2 * 1024 ** 3],
+    ['17 pages', 17], ['-5', -5], ['1.5 K', 1536], ['none', undefined], ['', undefined],
+  ];
+  for (const [text, want] of cases) assert.equal(parseWatchNumber(text), want, text);
+});
+
+test('kv: "key: value" and "key = value" lines; words and repeated keys are warned, not fatal', () => {
+  const text = 'heap_name: mma_heap_name0\ntotal size: 0x4000000\nused = 12288 kB\nfree: 52 MB\nchunks: 7\nchunks: 8\nno separator here\n';
+  const r = reduceWatched(text, { kind: 'kv' });
+  assert.deepEqual(r.value, { total_size: 0x4000000, used: 12288 * 1024, free: 52 * 1024 ** 2, chunks: 8 });
+  assert.deepEqual(r.warnings.map((w) => [w.line, w.reason]), [
+    [1, 'value is not a number'], [6, 'key "chunks" repeated; the later value is kept'], [7, 'no "key: value" or "key = value" separator'],
+  ]);
+});
+
+test('table: header + named rows, header naming the first column or not, numbered rows', () => {
+  const named = reduceWatched('name   size   used\nmma0   4096   1024\nmma1   8192   0x10\n', { kind: 'table' });
+  assert.deepEqual(named.value, { 'mma0.size': 4096, 'mma0.used': 1024, 'mma1.size': 8192, 'mma1.used': 16 });
+  const noFirst = reduceWatched('size used\nmma0 1 2\n', { kind: 'table' });
+  assert.deepEqual(noFirst.value, { 'mma0.size': 1, 'mma0.used': 2 });
+  const numbered = reduceWatched('\nstart  len\n100 4kB\n200 8\n', { kind: 'table' });
+  assert.deepEqual(numbered.value, { '1.start': 100, '1.len': 4096, '2.start': 200, '2.len': 8 });
+  assert.deepEqual(reduceWatched('', { kind: 'table' }), { value: {}, warnings: [] });
+});
+
+test('count:REGEX counts matching lines; a global regex does not skip lines', () => {
+  const text = 'alloc 1\nfree 1\nalloc 2\nalloc 3\n';
+  assert.deepEqual(reduceWatched(text, { kind: 'count', regex: /^alloc/g }).value, { count: 3 });
+  assert.deepEqual(reduceWatched('', { kind: 'count', regex: /x/ }).value, { count: 0 });
+});

@@ -1,0 +1,171 @@
+/**
+ * `--watch-file PATH[:FORMAT]`: any extra file read in every sample (a vendor dump such as
+ * /proc/mi_modules/mi_sys_mma/mma_heap_name0) and reduced to numbers by its declared format, so it becomes
+ * series `file.<name>.<field>` (DESIGN.md, "Series keys"). Pure: the target reads, this reduces.
+ *
+ *   kv            "used: 4096 kB" / "heap_free = 0x1000"   -> { used: 4194304, heap_free: 4096 }
+ *   table         "name  size  used" + rows                 -> { "mma0.size": ..., "mma0.used": ... }
+ *   count:REGEX   lines matching REGEX                      -> { count: 17 }
+ *
+ * A size with a unit (kB, KiB, MB, ...) becomes bytes; a bare number stays as printed.
+ */
+import { InputError } from '../model/errors.js';
+import { warning, type Parsed, type ParseWarning } from '../model/parsed.js';
+
+export type WatchFormat =
+  | { kind: 'kv' }
+  | { kind: 'table' }
+  | { kind: 'count'; regex: RegExp };
+
+export interface WatchSpec {
+  /** Series name: the file's base name made safe for a frame marker and a series key ("mma_heap_name0"). */
+  name: string;
+  path: string;
+  format: WatchFormat;
+}
+
+const FORMAT_RE = /:(kv|table|count:.*)$/s;
+
+function formatOf(text: string, spec: string): WatchFormat {
+  if (text === 'kv') return { kind: 'kv' };
+  if (text === 'table') return { kind: 'table' };
+  const source = text.slice('count:'.length);
+  if (source === '') throw new InputError(`Cannot use --watch-file "${spec}": "count:" needs a regular expression after it`);
+  try {
+    return { kind: 'count', regex: new RegExp(source) };
+  } catch (err) {
+    throw new InputError(`Cannot use --watch-file "${spec}": "${source}" is not a valid regular expression (${(err as Error).message})`);
+  }
+}
+
+/** Base name reduced to the characters a frame marker and a series key accept. */
+function nameOf(path: string): string {
+  const base = path.replace(/\/+$/, '').split('/').pop() ?? '';
+  const safe = base.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
+  return safe === '' ? 'file' : safe;
+}
+
+/**
+ * Parses one `PATH[:FORMAT]`. The format is recognised only at the end ("…:kv", "…:table") or as the first
+ * ":count:" (a regex may hold colons), so a path with colons of its own still works. Default format: kv.
+ */
+export function parseWatchSpec(spec: string): WatchSpec {
+  let path = spec;
+  let format: WatchFormat = { kind: 'kv' };
+  const countAt = spec.indexOf(':count:');
+  if (countAt > 0) {
+    path = spec.slice(0, countAt);
+    format = formatOf(spec.slice(countAt + 1), spec);
+  } else {
+    const m = FORMAT_RE.exec(spec);
+    if (m) {
+      path = spec.slice(0, m.index);
+      format = formatOf(m[1] ?? '', spec);
+    }
+  }
+  if (path === '') throw new InputError(`Cannot use --watch-file "${spec}": no path before the format`);
+  if (path.includes('\0') || path.includes('\n')) throw new InputError(`Cannot use --watch-file "${spec}": the path holds a NUL or newline`);
+  return { name: nameOf(path), path, format };
+}
+
+/** Several specs: names made unique ("heap", "heap_2") so two files with one base name stay two series. */
+export function parseWatchSpecs(specs: readonly string[]): WatchSpec[] {
+  const used = new Map<string, number>();
+  return specs.map((s) => {
+    const w = parseWatchSpec(s);
+    const n = (used.get(w.name) ?? 0) + 1;
+    used.set(w.name, n);
+    return n === 1 ? w : { ...w, name: `${w.name}_${n}` };
+  });
+}
+
+const UNIT: Record<string, number> = {
+  b: 1, byte: 1, bytes: 1,
+  k: 1024, kb: 1024, kib: 1024,
+  m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2,
+  g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3,
+};
+
+const NUMBER_RE = /^(0x[0-9a-fA-F]+|[+-]?\d+(?:\.\d+)?)(?:\s*([A-Za-z]+))?/;
+
+/** "4096 kB" -> 4194304, "0x1000" -> 4096, "12" -> 12, "12 pages" -> 12; undefined when no leading number. */
+export function parseWatchNumber(text: string): number | undefined {
+  const m = NUMBER_RE.exec(text.trim());
+  if (!m) return undefined;
+  const raw = m[1] ?? '';
+  const n = raw.startsWith('0x') ? Number.parseInt(raw.slice(2), 16) : Number(raw);
+  if (!Number.isFinite(n)) return undefined;
+  const unit = m[2] === undefined ? undefined : UNIT[m[2].toLowerCase()];
+  return unit === undefined ? n : n * unit;
+}
+
+/** A field name as it can sit in a series key: spaces and dots become "_". */
+const fieldKey = (s: string): string => s.trim().replace(/[\s.]+/g, '_');
+
+function reduceKv(text: string): Parsed<Record<string, number>> {
+  const value: Record<string, number> = {};
+  const warnings: ParseWarning[] = [];
+  let lineNo = 0;
+  for (const line of text.split('\n')) {
+    lineNo++;
+    if (line.trim() === '') continue;
+    const sep = /[:=]/.exec(line);
+    if (!sep) { warnings.push(warning(lineNo, line, 'no "key: value" or "key = value" separator', 'info')); continue; }
+    const key = fieldKey(line.slice(0, sep.index));
+    const n = parseWatchNumber(line.slice(sep.index + 1));
+    if (key === '' || n === undefined) { warnings.push(warning(lineNo, line, 'value is not a number', 'info')); continue; }
+    if (key in value) warnings.push(warning(lineNo, line, `key "${key}" repeated; the later value is kept`, 'info'));
+    value[key] = n;
+  }
+  return { value, warnings };
+}
+
+const BARE_NUMBER_RE = /^(?:0x[0-9a-fA-F]+|[+-]?\d+(?:\.\d+)?)$/;
+
+function reduceTable(text: string): Parsed<Record<string, number>> {
+  const value: Record<string, number> = {};
+  const warnings: ParseWarning[] = [];
+  const lines = text.split('\n');
+  const headerAt = lines.findIndex((l) => l.trim() !== '');
+  if (headerAt < 0) return { value, warnings };
+  const header = (lines[headerAt] ?? '').trim().split(/\s+/).map(fieldKey);
+  for (let i = headerAt + 1; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (line.trim() === '') continue;
+    const cells = line.trim().split(/\s+/);
+    // A row whose first cell is not a number names itself; otherwise its 1-based row number does.
+    const first = cells[0] ?? '';
+    const named = !BARE_NUMBER_RE.test(first);
+    const rowName = named ? fieldKey(first) : String(i - headerAt);
+    const offset = named ? 1 : 0;
+    // Headers often name the first column too ("name size used"): align cells to the header's right end.
+    const shift = header.length - cells.length;
+    let numbers = 0;
+    for (let c = offset; c < cells.length; c++) {
+      const col = header[c + shift] ?? `col${c + 1}`;
+      const n = parseWatchNumber(cells[c] ?? '');
+      if (n === undefined) continue;
+      value[`${rowName}.${col}`] = n;
+      numbers++;
+    }
+    if (numbers === 0) warnings.push(warning(i + 1, line, 'row has no numeric cell', 'info'));
+  }
+  return { value, warnings };
+}
+
+function reduceCount(text: string, regex: RegExp): Parsed<Record<string, number>> {
+  // A global or sticky regex keeps lastIndex between test() calls; a fresh copy without those flags does not.
+  const re = new RegExp(regex.source, regex.flags.replace(/[gy]/g, ''));
+  let count = 0;
+  for (const line of text.split('\n')) if (line !== '' && re.test(line)) count++;
+  return { value: { count }, warnings: [] };
+}
+
+/** Reduces a watched file's text to named numbers by its declared format. Never throws on input. */
+export function reduceWatched(text: string, format: WatchFormat): Parsed<Record<string, number>> {
+  switch (format.kind) {
+    case 'kv': return reduceKv(text);
+    case 'table': return reduceTable(text);
+    case 'count': return reduceCount(text, format.regex);
+  }
+}

@@ -1,0 +1,363 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { flattenSnapshot } from '../model/series.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { bytes, kib } from '../model/units.js';
+import { decodeChanges, decodePoints, encodeChanges, encodePoints } from './codec.js';
+import { crashValues } from './crash_child.js';
+import { SCHEMA_VERSION, FLUSH_SAMPLES } from './schema.js';
+import { defaultDbPath, openStore, type Store } from './store.js';
+
+const CORPUS_MEMINFO = '/work/shared/corpus/local-6.18/meminfo.txt';
+const T0 = 1_735_689_600_000;
+
+function tempDir(): string { return mkdtempSync(join(tmpdir(), 'memsleuth-store-')); }
+
+/** A fresh store in a temp dir, removed after `fn`. */
+function withStore(fn: (store: Store, file: string) => void): void {
+  const dir = tempDir();
+  const file = join(dir, 'rec.db');
+  const store = openStore(file);
+  try { fn(store, file); } finally { store.close(); rmSync(dir, { recursive: true, force: true }); }
+}
+
+function begin(store: Store, rawEverySec?: number) {
+  return store.beginRecording({
+    target: { name: 'board', via: 'ssh board' }, startedAtMs: T0, intervalSec: 1, options: { interval: 1 },
+    ...(rawEverySec !== undefined ? { rawEverySec } : {}),
+  });
+}
+
+/** Deterministic pseudo-random numbers for the codec and change-only tests. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => { a = (a * 1103515245 + 12345) % 2147483648; return a / 2147483648; };
+}
+
+test('codec: points round-trip bit-exact (integers, fractions, -0, huge, absent)', () => {
+  const values = [0, 4096, 8192, 8192 + 4096 * 3, -5, 1.5, -0, 2 ** 60, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER,
+    NaN, 7, Infinity, -Infinity, 1e-300, 123456789012, 123456789012 - 1024];
+  const samples = values.map((_, i) => 10 + i * 3);
+  const back = decodePoints(9, encodePoints(9, samples, values));
+  assert.deepStrictEqual(back.samples, samples);
+  assert.equal(back.values.length, values.length);
+  values.forEach((v, i) => assert.ok(Object.is(back.values[i], v), `value ${i}: ${back.values[i]} != ${v}`));
+  const ids = [5, 1, 900, 3];
+  const vals = [1.25, -7, NaN, 2 ** 52];
+  const got = new Map<number, number>();
+  decodeChanges(encodeChanges(ids, vals), (id, v) => got.set(id, v));
+  assert.deepStrictEqual([...got.entries()].sort((a, b) => a[0] - b[0]), [[1, -7], [3, 2 ** 52], [5, 1.25], [900, NaN]]);
+});
+
+test('codec: kB-stepping values cost about 2 bytes a point', () => {
+  const r = prng(1);
+  let v = 512 * 1024 * 1024;
+  const samples: number[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < 1000; i++) { v += Math.round((r() - 0.5) * 200) * 4096; samples.push(i + 1); values.push(v); }
+  const size = encodePoints(1, samples, values).length;
+  assert.ok(size < 3000, `1000 points took ${size} bytes`);
+});
+
+function handSnapshot(): Snapshot {
+  return {
+    takenAtMs: T0,
+    target: { uptimeSec: 1234.5, bootId: 'boot-1' },
+    meminfo: { bytes: { MemTotal: kib(2048000), MemFree: kib(1024000), SUnreclaim: kib(40000), 'Active(anon)': kib(1200) }, counts: { HugePages_Total: 0 } },
+    slabinfo: {
+      version: '2.1', statistics: false,
+      caches: [{ name: 'kmalloc-64', activeObjs: 640, numObjs: 704, objSize: bytes(64), objPerSlab: 64, pagesPerSlab: 1, activeSlabs: 11, numSlabs: 11, slabBytes: bytes(45056), activeBytes: bytes(40960) }],
+    },
+    vmallocinfo: { areas: [
+      { start: '0x1', end: '0x2', size: bytes(8192), caller: 'alloc_thing', kinds: ['vmalloc'], hashedAddresses: false },
+      { start: '0x3', end: '0x4', size: bytes(4096), caller: 'alloc_thing', kinds: ['vmalloc'], hashedAddresses: false },
+    ] },
+    processes: [
+      { pid: 412, comm: 'sshd', memory: { rss: kib(5000), pss: kib(3000.5), uss: kib(2000), swap: bytes(0) } },
+      { pid: 99, comm: 'my app', memory: { rss: kib(100), pss: kib(90), uss: kib(80), swap: bytes(0) } },
+    ],
+    warnings: [],
+  };
+}
+
+test('round trip: a flattened snapshot reads back whole, at its sample and as series', () => {
+  withStore((store) => {
+    const snap = handSnapshot();
+    const values = flattenSnapshot(snap);
+    const w = begin(store);
+    const r = w.appendSample({ takenAtMs: snap.takenAtMs, uptimeSec: 1234.5, bootId: 'boot-1', values });
+    assert.deepStrictEqual(store.valuesAt(r.sampleId), values, 'before flush (pending)');
+    w.close();
+    assert.deepStrictEqual(store.valuesAt(r.sampleId), values, 'after flush (chunks)');
+    const s = store.readSeries(w.recordingId, 'proc.my_app:99.uss');
+    assert.deepStrictEqual([...s.v], [80 * 1024]);
+    assert.deepStrictEqual([...s.t], [T0]);
+    assert.deepStrictEqual(store.listSeries(w.recordingId, 'vmalloc.caller.*').map((x) => x.key),
+      ['vmalloc.caller.alloc_thing.areas', 'vmalloc.caller.alloc_thing.bytes']);
+    const [rec] = store.listRecordings();
+    assert.deepStrictEqual(rec, {
+      id: w.recordingId, target: { name: 'board', via: 'ssh board' }, startedAtMs: T0, intervalSec: 1, options: { interval: 1 },
+      endedAtMs: T0, sampleCount: 1, firstSampleMs: T0, lastSampleMs: T0,
+    });
+  });
+});
+
+test('raw text: a real corpus file reads back byte-identical (and the raw policy is recorded)', () => {
+  withStore((store) => {
+    const text = readFileSync(CORPUS_MEMINFO, 'utf8');
+    const w = begin(store, 60);
+    const raw = [{ kind: 'meminfo', text }, { kind: 'empty', text: '' }, { kind: 'utf8', text: 'naïve → ok\n' }];
+    const a = w.appendSample({ takenAtMs: T0, values: new Map([['x', 1]]), raw });
+    const b = w.appendSample({ takenAtMs: T0 + 1000, values: new Map([['x', 1]]), raw });
+    const c = w.appendSample({ takenAtMs: T0 + 61_000, values: new Map([['x', 1]]), raw });
+    assert.deepStrictEqual([a.rawKept, b.rawKept, c.rawKept], [true, false, true]);
+    const back = store.rawSections(a.sampleId);
+    assert.deepStrictEqual(back, raw);
+    assert.ok(Buffer.from(back[0]?.text ?? '', 'utf8').equals(readFileSync(CORPUS_MEMINFO)));
+    assert.deepStrictEqual(store.rawSections(b.sampleId), []);
+    assert.deepStrictEqual(store.readSamples(w.recordingId).map((s) => s.rawKept), [true, false, true]);
+    w.close();
+  });
+});
+
+test('boot segments: a new boot_id, or uptime going back, starts a segment; series split there', () => {
+  withStore((store) => {
+    const w = begin(store);
+    const at = (i: number, uptimeSec: number, bootId?: string) =>
+      w.appendSample({ takenAtMs: T0 + i * 1000, uptimeSec, ...(bootId ? { bootId } : {}), values: new Map([['m', i]]) });
+    const got = [at(0, 100, 'A'), at(1, 101, 'A'), at(2, 5, 'B'), at(3, 6, 'B'), at(4, 2), at(5, 3)];
+    assert.deepStrictEqual(got.map((r) => r.newBootSegment), [true, false, true, false, true, false]);
+    const segs = store.bootSegments(w.recordingId);
+    assert.deepStrictEqual(segs.map((s) => [s.seq, s.reason, s.bootId, s.firstSampleId, s.uptimeSec]), [
+      [0, 'start', 'A', got[0]?.sampleId, 100], [1, 'boot_id', 'B', got[2]?.sampleId, 5], [2, 'uptime', undefined, got[4]?.sampleId, 2],
+    ]);
+    const s = store.readSeries(w.recordingId, 'm');
+    assert.deepStrictEqual([...s.v], [0, 1, 2, 3, 4, 5]);
+    assert.deepStrictEqual(s.segments, [
+      { start: 0, end: 2, bootSegment: segs[0]?.id }, { start: 2, end: 4, bootSegment: segs[1]?.id }, { start: 4, end: 6, bootSegment: segs[2]?.id },
+    ]);
+    w.close();
+  });
+});
+
+test('gaps: a reconnect is recorded as a gap, not zeros, and splits the series', () => {
+  withStore((store) => {
+    const w = begin(store);
+    const a = w.appendSample({ takenAtMs: T0, values: new Map([['m', 10]]) });
+    w.appendSample({ takenAtMs: T0 + 1000, values: new Map([['m', 10]]) });
+    w.recordGap({ fromMs: T0 + 1000, toMs: T0 + 600_000, reason: 'ssh: connection reset' });
+    assert.equal(w.wantsRaw({ takenAtMs: T0 + 600_000 }), true, 'raw text is kept again after a gap');
+    w.appendSample({ takenAtMs: T0 + 600_000, values: new Map([['m', 10]]) });
+    w.appendSample({ takenAtMs: T0 + 601_000, values: new Map([['m', 11]]) });
+    w.close();
+    assert.deepStrictEqual(store.gaps(w.recordingId), [{ fromMs: T0 + 1000, toMs: T0 + 600_000, reason: 'ssh: connection reset', afterSampleId: a.sampleId + 1 }]);
+    const s = store.readSeries(w.recordingId, 'm');
+    assert.deepStrictEqual([...s.t], [T0, T0 + 1000, T0 + 600_000, T0 + 601_000]);
+    assert.deepStrictEqual([...s.v], [10, 10, 10, 11]);
+    assert.deepStrictEqual(s.segments.map((g) => [g.start, g.end]), [[0, 2], [2, 4]]);
+    assert.equal(store.sampleCount(w.recordingId), 4);
+  });
+});
+
+test('PID reuse: another comm on the same pid is another series; the old one is absent, not carried', () => {
+  withStore((store) => {
+    const w = begin(store);
+    w.appendSample({ takenAtMs: T0, values: new Map([['proc.foo:100.uss', 4096]]) });
+    w.appendSample({ takenAtMs: T0 + 1000, values: new Map([['proc.bar:100.uss', 8192]]) });
+    w.close();
+    assert.deepStrictEqual(store.listSeries(w.recordingId, 'proc.*:100.uss').map((s) => s.key), ['proc.bar:100.uss', 'proc.foo:100.uss']);
+    assert.deepStrictEqual([...store.readSeries(w.recordingId, 'proc.foo:100.uss').v], [4096, NaN]);
+    assert.deepStrictEqual([...store.readSeries(w.recordingId, 'proc.bar:100.uss').v], [NaN, 8192]);
+  });
+});
+
+test('skips and warnings are recorded with their sample; the skipped series is absent there', () => {
+  withStore((store) => {
+    const w = begin(store);
+    w.appendSample({ takenAtMs: T0, values: new Map([['proc.sshd:412.uss', 4096], ['meminfo.MemFree', 1]]) });
+    w.appendSample({
+      takenAtMs: T0 + 1000, values: new Map([['meminfo.MemFree', 1]]), skipped: ['/proc/412/smaps_rollup: permission denied'],
+      warnings: [{ source: '/proc/slabinfo', line: 41, text: 'kmalloc-8 1 2', reason: 'expected 16 fields, got 3', severity: 'data-loss' }],
+    });
+    w.appendSample({ takenAtMs: T0 + 2000, values: new Map([['proc.sshd:412.uss', 4096], ['meminfo.MemFree', 1]]) });
+    w.close();
+    const samples = store.readSamples(w.recordingId);
+    assert.deepStrictEqual(samples.map((s) => [s.skipped, s.warnings.length, s.nValues]), [
+      [[], 0, 2], [['/proc/412/smaps_rollup: permission denied'], 1, 1], [[], 0, 2],
+    ]);
+    assert.deepStrictEqual(samples[1]?.warnings[0], { source: '/proc/slabinfo', line: 41, text: 'kmalloc-8 1 2', reason: 'expected 16 fields, got 3', severity: 'data-loss' });
+    assert.deepStrictEqual([...store.readSeries(w.recordingId, 'proc.sshd:412.uss').v], [4096, NaN, 4096]);
+  });
+});
+
+test('change-only storage returns the exact value at every sample, across flushes and sub-ranges', () => {
+  withStore((store) => {
+    const r = prng(7);
+    const w = begin(store);
+    const n = FLUSH_SAMPLES * 3 + 100;
+    const kinds = ['flat', 'rare', 'noisy', 'fraction', 'flicker'] as const;
+    const want = new Map<string, number[]>(kinds.map((k) => [k, []]));
+    const cur = { flat: 42, rare: 1 << 20, noisy: 1 << 30, fraction: 0.5 };
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (r() < 0.01) cur.rare += 4096;
+      cur.noisy += Math.round((r() - 0.5) * 100) * 1024;
+      cur.fraction = r() < 0.5 ? cur.fraction : r();
+      const values = new Map<string, number>([['flat', cur.flat], ['rare', cur.rare], ['noisy', cur.noisy], ['fraction', cur.fraction]]);
+      if (i % 700 < 300) values.set('flicker', i % 7);
+      for (const k of kinds) want.get(k)?.push(values.get(k) ?? NaN);
+      const takenAtMs = T0 + i * 1000;
+      times.push(takenAtMs);
+      w.appendSample({ takenAtMs, values });
+      if (i === n - 50) {
+        // Part flushed, part pending: a reader sees both.
+        assert.deepStrictEqual([...store.readSeries(w.recordingId, 'noisy').v], want.get('noisy'));
+      }
+    }
+    for (const k of kinds) assert.deepStrictEqual([...store.readSeries(w.recordingId, k).v], want.get(k), `${k}, open recording`);
+    w.close();
+    const chunks = store.stats(w.recordingId);
+    assert.ok(chunks.points < n * 3, `change-only: ${chunks.points} points for ${n} samples x 5 series`);
+    for (const k of kinds) {
+      const s = store.readSeries(w.recordingId, k);
+      assert.deepStrictEqual([...s.v], want.get(k), k);
+      assert.deepStrictEqual([...s.t], times);
+      const from = 1500;
+      const to = 2600;
+      const sub = store.readSeries(w.recordingId, k, { fromMs: T0 + from * 1000, toMs: T0 + to * 1000 });
+      assert.deepStrictEqual([...sub.v], want.get(k)?.slice(from, to + 1), `${k} in a sub-range`);
+    }
+    assert.deepStrictEqual(store.check(), []);
+  });
+});
+
+test('open: schema version is set; read-only handles refuse writing and newer files are refused', () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir, 'nested', 'v.db');
+    const s = openStore(file);
+    const w = begin(s);
+    w.appendSample({ takenAtMs: T0, values: new Map([['a', 1]]) });
+    w.close();
+    s.close();
+    const db = new Database(file);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    db.close();
+    const ro = openStore(file, { readonly: true });
+    assert.equal(ro.sampleCount(1), 1);
+    assert.throws(() => begin(ro), /read-only/);
+    ro.close();
+    const db2 = new Database(file);
+    db2.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db2.close();
+    assert.throws(() => openStore(file), /newer than this memsleuth/);
+    assert.throws(() => openStore(join(dir, 'missing.db'), { readonly: true }), /Cannot open store/);
+    assert.equal(defaultDbPath('cam 01/x', Date.UTC(2025, 0, 2, 3, 4, 5)), join('.memsleuth', 'cam_01_x-20250102-030405.db'));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('resume: a recording continues after close with its last values and boot segment', () => {
+  withStore((store) => {
+    const w = begin(store);
+    for (let i = 0; i < 10; i++) w.appendSample({ takenAtMs: T0 + i * 1000, uptimeSec: 50 + i, bootId: 'A', values: new Map([['k', i < 5 ? 1 : 2], ['gone', 3]]) });
+    w.close();
+    const w2 = store.resumeRecording(w.recordingId);
+    w2.recordGap({ fromMs: T0 + 9000, toMs: T0 + 20_000, reason: 'recorder restarted' });
+    const r = w2.appendSample({ takenAtMs: T0 + 20_000, uptimeSec: 70, bootId: 'A', values: new Map([['k', 2]]) });
+    assert.equal(r.newBootSegment, false);
+    w2.close();
+    assert.deepStrictEqual([...store.readSeries(w.recordingId, 'k').v], [1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
+    assert.deepStrictEqual([...store.readSeries(w.recordingId, 'gone').v].slice(9), [3, NaN]);
+    assert.equal(store.readSeries(w.recordingId, 'k').segments.length, 2);
+  });
+});
+
+/** Spawns the crash child, collects "sampleId i" lines, kills it with SIGKILL once `killAfter` lines came. */
+function runAndKill(file: string, killAfter: number): Promise<[number, number][]> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./crash_child.js', import.meta.url)), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const printed: [number, number][] = [];
+  let buf = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) {
+        const [id, i] = l.split(' ').map(Number);
+        printed.push([id as number, i as number]);
+      }
+      if (printed.length >= killAfter && child.exitCode === null && !child.killed) child.kill('SIGKILL');
+    });
+    child.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL') resolve(printed);
+      else reject(new Error(`crash child exited (${code}) before the kill: ${err}`));
+    });
+  });
+}
+
+test('crash safety: SIGKILL mid-recording leaves a consistent file with every committed sample', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir, 'crash.db');
+    const printed = await runAndKill(file, FLUSH_SAMPLES * 2 + 300);
+    assert.ok(printed.length >= FLUSH_SAMPLES * 2 + 300);
+    const store = openStore(file);
+    try {
+      assert.deepStrictEqual(store.check(), [], 'integrity_check, foreign_key_check and store invariants');
+      const [rec] = store.listRecordings();
+      assert.ok(rec);
+      assert.equal(rec.endedAtMs, undefined, 'a killed recording is not marked complete');
+      assert.ok(rec.sampleCount >= printed.length, `${rec.sampleCount} samples stored, ${printed.length} printed`);
+      const keys = new Set<string>();
+      for (const [, i] of printed) for (const k of crashValues(i).keys()) keys.add(k);
+      for (const key of keys) {
+        const s = store.readSeries(rec.id, key);
+        const at = new Map<number, number>();
+        s.sampleIds.forEach((id, j) => at.set(id, s.v[j] as number));
+        for (const [id, i] of printed) {
+          assert.ok(at.has(id), `sample ${id} (i=${i}) is missing`);
+          assert.ok(Object.is(at.get(id), crashValues(i).get(key) ?? NaN), `${key} at sample ${id}: ${at.get(id)} != ${crashValues(i).get(key)}`);
+        }
+      }
+      const last = printed[printed.length - 1] as [number, number];
+      assert.deepStrictEqual(store.valuesAt(last[0]), crashValues(last[1]));
+      assert.deepStrictEqual(store.rawSections(printed[0]?.[0] ?? 0), [{ kind: 'meminfo', text: 'MemFree: 0 kB\n' }]);
+      // The recorder can pick up where it was killed.
+      const w = store.resumeRecording(rec.id);
+      w.recordGap({ fromMs: (rec.lastSampleMs ?? 0), toMs: (rec.lastSampleMs ?? 0) + 5000, reason: 'recorder killed' });
+      const i = rec.sampleCount + 5;
+      const r = w.appendSample({ takenAtMs: 1_700_000_000_000 + i * 1000, uptimeSec: 100 + i, bootId: 'boot-a', values: crashValues(i) });
+      w.close();
+      assert.equal(r.newBootSegment, false);
+      assert.deepStrictEqual(store.valuesAt(r.sampleId), crashValues(i));
+      assert.deepStrictEqual(store.valuesAt(last[0]), crashValues(last[1]));
+      assert.deepStrictEqual(store.check(), []);
+    } finally { store.close(); }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a read-only handle reads a recording while it is written (WAL), and sees each new commit', () => {
+  withStore((store, file) => {
+    const w = begin(store);
+    w.appendSample({ takenAtMs: T0, values: new Map([['proc.app:1.map.[heap].rss', 1], ['proc.app:1.uss', 2]]) });
+    const ro = openStore(file, { readonly: true });
+    try {
+      assert.deepStrictEqual([...ro.readSeries(w.recordingId, 'proc.app:1.map.[heap].rss').v], [1]);
+      w.appendSample({ takenAtMs: T0 + 1000, values: new Map([['proc.app:1.map.[heap].rss', 5]]) });
+      assert.deepStrictEqual([...ro.readSeries(w.recordingId, 'proc.app:1.map.[heap].rss').v], [1, 5]);
+      assert.deepStrictEqual(ro.listSeries(w.recordingId, 'proc.app:?.map.[heap].*').map((s) => s.key), ['proc.app:1.map.[heap].rss']);
+      assert.deepStrictEqual([...ro.readSeries(w.recordingId, 'proc.app:1.uss').v], [2, NaN]);
+      assert.throws(() => ro.readSeries(w.recordingId, 'nope'), /No series "nope"/);
+    } finally { ro.close(); }
+    w.close();
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * Live tests on this machine (root, tracefs, bpftrace): a program leaking sockets/eventfds/pipes shows the
+ * filp and sock_inode_cache call sites on top; open-and-close leaves nothing outstanding after settling;
+ * a tracer killed by SIGTERM mid-trace leaves tracefs exactly as found; nothing is left behind at the end.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AllocationSite } from '../../model/allocation_site.js';
+import { traceKernel } from './index.js';
+import { INSTANCE_PREFIX } from './ftrace_engine.js';
+import { bpftraceInstalled, compileFdChurn, liveSkipReason, runFdChurn, strayBpftrace } from './testing.js';
+import { UndoStack, captureTracefsState, ensureTracefs } from './tracefs_state.js';
+
+const skipLive = liveSkipReason();
+if (skipLive !== undefined) console.log(`# skipping live kernel tracer tests: ${skipLive}`);
+const noBpftrace = skipLive ?? (bpftraceInstalled() ? undefined : 'bpftrace not installed (apt-get install bpftrace)');
+if (skipLive === undefined && noBpftrace !== undefined) console.log(`# skipping bpftrace tests: ${noBpftrace}`);
+
+const mountUndo = new UndoStack();
+let root = '/sys/kernel/tracing';
+let fdChurn = '';
+
+function bySymbol(sites: AllocationSite[], symbol: string): AllocationSite | undefined {
+  return sites.find((s) => s.stack[0]?.symbol === symbol);
+}
+
+function rankByCount(sites: AllocationSite[], symbol: string): number {
+  return [...sites].sort((a, b) => b.count - a.count).findIndex((s) => s.stack[0]?.symbol === symbol);
+}
+
+/** Starts the workload once tracing is on (the first progress line) and waits for it. */
+async function traceWhile(engine: 'bpftrace' | 'ftrace', mode: 'churn' | 'leak', extra: { cache?: string } = {}): Promise<{ result: Awaited<ReturnType<typeof traceKernel>>; leaked: number }> {
+  let startWork: () => void = () => undefined;
+  const started = new Promise<void>((r) => { startWork = r; });
+  const tracing = traceKernel({ engine, durationSec: 5, settleSec: 2, handleSignals: false, top: 40, ...extra, onProgress: () => startWork() });
+  await started;
+  const w = runFdChurn(fdChurn, 2, mode, true, 8);
+  const { leaked } = await w.done;
+  const result = await tracing;
+  w.release();
+  return { result, leaked };
+}
+
+describe('trace kernel (live)', { skip: skipLive }, () => {
+  before(() => {
+    const t = ensureTracefs(mountUndo, true);
+    if (t.ok) root = t.root;
+    const bin = compileFdChurn();
+    if (typeof bin !== 'string') throw new Error(bin.skip);
+    fdChurn = bin;
+  });
+  after(() => { mountUndo.runAll(); });
+
+  test('bpftrace: leaked sockets/eventfds/pipes put alloc_empty_file and sock_alloc_inode on top', { skip: noBpftrace, timeout: 30_000 }, async () => {
+    const { result, leaked } = await traceWhile('bpftrace', 'leak');
+    assert.ok(leaked > 1000, `workload leaked only ${leaked}`);
+    assert.equal(result.lost.total, 0, result.lost.detail.join('; '));
+    for (const sym of ['alloc_empty_file', 'sock_alloc_inode']) {
+      const s = bySymbol(result.sites, sym);
+      assert.ok(s !== undefined, `${sym} not reported: ${result.sites.map((x) => x.stack[0]?.symbol).join(', ')}`);
+      assert.ok(s.count >= leaked * 0.9, `${sym}: ${s.count} outstanding, ${leaked} leaked`);
+      assert.ok(rankByCount(result.sites, sym) < 6, `${sym} ranks ${rankByCount(result.sites, sym)}`);
+      assert.equal(s.kind, 'outstanding');
+      assert.equal(s.tool, 'trace');
+    }
+    assert.equal(bySymbol(result.sites, 'alloc_empty_file')?.cache, 'filp');
+    assert.equal(bySymbol(result.sites, 'sock_alloc_inode')?.cache, 'sock_inode_cache');
+    assert.ok(result.series.some((s) => s.key === 'trace.kernel.alloc_empty_file+0x3c.bytes' || s.key.startsWith('trace.kernel.alloc_empty_file')));
+  });
+
+  test('bpftrace: open-and-close shows nothing significant outstanding after settling', { skip: noBpftrace, timeout: 30_000 }, async () => {
+    const { result } = await traceWhile('bpftrace', 'churn');
+    for (const sym of ['alloc_empty_file', 'sock_alloc_inode', 'alloc_pipe_info']) {
+      const n = bySymbol(result.sites, sym)?.count ?? 0;
+      assert.ok(n < 50, `${sym}: ${n} objects outstanding after settling`);
+    }
+  });
+
+  test('ftrace with --cache filp (in-kernel filter): alloc_empty_file on top, losses reported', { timeout: 30_000 }, async () => {
+    const { result, leaked } = await traceWhile('ftrace', 'leak', { cache: 'filp' });
+    const s = bySymbol(result.sites, 'alloc_empty_file');
+    assert.ok(s !== undefined, 'alloc_empty_file not reported');
+    assert.equal(rankByCount(result.sites, 'alloc_empty_file'), 0);
+    assert.equal(s.cache, 'filp');
+    // Losses are allowed but must be counted; without losses every leaked file is there.
+    if (result.lost.total === 0) assert.ok(s.count >= leaked * 0.9, `${s.count} outstanding, ${leaked} leaked`);
+    else assert.ok(result.lost.detail.length > 0);
+  });
+
+  for (const engine of ['bpftrace', 'ftrace'] as const) {
+    test(`${engine}: SIGTERM mid-trace leaves tracefs exactly as found`, { skip: engine === 'bpftrace' ? noBpftrace : undefined, timeout: 30_000 }, async () => {
+      const before = captureTracefsState(root);
+      const script = join(dirname(fileURLToPath(import.meta.url)), 'testdata', 'trace_child.js');
+      const child = spawn(process.execPath, [script, engine], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`child never got ready: ${err}`)), 20_000);
+        child.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('ready')) { clearTimeout(t); resolve(); } });
+        child.on('exit', () => { clearTimeout(t); reject(new Error(`child exited early: ${err}`)); });
+      });
+      if (engine === 'ftrace') assert.ok(readdirSync(join(root, 'instances')).some((n) => n === `${INSTANCE_PREFIX}${String(child.pid)}`), 'instance exists mid-trace');
+      await new Promise((r) => setTimeout(r, 700));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 143, err);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(captureTracefsState(root), before);
+      assert.deepEqual(strayBpftrace(), []);
+    });
+  }
+
+  test('no tracing state left behind: no memsleuth instance, no enabled kmem event, no bpftrace', () => {
+    const instances = existsSync(join(root, 'instances')) ? readdirSync(join(root, 'instances')) : [];
+    assert.deepEqual(instances.filter((n) => n.startsWith(INSTANCE_PREFIX)), []);
+    const st = captureTracefsState(root);
+    const enabled = Object.entries(st.events).filter(([, e]) => e.enable !== undefined && e.enable.startsWith('1')).map(([k]) => k);
+    assert.deepEqual(enabled, []);
+    assert.deepEqual(strayBpftrace(), []);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * Engine `heaptrack`: runs KDE heaptrack (Debian package `heaptrack`) on a command (LD_PRELOAD) or injects it
+ * into a running process (through gdb, as `heaptrack -p` does), then reads its data with `heaptrack_print -l`
+ * and parses that with parse/evidence/heaptrack.ts. Attach mode stops with heaptrack_stop() through gdb,
+ * exactly like heaptrack's own cleanup, so the target never writes into a closed pipe.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { TargetError } from '../../model/errors.js';
+import { parseHeaptrackPrint } from '../../parse/evidence/heaptrack.js';
+import { findTool } from '../../symbolize/addr2line.js';
+import type { UserTraceOptions, UserTraceResult } from './result.js';
+import { RssSampler, commOf } from './result.js';
+import { MapsKeeper, attach, isAlive, sleep } from './target.js';
+import { UndoStack } from './undo.js';
+import { InputError } from '../../model/errors.js';
+
+const run = promisify(execFile);
+
+export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResult> {
+  const heaptrack = findTool('heaptrack');
+  const print = findTool('heaptrack_print');
+  if (heaptrack === undefined || print === undefined) throw new TargetError('heaptrack is not installed (apt-get install heaptrack)', 'no-heaptrack');
+  if (o.pid === undefined && (o.command === undefined || o.command.length === 0)) throw new InputError('Give either a pid or a command', 'target');
+  if (o.pid !== undefined && findTool('gdb') === undefined) throw new TargetError('heaptrack attaches through gdb, which is not installed (apt-get install gdb)', 'no-gdb');
+  // heaptrack launches the command itself (LD_PRELOAD): no start gate, the session has no target of ours then.
+  const undo = new UndoStack().arm();
+  const dir = mkdtempSync(join(tmpdir(), 'memsleuth-heaptrack-'));
+  const s = { undo, dir, problems: [] as string[], maps: new MapsKeeper(o.pid ?? 0), rss: new RssSampler(o.pid ?? 0), comm: o.pid !== undefined ? commOf(o.pid) : undefined as string | undefined };
+  try {
+    const out = join(s.dir, 'ht');
+    const args = o.pid !== undefined ? ['-o', out, '-p', String(o.pid)] : ['-o', out, ...(o.command ?? [])];
+    const t0 = process.hrtime.bigint();
+    const child = spawn(heaptrack, args, { stdio: ['ignore', o.pid !== undefined ? 'ignore' : (o.stdio ?? 'inherit'), 'pipe'], env: { ...process.env, ...(o.env ?? {}) }, ...(o.cwd !== undefined ? { cwd: o.cwd } : {}) });
+    let finished = false;
+    const exited = new Promise<number | string | null>((resolve) => child.once('close', (code, sig) => { finished = true; resolve(code ?? sig); }));
+    s.undo.push(`heaptrack ${child.pid ?? '?'}`, () => { if (!finished && child.pid !== undefined) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } } });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (c: string) => { stderr += c; });
+
+    // Launched: the pid we care about is heaptrack's child (the shell script execs nothing; the app is its child).
+    let pid = o.pid ?? 0;
+    let maps = s.maps;
+    let rss = s.rss;
+    if (o.pid === undefined) {
+      for (let i = 0; i < 400 && pid === 0 && !finished; i++) {
+        pid = childOf(child.pid ?? -1, o.command?.[0] ?? '') ?? 0;
+        if (pid === 0) await sleep(5);
+      }
+      if (pid !== 0) { s.comm = commOf(pid); maps = new MapsKeeper(pid); maps.start(200); rss = new RssSampler(pid); rss.start(); }
+    } else rss.start();
+
+    let ended: UserTraceResult['ended'] = 'exited';
+    const target = o.pid !== undefined ? attach(o.pid) : undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const stopper = new Promise<'duration' | 'aborted'>((resolve) => {
+      if (o.durationSec !== undefined) timer = setTimeout(() => resolve('duration'), o.durationSec * 1000);
+      o.signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+    });
+    const first = await Promise.race([exited.then(() => 'exited' as const), stopper]);
+    if (timer !== undefined) clearTimeout(timer);
+    const durationSec = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (first !== 'exited') {
+      ended = first;
+      if (o.pid !== undefined && isAlive(o.pid)) {
+        // heaptrack's own cleanup: stop recording inside the target, then its interpreter sees EOF and exits.
+        await run('gdb', ['--batch-silent', '-n', '-iex', 'set auto-solib-add off', '-p', String(o.pid), '--eval-command=sharedlibrary libheaptrack_inject', '--eval-command=call (void) heaptrack_stop()', '--eval-command=detach'], { timeout: 60_000 }).catch(() => undefined);
+      } else if (pid !== 0) {
+        try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+      }
+      await Promise.race([exited, sleep(30_000)]);
+    }
+    target?.kill();
+    maps.stop();
+    rss.stop();
+    const file = readdirSync(s.dir).filter((f) => f.startsWith('ht')).map((f) => join(s.dir, f))[0];
+    if (file === undefined) throw new TargetError(`heaptrack wrote no data file: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, 'heaptrack');
+    const printed = await run(print, ['--print-leaks=1', '--print-peaks=0', '--print-allocators=0', '--print-temporary=0', '-f', file], { maxBuffer: 256 << 20, timeout: 300_000 });
+    const parsed = parseHeaptrackPrint(printed.stdout, file);
+    const problems = [...s.problems, ...parsed.warnings.filter((w) => w.severity !== 'info').map((w) => `heaptrack_print line ${w.line}: ${w.reason}`)];
+    let sites = parsed.value.sites.map((site) => ({ ...site, pids: [pid] }));
+    const comm = s.comm ?? commOf(pid);
+    if (comm !== undefined) sites = sites.map((x) => ({ ...x, comms: [comm] }));
+    if (o.minBytes !== undefined) sites = sites.filter((x) => x.bytes >= (o.minBytes ?? 0));
+    sites.sort((a, b) => b.bytes - a.bytes);
+    const totals = parsed.value.totals;
+    const stats: Record<string, number> = {};
+    if (totals.allocationCalls !== undefined) stats['allocationCalls'] = totals.allocationCalls;
+    if (totals.leakedBytes !== undefined) stats['leakedBytes'] = totals.leakedBytes;
+    const result: UserTraceResult = {
+      engine: 'heaptrack', pid, sites, maps: maps.text, durationSec, ended, rss: rss.samples, problems,
+      notes: [`heaptrack data: ${file}`, 'heaptrack reports memory not freed when recording stopped; per-object ages are not in its output'], stats,
+    };
+    if (finished) result.exitCode = await exited;
+    return result;
+  } finally {
+    s.maps.stop();
+    s.rss.stop();
+    undo.runAll();
+    undo.disarm();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A child of `ppid` (or of its children) whose comm matches the command's name. */
+function childOf(ppid: number, command: string): number | undefined {
+  const name = command.split('/').pop()?.slice(0, 15) ?? '';
+  const parents = new Set<number>([ppid]);
+  for (let round = 0; round < 3; round++) {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = readFileSyncSafe(`/proc/${d}/stat`);
+        const close = stat.lastIndexOf(')');
+        const comm = stat.slice(stat.indexOf('(') + 1, close);
+        const pp = Number(stat.slice(close + 2).split(' ')[1]);
+        if (!parents.has(pp)) continue;
+        if (comm === name) return Number(d);
+        parents.add(Number(d));
+      } catch { /* raced */ }
+    }
+  }
+  return undefined;
+}
+
+const readFileSyncSafe = (p: string): string => readFileSync(p, 'utf8');

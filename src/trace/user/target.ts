@@ -1,0 +1,135 @@
+/**
+ * The process being traced: attached to by pid, or launched by us held stopped until the probes are in
+ * (`sh -c 'kill -STOP $$; exec "$@"'`: same pid before and after exec, so a pid filter set while it is stopped holds).
+ * Its /proc/PID/maps is kept from the start and refreshed, so a process that exits can still be symbolized.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { TargetError } from '../../model/errors.js';
+import type { UndoStack } from './undo.js';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  const s = processState(pid);
+  return s !== undefined && s !== 'Z' && s !== 'X';
+}
+
+export function threadsOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number).filter((n) => Number.isInteger(n));
+  } catch {
+    return [pid];
+  }
+}
+
+/** Keeps the last readable /proc/PID/maps; the first one is read at construction. */
+export class MapsKeeper {
+  text = '';
+  private timer: NodeJS.Timeout | undefined;
+  constructor(readonly pid: number) { this.refresh(); }
+  refresh(): string {
+    try {
+      const t = readFileSync(`/proc/${this.pid}/maps`, 'utf8');
+      if (t.trim() !== '') this.text = t;
+    } catch {
+      // gone: keep what we had
+    }
+    return this.text;
+  }
+  start(everyMs = 500): void {
+    this.timer ??= setInterval(() => this.refresh(), everyMs);
+    this.timer.unref();
+  }
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export interface Target {
+  pid: number;
+  launched: boolean;
+  /** Lets a launched process run (no-op when attached). */
+  resume(): void;
+  /** Resolves with the exit code (or signal name) of a launched process, or when an attached one disappears. */
+  exited: Promise<number | string | null>;
+  done(): boolean;
+  kill(): void;
+}
+
+export interface LaunchOptions { command: string[]; env?: Record<string, string>; cwd?: string; stdio?: 'inherit' | 'ignore' }
+
+export async function launchStopped(o: LaunchOptions, undo: UndoStack): Promise<Target & { child: ChildProcess }> {
+  const [exe, ...args] = o.command;
+  if (exe === undefined) throw new TargetError('No command to run', 'no-command');
+  const child = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$0" "$@"', exe, ...args], {
+    stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
+    env: { ...process.env, ...(o.env ?? {}) },
+    ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new TargetError(`Cannot start "${exe}"`, 'spawn');
+  let finished = false;
+  const exited = new Promise<number | string | null>((resolve) => {
+    child.once('exit', (code, signal) => { finished = true; resolve(code ?? signal); });
+    child.once('error', () => { finished = true; resolve(null); });
+  });
+  const kill = (): void => { if (!finished) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } } };
+  undo.push(`launched process ${pid}`, kill);
+  for (let i = 0; i < 500 && processState(pid) !== 'T'; i++) await sleep(5);
+  if (processState(pid) !== 'T') { kill(); throw new TargetError(`"${exe}" did not reach its start gate`, 'spawn'); }
+  return {
+    pid, launched: true, child, exited, kill,
+    done: () => finished,
+    resume: () => { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } },
+  };
+}
+
+export function attach(pid: number): Target {
+  if (!isAlive(pid)) throw new TargetError(`Process "${pid}" does not exist`, 'no-process');
+  let timer: NodeJS.Timeout | undefined;
+  let finished = false;
+  const exited = new Promise<number | string | null>((resolve) => {
+    timer = setInterval(() => {
+      if (!isAlive(pid)) { finished = true; clearInterval(timer); resolve(null); }
+    }, 100);
+  });
+  return {
+    pid, launched: false, exited,
+    done: () => finished,
+    resume: () => undefined,
+    kill: () => { if (timer !== undefined) clearInterval(timer); },
+  };
+}
+
+/** Waits for the first of: the target's exit, `durationSec`, the abort signal. */
+export async function waitForEnd(target: Target, durationSec: number | undefined, signal: AbortSignal | undefined): Promise<'exited' | 'duration' | 'aborted'> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const racers: Array<Promise<'exited' | 'duration' | 'aborted'>> = [target.exited.then(() => 'exited' as const)];
+  if (durationSec !== undefined) racers.push(new Promise((r) => { timer = setTimeout(() => r('duration'), durationSec * 1000); }));
+  if (signal !== undefined) {
+    racers.push(new Promise((r) => {
+      if (signal.aborted) { r('aborted'); return; }
+      onAbort = () => r('aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+    }));
+  }
+  try {
+    return await Promise.race(racers);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+  }
+}
