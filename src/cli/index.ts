@@ -14,10 +14,11 @@ import { evidenceCommand } from './evidence.js';
 import { kmemleakCommand } from './kmemleak.js';
 import { slabCallsCommand } from './slab_calls.js';
 import { oomCommand } from './oom.js';
+import { analyzeCommand } from './analyze.js';
 
 const COMMANDS: CommandSpec[] = [
   snapshotCommand, psCommand, parseCommand, diffCommand, ingestCommand,
-  evidenceCommand, kmemleakCommand, slabCallsCommand, oomCommand,
+  analyzeCommand, evidenceCommand, kmemleakCommand, slabCallsCommand, oomCommand,
 ];
 
 export async function main(argv: string[]): Promise<void> {
