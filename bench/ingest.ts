@@ -8,14 +8,12 @@
  *
  *   node dist/bench/ingest.js [--size-mb 1024] [--generic-mb 128] [--keep]
  */
-import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ingestToSnapshots } from '../src/sources/capture_file.js';
-import { canTakeFastPath, scanCaptureFast } from '../src/sources/capture_fast.js';
-import { flattenSnapshot } from '../src/model/series.js';
+import { ingestSeries } from '../src/sources/capture_file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CORPUS = resolve(here, '..', '..', '..', 'shared', 'corpus', 'local-6.18');
@@ -63,57 +61,110 @@ function generate(path: string, bytesWanted: number): number {
   return written;
 }
 
+interface Timing { sec: number; rssMb?: number }
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+/** Runs a command; wall time, and peak RSS from /usr/bin/time -v when it is there. */
+function timeCommand(cmd: string, args: string[], stdoutTo?: string): Timing {
+  const out = stdoutTo !== undefined ? openSync(stdoutTo, 'w') : 'pipe';
+  const t0 = performance.now();
+  const r = spawnSync(HAVE_TIME ? '/usr/bin/time' : cmd, HAVE_TIME ? ['-v', cmd, ...args] : args, { stdio: ['ignore', out, 'pipe'], maxBuffer: 1 << 26 });
+  const sec = (performance.now() - t0) / 1000;
+  if (typeof out === 'number') closeSync(out);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString().slice(-500)}`);
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr.toString());
+  return m ? { sec, rssMb: Number(m[1]) / 1024 } : { sec };
+}
+
+const HAVE_TIME = existsSync('/usr/bin/time');
+const BIN = resolve(here, '..', '..', 'bin', 'memsleuth.js');
+
+function inProcess(path: string, mode: 'auto' | 'generic'): { sec: number; samples: number; values: number; path: string } {
+  const t0 = performance.now();
+  let values = 0;
+  const r = ingestSeries(path, { intervalSec: 5, path: mode }, (_t, v) => {
+    values += v.size;
+  });
+  return { sec: (performance.now() - t0) / 1000, samples: r.samples, values, path: r.path };
+}
+
+function longLine(mb: number): void {
+  // One line of `mb` MB of "a", then a real dump: bounded memory, one warning, the dump still read.
+  const path = join(tmpdir(), `memsleuth-bench-longline-${process.pid}.log`);
+  const fd = openSync(path, 'w');
+  const block = Buffer.alloc(1 << 20, 'a');
+  try {
+    for (let i = 0; i < mb; i++) writeSync(fd, block);
+    writeSync(fd, `\n${readFileSync(join(CORPUS, 'meminfo.txt'), 'utf8')}`);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    const t = timeCommand(process.execPath, [BIN, 'ingest', path, '--json']);
+    const r = spawnSync(process.execPath, [BIN, 'ingest', path, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const warned = r.stderr.split('\n').filter((l) => l.includes('longer than')).length;
+    const report = JSON.parse(r.stdout) as { samples: number };
+    console.log(`long line:         one ${mb} MB line + a meminfo dump: exit ${r.status}, ${report.samples} sample(s), ${warned} warning line(s) on stderr, ${t.sec.toFixed(2)} s, peak RSS ${t.rssMb?.toFixed(0) ?? '?'} MB`);
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
 function main(): void {
   const sizeMb = arg('--size-mb', 1024);
+  const runs = arg('--runs', 3);
   const path = join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.log`);
   const t0 = performance.now();
   generate(path, sizeMb * 1024 * 1024);
   const size = statSync(path).size;
   const mb = size / (1024 * 1024);
-  console.log(`generated ${mb.toFixed(0)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${path}`);
+  console.log(`generated ${mb.toFixed(0)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${path}; ${runs} runs each, medians (other jobs share this machine)`);
   try {
-    const w0 = performance.now();
-    const lines = execFileSync('wc', ['-l', path], { encoding: 'utf8' }).trim().split(/\s+/)[0];
-    const wcSec = (performance.now() - w0) / 1000;
-
-    const head = Buffer.alloc(1 << 20);
-    const hfd = openSync(path, 'r');
-    readSync(hfd, head, 0, head.length, 0);
-    closeSync(hfd);
-    const f0 = performance.now();
-    let fastValues = 0;
-    const fastSamples = scanCaptureFast(path, (s, keys) => {
-      for (let i = 0; i < keys.meminfo.names.length; i++) if (!Number.isNaN(s.meminfo[i] as number)) fastValues++;
-      for (let i = 0; i < keys.slab.names.length; i++) if (!Number.isNaN(s.slabBytes[i] as number)) fastValues += 2;
-      for (const v of s.freeMem) if (!Number.isNaN(v)) fastValues++;
-    });
-    const fastSec = (performance.now() - f0) / 1000;
-
-    // The generic path, on a prefix: at its speed the whole log would take minutes.
+    const cat: number[] = [], wc: number[] = [], inproc: number[] = [], cli: number[] = [], cliRss: number[] = [];
+    let last = inProcess(path, 'auto');
+    let lines = '';
+    for (let r = 0; r < runs; r++) {
+      cat.push(timeCommand('cat', [path], '/dev/null').sec);
+      const w0 = performance.now();
+      lines = execFileSync('wc', ['-l', path], { encoding: 'utf8' }).trim().split(/\s+/)[0] ?? '';
+      wc.push((performance.now() - w0) / 1000);
+      last = inProcess(path, 'auto');
+      inproc.push(last.sec);
+      const c = timeCommand(process.execPath, [BIN, 'ingest', path, '--json'], '/dev/null');
+      cli.push(c.sec);
+      if (c.rssMb !== undefined) cliRss.push(c.rssMb);
+    }
+    // The generic path (what a noisy log gets), on a prefix: at its speed the whole log would take long.
     const genericMb = Math.min(mb, arg('--generic-mb', 128));
     const prefix = join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.prefix.log`);
     execFileSync('head', ['-c', String(Math.floor(genericMb * 1024 * 1024)), path], { stdio: ['ignore', openSync(prefix, 'w'), 'inherit'] });
-    const i0 = performance.now();
-    let values = 0;
-    const summary = ingestToSnapshots(prefix, {
-      intervalSec: 5,
-      onSample: (snap) => {
-        values += flattenSnapshot(snap).size;
-      },
-    });
-    const inSec = (performance.now() - i0) / 1000;
+    const generic: number[] = [];
+    let g = inProcess(prefix, 'generic');
+    for (let r = 0; r < runs; r++) {
+      g = inProcess(prefix, 'generic');
+      generic.push(g.sec);
+    }
     rmSync(prefix, { force: true });
-    const rssMb = process.resourceUsage().maxRSS / 1024;
-    const wcRate = mb / wcSec;
-    const fastRate = mb / fastSec;
-    const inRate = genericMb / inSec;
-    console.log(`wc -l:             ${lines} lines in ${wcSec.toFixed(2)} s = ${wcRate.toFixed(0)} MB/s`);
-    console.log(`memsleuth fast:    ${fastSamples} samples, ${fastValues} values in ${fastSec.toFixed(2)} s = ${fastRate.toFixed(0)} MB/s, ${(wcRate / fastRate).toFixed(1)}x wc -l (fast path eligible by sniff: ${canTakeFastPath(head)})`);
-    console.log(`memsleuth generic: ${summary.samples} samples, ${summary.sections} sections, ${values} series values, ${summary.warnings} warnings on the first ${genericMb.toFixed(0)} MB in ${inSec.toFixed(2)} s = ${inRate.toFixed(0)} MB/s, ${(wcRate / inRate).toFixed(1)}x wc -l`);
-    console.log(`targets: >= 300 MB/s, <= 25x wc -l, peak RSS < 300 MB; peak RSS ${rssMb.toFixed(0)} MB`);
+    const rate = (m: number, xs: number[]): number => m / median(xs);
+    const wcRate = rate(mb, wc);
+    const line = (name: string, r: number, extra = ''): void => {
+      console.log(`${name.padEnd(19)}${r.toFixed(0).padStart(6)} MB/s  ${(wcRate / r).toFixed(1).padStart(5)}x wc -l${extra}`);
+    };
+    line('cat > /dev/null:', rate(mb, cat));
+    line('wc -l:', wcRate, `  (${lines} lines)`);
+    line('ingest in-process:', rate(mb, inproc), `  (${last.path} path, ${last.samples} samples, ${last.values} series values; peak RSS of this process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
+    line('ingest CLI:', rate(mb, cli), `  (node bin/memsleuth.js ingest FILE --json${cliRss.length ? `, peak RSS ${median(cliRss).toFixed(0)} MB` : ''})`);
+    line('generic path:', rate(genericMb, generic), `  (first ${genericMb.toFixed(0)} MB, ${g.samples} samples, ${g.values} series values)`);
+    console.log('targets: >= 300 MB/s, <= 25x wc -l, peak RSS < 300 MB');
   } finally {
     if (!process.argv.includes('--keep')) rmSync(path, { force: true });
   }
+  const longMb = arg('--long-line-mb', 300);
+  longLine(longMb);
 }
 
 main();

@@ -17,6 +17,8 @@ export interface AnalyzeFlags {
   interval?: string;
   recording?: string;
   top?: string;
+  html?: string;
+  md?: string;
 }
 
 /** "FROM..TO" with seconds or 30s/10m/2h, either side open: "10m..", "..1h", "600..1800". */
@@ -58,6 +60,8 @@ export async function tableFromCaptureLog(path: string, intervalSec?: number): P
   const { buildSeriesTable } = await import('../sources/series_table_builder.js');
   const { flattenSnapshot } = await import('../model/series.js');
   type Row = import('../sources/series_table_builder.js').TableSample;
+  const { createProgress } = await import('../report/progress.js');
+  const progress = createProgress({ label: `ingesting ${path}`, unit: 'samples' });
   const rows: Row[] = [];
   const sources = new Map<string, number>();
   const summary = ingestToSnapshots(path, {
@@ -71,8 +75,10 @@ export async function tableFromCaptureLog(path: string, intervalSec?: number): P
       // Keep only what the table keeps (meminfo, zones) so a long log does not hold every parsed snapshot.
       if (snapshot.meminfo || snapshot.zoneinfo) row.snapshot = { takenAtMs: snapshot.takenAtMs, target: {}, processes: [], warnings: [], ...(snapshot.meminfo ? { meminfo: snapshot.meminfo } : {}), ...(snapshot.zoneinfo ? { zoneinfo: snapshot.zoneinfo } : {}) };
       rows.push(row);
+      progress.update(rows.length);
     },
   });
+  progress.done();
   if (summary.samples === 0) throw new InputError(`Cannot analyze "${path}": no memory dumps found in it (meminfo, slabinfo, free, ...)`);
   const timeSource = [...sources.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'index';
   const notes: string[] = [];
@@ -97,10 +103,15 @@ export async function tableFromStore(path: string, recordingId?: number): Promis
     const t0 = tl.t[0] as number;
     const t = Float64Array.from(tl.t, (ms) => (ms - t0) / 1000);
     const series = new Map<string, Float64Array>();
-    for (const s of store.listSeries(rec.id)) {
+    const { createProgress } = await import('../report/progress.js');
+    const list = store.listSeries(rec.id);
+    const progress = createProgress({ label: `reading ${path}`, unit: 'series', total: list.length });
+    for (const s of list) {
       const d = store.readSeries(rec.id, s.key);
       series.set(s.key, d.v.length === t.length ? d.v : Float64Array.from(t, (_, i) => d.v[i] ?? NaN));
+      progress.update(series.size);
     }
+    progress.done();
     const table: SeriesTable = {
       t, series, startedAtMs: t0, gaps: store.gaps(rec.id).map((g) => ({ fromSec: (g.fromMs - t0) / 1000, toSec: (g.toMs - t0) / 1000, reason: g.reason })),
       boots: store.bootSegments(rec.id).map((b) => ({ ...(b.bootId !== undefined ? { bootId: b.bootId } : {}), fromIndex: 0, toIndex: t.length - 1 })),
@@ -144,16 +155,23 @@ export function failOnMatched(failOn: string | undefined, a: Analysis): boolean 
 
 /** The library call behind the command: SOURCE -> Analysis (summary sentence filled in). */
 export async function runAnalyze(source: string, flags: AnalyzeFlags): Promise<Analysis> {
+  return (await analyzeSource(source, flags)).analysis;
+}
+
+/** SOURCE -> the recording as a SeriesTable and its Analysis (the HTML report draws both). */
+export async function analyzeSource(source: string, flags: AnalyzeFlags): Promise<{ analysis: Analysis; table: SeriesTable }> {
   if (flags.failOn !== undefined && flags.failOn !== 'leak' && flags.failOn !== 'inconclusive') failOnMatched(flags.failOn, {} as Analysis);
   const window = parseWindow(flags.window);
   const table = await loadSource(source, flags);
   const { analyzeRecordingParallel } = await import('../analyze/report_model.js');
   const top = flags.top !== undefined ? Number(flags.top) : undefined;
-  const analysis = await analyzeRecordingParallel(table, { ...window, ...(top !== undefined && top > 0 ? { top } : {}) });
+  const { withProgress } = await import('../report/progress.js');
+  const analysis = await withProgress(`analysing ${table.series.size} series x ${table.t.length} samples`,
+    () => analyzeRecordingParallel(table, { ...window, ...(top !== undefined && top > 0 ? { top } : {}) }));
   if (analysis.window.samples === 0) throw new InputError(`Cannot analyze "${source}": no samples in the window "${flags.window ?? ''}"`);
   const { summarySentence } = await import('../report/analysis_text.js');
   analysis.summary = summarySentence(analysis);
-  return analysis;
+  return { analysis, table };
 }
 
 export const analyzeCommand: CommandSpec = {
@@ -169,9 +187,19 @@ export const analyzeCommand: CommandSpec = {
       .option('--interval <sec>', 'seconds between samples when a capture log has no clock (default 1)')
       .option('--recording <id>', 'which recording of a database (default: the last)')
       .option('--top <n>', 'culprit rows per family (default 20)')
-      .addHelpText('after', '\nExamples:\n  memsleuth analyze board.log --interval 7\n  memsleuth analyze .memsleuth/cam-01-20250101-101500.db --window 10m.. --fail-on leak --junit leaks.xml')
+      .option('--html <file>', 'write a self-contained HTML report (charts, tables, methods) to FILE')
+      .option('--md <file>', 'write a short Markdown summary for a bug tracker to FILE')
+      .addHelpText('after', '\nExamples:\n  memsleuth analyze board.log --interval 7\n  memsleuth analyze .memsleuth/cam-01-20250101-101500.db --window 10m.. --fail-on leak --junit leaks.xml\n  memsleuth analyze board.log --html report.html --md summary.md')
       .action(async (source: string, flags: AnalyzeFlags) => {
-        const analysis = await runAnalyze(source, flags);
+        const { analysis, table } = await analyzeSource(source, flags);
+        if (flags.html) {
+          const { renderHtmlReport } = await import('../report/html/render.js');
+          writeFileSync(flags.html, renderHtmlReport({ analysis, table, title: `memsleuth: ${source}`, generatedAt: new Date().toISOString() }));
+        }
+        if (flags.md) {
+          const { renderMarkdown } = await import('../report/markdown.js');
+          writeFileSync(flags.md, renderMarkdown(analysis));
+        }
         if (flags.junit) {
           const { renderJunit } = await import('../report/junit.js');
           writeFileSync(flags.junit, renderJunit(analysis));

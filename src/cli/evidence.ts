@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { CommandSpec } from './command.js';
 import { InputError } from '../model/errors.js';
@@ -22,6 +22,8 @@ interface EvidenceOptions {
   json?: boolean;
   top: string;
   frames: string;
+  html?: string;
+  md?: string;
 }
 
 interface LoadedFile {
@@ -86,6 +88,8 @@ export const evidenceCommand: CommandSpec = {
       .option('--json', 'print sites, totals and problems as JSON')
       .option('--top <n>', 'sites shown', '10')
       .option('--frames <n>', 'frames shown per site', '12')
+      .option('--html <file>', 'write a self-contained HTML report (site table, stack tree) to FILE')
+      .option('--md <file>', 'write a short Markdown summary for a bug tracker to FILE')
       .addHelpText('after', [
         '',
         'Examples:',
@@ -93,6 +97,7 @@ export const evidenceCommand: CommandSpec = {
         '  ASAN_OPTIONS=symbolize=0 ./app 2> asan.log; memsleuth evidence asan.log --maps app.maps',
         '  memsleuth evidence kmemleak.txt --kallsyms kallsyms.txt --vmlinux vmlinux',
         '  memsleuth evidence after.txt --diff before.txt',
+        '  memsleuth evidence vg.xml --html leaks.html --md leaks.md',
       ].join('\n'))
       .action(async (files: string[], opts: EvidenceOptions) => {
         const top = Number(opts.top);
@@ -125,7 +130,9 @@ export const evidenceCommand: CommandSpec = {
             readOptional(opts.vmlinux, 'vmlinux');
             so.vmlinux = opts.vmlinux;
           }
-          const r = await symbolizeSites(sites, so);
+          const { withProgress } = await import('../report/progress.js');
+          const nFrames = sites.reduce((n, s) => n + s.stack.length, 0);
+          const r = await withProgress(`symbolizing ${nFrames} frames of ${sites.length} sites`, () => symbolizeSites(sites, so));
           // Symbol names fill in: sites that were apart only by address may now be one.
           sites = rankSites(mergeSites(r.sites));
           problems = r.problems;
@@ -139,6 +146,15 @@ export const evidenceCommand: CommandSpec = {
 
         const { evidenceTotals, siteWhere, renderEvidence, renderSiteDiff } = await import('../report/evidence_text.js');
         const diff = old !== undefined ? diffSites(old, sites) : undefined;
+        if (opts.html !== undefined) {
+          const { renderHtmlReport } = await import('../report/html/render.js');
+          const inputs = loaded.map((l) => ({ file: l.file, format: l.format, sites: l.sites.length, warnings: l.warnings.filter((w) => w.severity !== 'info').length }));
+          writeFileSync(opts.html, renderHtmlReport({ sites, evidence: { inputs, problems }, title: `memsleuth evidence: ${files.join(', ')}`, generatedAt: new Date().toISOString() }));
+        }
+        if (opts.md !== undefined) {
+          const { renderMarkdown } = await import('../report/markdown.js');
+          writeFileSync(opts.md, renderMarkdown(undefined, sites));
+        }
         if (opts.json === true) {
           const out = {
             files: loaded.map((l) => ({ file: l.file, format: l.format, sites: l.sites.length, warnings: l.warnings })),

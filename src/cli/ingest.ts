@@ -8,8 +8,15 @@ interface IngestReport {
   timeSources: Record<string, number>;
   firstSec?: number;
   lastSec?: number;
+  /** Distinct series keys (counted up to MAX_KEYS_COUNTED) and values read. */
+  series: number;
+  values: number;
+  /** Which reader did the work: 'fast' (byte scanner), 'generic', or 'fast+generic'. */
+  path?: string;
   warnings: { line: number; severity: string; reason: string; text: string }[];
 }
+
+const MAX_KEYS_COUNTED = 1_000_000;
 
 export const ingestCommand: CommandSpec = {
   name: 'ingest',
@@ -22,22 +29,29 @@ export const ingestCommand: CommandSpec = {
       .addHelpText('after', '\nExample:\n  memsleuth ingest serial-console.log --interval 5')
       .action(async (log: string, opts: { interval?: string; json?: boolean }) => {
         const { checkTextFile } = await import('../sources/input_file.js');
-        const { readCaptureFile } = await import('../sources/capture_file.js');
-        const { toSnapshot } = await import('../sources/capture_file.js');
+        const { ingestSeries, MAX_LINE_BYTES } = await import('../sources/capture_file.js');
         checkTextFile(log);
         const interval = opts.interval !== undefined ? Number(opts.interval) : undefined;
         if (interval !== undefined && !(interval > 0)) throw new InputError(`--interval "${opts.interval}" is not a positive number of seconds`);
-        const report: IngestReport = { file: log, samples: 0, sectionsByKind: {}, timeSources: {}, warnings: [] };
-        for (const sample of readCaptureFile(log, interval !== undefined ? { intervalSec: interval } : {})) {
+        const report: IngestReport = { file: log, samples: 0, sectionsByKind: {}, timeSources: {}, series: 0, values: 0, warnings: [] };
+        const keys = new Set<string>();
+        // Parsing every section into series is what finds the warnings a later analysis would trip over.
+        const summary = ingestSeries(log, interval !== undefined ? { intervalSec: interval } : {}, (tSec, values, meta) => {
           report.samples++;
-          for (const s of sample.sections) report.sectionsByKind[s.kind] = (report.sectionsByKind[s.kind] ?? 0) + 1;
-          report.timeSources[sample.timestamp.source] = (report.timeSources[sample.timestamp.source] ?? 0) + 1;
-          report.firstSec ??= sample.timestamp.sec;
-          report.lastSec = sample.timestamp.sec;
-          // Parsing every section is what finds the warnings a later analysis would trip over.
-          for (const w of toSnapshot(sample).warnings) {
+          for (const k of meta.kinds) report.sectionsByKind[k] = (report.sectionsByKind[k] ?? 0) + 1;
+          report.timeSources[meta.timestamp.source] = (report.timeSources[meta.timestamp.source] ?? 0) + 1;
+          report.firstSec ??= tSec;
+          report.lastSec = tSec;
+          report.values += values.size;
+          if (keys.size < MAX_KEYS_COUNTED) for (const k of values.keys()) keys.add(k);
+          for (const w of meta.warnings) {
             if (report.warnings.length < 1000) report.warnings.push({ line: w.line, severity: w.severity, reason: w.reason, text: w.text });
           }
+        });
+        report.series = keys.size;
+        report.path = summary.path;
+        for (const c of summary.cutLines.slice(0, 10)) {
+          process.stderr.write(`memsleuth: warning: line ${c.line} of "${log}" is longer than ${MAX_LINE_BYTES} bytes: its first ${MAX_LINE_BYTES} bytes were read, the other ${c.skippedBytes} skipped\n`);
         }
         if (report.samples === 0) throw new InputError(`Cannot ingest "${log}": no memory dump recognised in it (expected meminfo, slabinfo, free, ... output)`);
         if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
@@ -47,6 +61,7 @@ export const ingestCommand: CommandSpec = {
           const span = report.firstSec !== undefined && report.lastSec !== undefined ? report.lastSec - report.firstSec : undefined;
           process.stdout.write(`${log}: ${report.samples} samples over ${formatDuration(span)}\n`);
           process.stdout.write(`sections: ${Object.entries(report.sectionsByKind).map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
+          process.stdout.write(`series: ${report.series} keys, ${report.values} values\n`);
           process.stdout.write(`time from: ${Object.entries(report.timeSources).map(([k, n]) => `${k} (${n} samples)`).join(', ')}\n`);
           const serious = report.warnings.filter((w) => w.severity !== 'info');
           process.stdout.write(`warnings: ${report.warnings.length} (${serious.length} data-loss or error)\n`);

@@ -8,11 +8,12 @@ import { flattenSnapshot } from '../model/series.js';
 import { canTakeFastPath } from './capture_fast.js';
 import { ingestSeries, ingestToSnapshots, type SeriesMeta, type SeriesOptions } from './capture_file.js';
 
-interface Got { t: number; values: [string, number][]; meta: SeriesMeta }
+/** values as a Map: equal keys and values; insertion order is not part of the contract. */
+interface Got { t: number; values: Map<string, number>; meta: SeriesMeta }
 
 function series(path: string, options: SeriesOptions): { got: Got[]; path: string } {
   const got: Got[] = [];
-  const r = ingestSeries(path, options, (t, values, meta) => got.push({ t, values: [...values], meta }));
+  const r = ingestSeries(path, options, (t, values, meta) => got.push({ t, values: new Map(values), meta }));
   return { got, path: r.path };
 }
 
@@ -22,8 +23,8 @@ function reference(path: string, intervalSec: number): Got[] {
   ingestToSnapshots(path, {
     intervalSec,
     onSample: (snap, s) => out.push({
-      t: s.timestamp.sec, values: [...flattenSnapshot(snap)],
-      meta: { index: s.index, firstLine: s.firstLine, sections: s.sections.map((x) => x.name), timestamp: s.timestamp, warnings: snap.warnings },
+      t: s.timestamp.sec, values: flattenSnapshot(snap),
+      meta: { index: s.index, firstLine: s.firstLine, sections: s.sections.map((x) => x.name), kinds: s.sections.map((x) => x.kind), timestamp: s.timestamp, warnings: snap.warnings },
     }),
   });
   return out;
@@ -77,7 +78,7 @@ test('the fast path hands over mid-file without losing or repeating a sample', (
   // Notes typed after the second dump: the fast path stops there and the generic path finishes the log.
   const lines = f.text.split('\n');
   const at = lines.findIndex((l, i) => i > 400 && l.startsWith('MemTotal:'));
-  lines.splice(at, 0, '复现到内存泄漏时的数据', 'second note line');
+  lines.splice(at, 0, 'leak reproduced here, dumps follow', 'second note line');
   withFile(lines.join('\n'), (path) => {
     const want = reference(path, 5);
     const { got, path: which } = series(path, { intervalSec: 5 });

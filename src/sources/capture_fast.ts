@@ -45,8 +45,7 @@ class Names {
     for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
     const id = this.byHash.get(h);
     if (id !== undefined) {
-      const b = this.bytes[id] as Buffer;
-      if (b.length === end - start && buf.compare(b, 0, b.length, start, end) === 0) return id;
+      if (sameBytes(this.bytes[id] as Buffer, buf, start, end)) return id;
       return this.slow(buf.toString('latin1', start, end));
     }
     const name = buf.toString('latin1', start, end);
@@ -71,6 +70,13 @@ class Names {
   }
 }
 
+/** a equals buf[start, end): names are short, a loop beats Buffer.compare's argument checks. */
+function sameBytes(a: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
+  return true;
+}
+
 /** Past this many distinct names the log is not the loop this path is for. */
 const MAX_NAMES = 100_000;
 const LF = 10, CR = 13, SP = 32, TAB = 9, COLON = 58, HASH = 35;
@@ -78,6 +84,7 @@ const COMMAND_WORDS: ReadonlySet<string> = new Set([
   'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash',
 ]);
 const MEMTOTAL = Buffer.from('MemTotal:');
+const NOT_NAMES: readonly Buffer[] = [...COMMAND_WORDS, 'tunables', 'slabdata'].map((w) => Buffer.from(w));
 const TUNABLES = Buffer.from('tunables');
 const SLABDATA = Buffer.from('slabdata');
 
@@ -127,6 +134,10 @@ export function scanSeriesFast(
   const slabIds: number[] = [];
   let freeMem: FreeRow | undefined;
   let freeSwap: FreeRow | undefined;
+  let lastMem: number[] = [];
+  let lastSlab: number[] = [];
+  const freeKeys = new Map<string, string>();
+  const freeStamp = new Map<string, number>();
 
   // Open section state (the sectionizer's, for these three kinds).
   let mode = Mode.None;
@@ -157,19 +168,31 @@ export function scanSeriesFast(
     if (!open) return;
     open = false;
     if (sections.length === 0) return;
-    values.clear();
+    // The Map is updated in place (most keys come back every sample) and loses the keys this sample lacks.
     for (const id of memBytesIds) values.set(memKeys[id] as string, memValue[id] as number);
     for (const id of memCountIds) values.set(memKeys[id] as string, memValue[id] as number);
+    for (const id of lastMem) if (memStamp[id] !== stamp) values.delete(memKeys[id] as string);
     freeRow('free.mem.', freeMem);
     freeRow('free.swap.', freeSwap);
+    for (const [k, st] of freeStamp) {
+      if (st === stamp) continue;
+      values.delete(k);
+      freeStamp.delete(k);
+    }
     for (const id of slabIds) {
       const base = id * 3;
       values.set(slabKeys[base] as string, slabBytes[id] as number);
       values.set(slabKeys[base + 1] as string, slabActive[id] as number);
       values.set(slabKeys[base + 2] as string, slabObjs[id] as number);
     }
+    for (const id of lastSlab) {
+      if (slabStamp[id] === stamp) continue;
+      for (let k = id * 3; k < id * 3 + 3; k++) values.delete(slabKeys[k] as string);
+    }
+    lastMem = [...memBytesIds, ...memCountIds];
+    lastSlab = slabIds.slice();
     const sec = index * interval;
-    const meta: SeriesMeta = { index, firstLine, sections, timestamp: { sec, source: 'index' }, warnings };
+    const meta: SeriesMeta = { index, firstLine, sections, kinds: sections.slice(), timestamp: { sec, source: 'index' }, warnings };
     index++;
     onSample(sec, values, meta);
   };
@@ -177,7 +200,15 @@ export function scanSeriesFast(
     if (!row) return;
     for (const k in row) {
       const v = row[k as keyof FreeRow];
-      if (v !== undefined) values.set(prefix + keyPart(k), v);
+      if (v === undefined) continue;
+      const id = prefix + k;
+      let key = freeKeys.get(id);
+      if (key === undefined) {
+        key = prefix + keyPart(k);
+        freeKeys.set(id, key);
+      }
+      values.set(key, v);
+      freeStamp.set(key, stamp);
     }
   };
   const startSample = (line: number): void => {
@@ -281,7 +312,7 @@ export function scanSeriesFast(
         while (i < e && isBlank(buf[i] as number)) i++;
         if (i === ws) return false;
         const word = part === 1 ? TUNABLES : SLABDATA;
-        if (e - i < 8 || buf.compare(word, 0, 8, i, i + 8) !== 0) return false;
+        if (e - i < 8 || !sameBytes(word, buf, i, i + 8)) return false;
         i += 8;
       }
       const count = part === 0 ? 5 : 3;
@@ -298,12 +329,8 @@ export function scanSeriesFast(
       if (i < e && !isBlank(buf[i] as number)) return false;
     }
     if (i !== e) return false;
-    const nameLen = nameEnd - st;
-    if (nameLen <= 8) {
-      const name = buf.toString('latin1', st, nameEnd);
-      // A command word is an echoed command to the cleaner; these two start a wrapped row's tail.
-      if (COMMAND_WORDS.has(name) || name === 'tunables' || name === 'slabdata') return false;
-    }
+    // A command word is an echoed command to the cleaner; "tunables"/"slabdata" start a wrapped row's tail.
+    if (nameEnd - st <= 8) for (const w of NOT_NAMES) if (sameBytes(w, buf, st, nameEnd)) return false;
     const id = slabNames.id(buf, st, nameEnd);
     if (id * 3 >= slabKeys.length) {
       const base = `slab.${keyPart(slabNames.names[id] as string)}`;
@@ -348,9 +375,13 @@ export function scanSeriesFast(
       if (fit === 'append') {
         if (mode === Mode.Meminfo) return memString(t);
         if (mode === Mode.Slab) {
-          // The "# name ..." header, before any row; a row that came here is not the standard one.
-          if (slabRows > 0 || !t.startsWith('# name')) throw new Stop();
-          secLines++;
+          // The "# name ..." header before any row, or a row whose first letters needed a closer look ("RAW  14 ...").
+          if (slabRows === 0 && t.startsWith('# name')) {
+            secLines++;
+            return;
+          }
+          const b = Buffer.from(t, 'latin1');
+          if (!slabRow(b, 0, b.length)) throw new Stop();
           return;
         }
         if (t.startsWith('Mem:') && freeLines.some((l) => l.startsWith('Mem:'))) throw new Stop();
@@ -379,7 +410,7 @@ export function scanSeriesFast(
     if (e === st) return; // blank: dropped by the cleaner
     const c = buf[st] as number;
     if (mode === Mode.Slab && isAlpha(c) && (c > 83 || buf[st + 3] !== SP) && slabRow(buf, st, e)) return;
-    if (mode === Mode.Meminfo && isAlpha(c) && !(c === 77 && e - st >= 9 && buf.compare(MEMTOTAL, 0, 9, st, st + 9) === 0) &&
+    if (mode === Mode.Meminfo && isAlpha(c) && !(c === 77 && e - st >= 9 && sameBytes(MEMTOTAL, buf, st, st + 9)) &&
       memBytes(buf, st, e)) return;
     if (c === HASH && buf[st + 1] === HASH && buf[st + 2] === HASH) return closeSection();
     if (c >= 97 && c <= 122) {
@@ -435,7 +466,7 @@ export function scanSeriesFast(
     emit();
     return { complete: true };
   } catch (e) {
-    if (e instanceof Stop) { if (process.env["MS_DEBUG"]) console.error(lineNo, e.stack); return { complete: false }; }
+    if (e instanceof Stop) return { complete: false };
     throw e;
   } finally {
     closeSync(fd);

@@ -76,3 +76,15 @@ test('an empty file and a file of prose give no samples', () => {
   assert.equal(withFile('', (p) => ingest(p)).length, 0);
   assert.equal(withFile('just notes\nno dumps here\n', (p) => ingest(p)).length, 0);
 });
+
+test('a line of 3 MB without a newline is cut once, with one warning, and the dump after it is read', () => {
+  const text = `${'a'.repeat(3 << 20)}\nMemTotal:       44792 kB\nMemFree:         7904 kB\n`;
+  withFile(text, (p) => {
+    const cut: number[] = [];
+    const samples = [...readCaptureFile(p, { onCutLine: (c) => cut.push(c.line, c.skippedBytes) })];
+    assert.deepEqual(cut, [1, (3 << 20) - (1 << 20)]);
+    assert.equal(samples.length, 1);
+    assert.deepEqual(samples[0]?.firstLine, 2);
+    assert.deepEqual(samples[0]?.warnings.filter((w) => w.severity === 'data-loss').map((w) => w.line), [1]);
+  });
+});

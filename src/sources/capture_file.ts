@@ -456,6 +456,8 @@ export interface SeriesMeta {
   firstLine: number;
   /** Section names in the order the log had them ("meminfo", "slabinfo", "free", ...). */
   sections: string[];
+  /** Their kinds ('file' for a user-declared file, whose name is the user's). */
+  kinds: string[];
   timestamp: SampleTimestamp;
   /** Exactly toSnapshot(sample).warnings: the capture's, then each parser's, with capture line numbers. */
   warnings: SnapshotWarning[];
@@ -509,7 +511,7 @@ export function ingestSeries(
     values.clear();
     flattener.flatten(snap, values);
     onSample(sample.timestamp.sec, values, {
-      index: sample.index, firstLine: sample.firstLine, sections: sample.sections.map((s) => s.name),
+      index: sample.index, firstLine: sample.firstLine, sections: sample.sections.map((s) => s.name), kinds: sample.sections.map((s) => s.kind),
       timestamp: sample.timestamp, warnings: snap.warnings,
     });
   }

@@ -131,7 +131,7 @@ export class LocalTarget implements Target {
       for (const w of reduced.warnings) warn({ ...w, source: spec.path });
     }
     return Promise.resolve({
-      snapshot, raw, skipped: [...plan.skipped], unreadable, lost: describeLost(unreadable),
+      snapshot, raw, skipped: [...plan.skipped], unreadable, lost: describeLost(unreadable, this.proc === '/proc' ? process.getuid?.() === 0 : undefined),
       durationMs: performance.now() - t0,
     });
   }

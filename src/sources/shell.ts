@@ -131,7 +131,7 @@ function processOf(snap: Snapshot, pid: number): ProcessSample {
 }
 
 /** Builds the TargetSample of a framed sample: parsed snapshot, raw text, what was skipped and unreadable. */
-export function framedToTargetSample(framed: FramedSample, plan: SamplePlan, timing: SampleTiming): TargetSample {
+export function framedToTargetSample(framed: FramedSample, plan: SamplePlan, timing: SampleTiming, root?: boolean): TargetSample {
   const raw: RawFile[] = [];
   const forSnapshot: Section[] = [];
   const smaps: Section[] = [];
@@ -201,7 +201,7 @@ export function framedToTargetSample(framed: FramedSample, plan: SamplePlan, tim
   }
   if (goneProcs > 0) snapshot.warnings.push({ ...warning(0, '', `${goneProcs} processes exited while being read`, 'info'), source: '/proc' });
   return {
-    snapshot, raw, skipped: [...plan.skipped], unreadable, lost: describeLost(unreadable),
+    snapshot, raw, skipped: [...plan.skipped], unreadable, lost: describeLost(unreadable, root),
     durationMs: timing.doneAtMs - timing.sentAtMs,
   };
 }
@@ -483,7 +483,7 @@ export abstract class FramedTarget implements Target {
         };
         link.write(`${buildPlanCommand(nonce, plan).join('\n')}\n`);
       });
-      const out = framedToTargetSample(framed, plan, { sentAtMs, doneAtMs: Date.now() });
+      const out = framedToTargetSample(framed, plan, { sentAtMs, doneAtMs: Date.now() }, this.access_?.root);
       if (this.pendingGap) { out.gap = this.pendingGap; this.pendingGap = undefined; }
       return out;
     } finally {
@@ -513,7 +513,7 @@ export abstract class FramedTarget implements Target {
     const root = !failed.has('environ_1') || !failed.has('slabinfo');
     const unreadable: UnreadableRead[] = [...failed].filter(([n]) => n !== 'environ_1').map(([name, error]) => ({ name, error }));
     if (!root) unreadable.push({ name: 'smaps_rollup', pid: 1, error: failed.get('environ_1') ?? 'permission denied' });
-    return { root, unreadable, lost: describeLost(unreadable) };
+    return { root, unreadable, lost: describeLost(unreadable, root) };
   }
 
   /** Restores the prompt and echo (leave no trace), then closes the link; stops any reconnection. */
@@ -561,9 +561,12 @@ class ChildLink implements Link {
     child.stdin?.on('error', () => { /* EPIPE after the child died: reported by 'exit' */ });
     this.exited = new Promise((resolve) => {
       child.on('error', (e) => { closeOnce(`cannot run "${argv0}": ${e.message}`); resolve(); });
-      child.on('close', (code, signal) => {
+      // 'exit', not 'close': a grandchild stuck in a cat (a FIFO, a hung driver) keeps the pipes open after the shell died.
+      child.on('exit', (code, signal) => {
         const last = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
         closeOnce(`"${argv0}" exited (${signal ?? `status ${code}`})${last ? `: ${last}` : ''}`);
+        child.stdout?.destroy();
+        child.stderr?.destroy();
         resolve();
       });
     });
@@ -581,20 +584,26 @@ class ChildLink implements Link {
     return this.stderrTail;
   }
 
-  /** EOF first (the shell exits on its own), then TERM, then KILL. */
+  /** EOF first (the shell exits on its own), then TERM, then KILL, to the whole process group (a stuck cat too). */
   async close(): Promise<void> {
     const c = this.child;
-    if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) { await this.exited; return; }
+    const pid = c.pid;
+    if (pid === undefined) { await this.exited; return; }
+    const signalGroup = (sig: NodeJS.Signals): void => {
+      try { process.kill(-pid, sig); } catch { /* group gone */ }
+    };
+    if (c.exitCode !== null || c.signalCode !== null) { signalGroup('SIGKILL'); await this.exited; return; }
     c.stdin?.end();
     const waited = (ms: number): Promise<boolean> => new Promise((resolve) => {
       const t = setTimeout(() => resolve(false), ms);
       void this.exited.then(() => { clearTimeout(t); resolve(true); });
     });
-    if (await waited(1000)) return;
-    c.kill('SIGTERM');
-    if (await waited(2000)) return;
-    c.kill('SIGKILL');
+    if (!(await waited(1000))) {
+      signalGroup('SIGTERM');
+      if (!(await waited(2000))) signalGroup('SIGKILL');
+    }
     await this.exited;
+    signalGroup('SIGKILL');
   }
 }
 
@@ -623,7 +632,8 @@ export class ShellTarget extends FramedTarget {
 
   protected openLink(handlers: LinkHandlers): Promise<Link> {
     const [cmd = '', ...args] = this.argv;
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Own process group, so a close can take down what the shell started (a cat stuck on a FIFO).
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const link = new ChildLink(child, handlers, cmd);
     this.current = link;
     return Promise.resolve(link);

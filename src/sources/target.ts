@@ -113,7 +113,7 @@ export function isNewBoot(prev: Snapshot['target'], cur: Snapshot['target']): bo
 const PERMISSION_RE = /permission denied|operation not permitted|EACCES|EPERM/i;
 
 /** What analysis is lost when a file cannot be read, one sentence per kind of file. */
-export function describeLost(unreadable: readonly UnreadableRead[]): string[] {
+export function describeLost(unreadable: readonly UnreadableRead[], root?: boolean): string[] {
   const lost: string[] = [];
   const system = new Map<string, UnreadableRead>();
   let deniedProcs = 0;
@@ -133,7 +133,8 @@ export function describeLost(unreadable: readonly UnreadableRead[]): string[] {
   const d = system.get('drop_caches');
   if (d) lost.push(`drop_caches (${why(d)}): caches were not dropped; page-cache swings stay in the series`);
   if (deniedProcs > 0) {
-    lost.push(`memory maps of other users' processes (root only; ${deniedProcs} refused): no USS/PSS or per-mapping growth for them, status VmRSS only`);
+    const who = root === true ? `${deniedProcs} processes (refused even to root by the ptrace access check)` : `other users' processes (root only; ${deniedProcs} refused)`;
+    lost.push(`memory maps of ${who}: no USS/PSS or per-mapping growth for them, status VmRSS only`);
   }
   return lost;
 }

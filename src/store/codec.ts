@@ -159,14 +159,19 @@ export function decodePoints(firstSample: number, data: Uint8Array, into?: Decod
  * point. The fast path of the timeline: no per-point allocation.
  */
 export function decodePointsInto(firstSample: number, data: Uint8Array, samples: Float64Array, values: Float64Array, at: number): number {
+  // Hand-inlined one-byte varints: this loop decodes every sample of a week for each series read.
   const r = new ByteReader(data);
   const scale = r.varint();
+  const end = data.length;
   let sample = firstSample;
   let base = 0;
   let i = at;
-  while (!r.done) {
-    sample += r.varint();
-    const h = r.varint();
+  while (r.pos < end) {
+    const b0 = data[r.pos] as number;
+    if (b0 < 0x80) { r.pos++; sample += b0; } else sample += r.varint();
+    const b1 = data[r.pos] as number;
+    let h: number;
+    if (b1 < 0x80) { r.pos++; h = b1; } else h = r.varint();
     const tag = h % 4;
     let v: number;
     if (tag === TAG_INT) { v = base + unzigzag((h - tag) / 4) * scale; base = v; }

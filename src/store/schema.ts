@@ -1,26 +1,30 @@
 /**
  * SQLite schema of a memsleuth recording file, with migrations keyed by PRAGMA user_version.
  *
- * Why this shape (measured by bench/store.ts: 7 days at 1 s of a board with ~950 series):
+ * Why this shape (bench/store.ts: 7 days at 1 s of a board with ~950 series, ~60 of which change per second:
+ * 604,800 samples, 36 M changes, 273 MiB on disk, ~2000-5000x real time, one series over the week in
+ * well under 200 ms):
  * - Values are stored per series, change-only, in compressed chunks (codec.ts: sample-id delta + scaled
- *   zigzag varint, ~2-4 bytes a point), one chunk per series per flush window of FLUSH_SAMPLES samples.
- *   A row per value (600 M rows a week) or even a row per change (~50 M) costs 1-2 GB and ~1 s to read
- *   a noisy series back; chunks cost ~3 bytes a change and read a week of one series in tens of ms.
- *   Most slab caches and vmalloc callers are flat for hours, so change-only is the big win; absence is
- *   a point too (NaN: a process exited, or smaps_rollup was skipped), so a value is never carried over
+ *   zigzag varint, ~2.2 bytes a change), one chunk per series per flush window of FLUSH_SAMPLES samples.
+ *   A row per value would be 570 M rows a week; even a row per change (36 M) would take ~1 GB, and
+ *   better-sqlite3 returns rows at ~0.75 M/s, so a noisy series alone would take ~800 ms to read back.
+ *   Most slab caches and vmalloc callers are flat for hours, so change-only is the big win. Absence is a
+ *   point too (NaN: a process exited, or its smaps_rollup was skipped), so a value is never carried over
  *   a sample that did not have it.
  * - Crash safety: each sample is one transaction (WAL, synchronous=NORMAL: survives kill -9, and power
  *   loss costs at most the last commits). It appends a `sample` row and a `pending` row holding that
  *   sample's changes as one small blob: both go at the right edge of their B-trees, so a commit dirties a
- *   handful of pages (a row per change into a per-series index dirtied ~80 pages per commit: 5x slower).
+ *   handful of pages (a row per change into a per-series index dirtied ~80 pages a commit: ~1 ms a sample).
  *   Every FLUSH_SAMPLES samples one transaction turns the pending changes into series chunks plus a
  *   timeline chunk and deletes them from `pending`. Readers merge chunks with pending rows, so the state
  *   after any commit, flushed or not, is complete.
  * - `timeline` holds the (sample id, taken_at_ms) pairs of FLUSH_SAMPLES samples as one chunk: reading
- *   600 k `sample` rows through better-sqlite3 takes ~800 ms; decoding 600 chunks takes ~10 ms.
- * - Raw section text of a sample is brotli-compressed into one `raw` row (all kinds together compress
- *   better than apart). It is kept for the first sample, the first after a boot or a gap, any sample with
- *   warnings, and otherwise at most every `rawEverySec` (default 60 s): every sample would be ~10 GB a week.
+ *   604,800 `sample` rows takes ~800 ms, decoding 591 chunks ~20 ms. `sample` rows stay (18 MiB a week)
+ *   for what hangs off a sample: boot segment, raw text, skips, warnings.
+ * - Raw section text of a sample is brotli-compressed into one `raw` row (all kinds together compress better
+ *   than apart; ~9 KB for a 130 KB sample). It is kept for the first sample, the first after a boot or a
+ *   gap, any sample with warnings, and otherwise at most every `rawEverySec` (default 60 s: ~120 MiB a
+ *   week; every sample would be ~5 GiB). readSamples() says which samples have it.
  * - Skips and parser warnings are rows keyed by sample: what was not read is recorded, not hidden.
  * Time is host wall-clock ms (INTEGER affinity: integral values stored as integers, fractions kept).
  */

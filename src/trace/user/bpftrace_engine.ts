@@ -12,7 +12,8 @@
  *     'none' - no free probe: an address handed out again was freed before (the map entry is overwritten),
  *        so what stays is leaks plus blocks freed and not yet reused (bounded by the allocator's free lists).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TargetError } from '../../model/errors.js';
 import { parseProcMaps } from '../../symbolize/proc_maps.js';
 import { findTool } from '../../symbolize/addr2line.js';
@@ -25,6 +26,7 @@ import { framesOf, groupByStack, symbolizeUserSites } from './result.js';
 import type { Session } from './session.js';
 import { withSession } from './session.js';
 import { waitForEnd } from './target.js';
+import type { Instance } from './tracefs.js';
 import { GROUP_PREFIX, RawReader, addUprobeEvent, createInstance, enableEvent, firstArgRegister, tracefsRoot } from './tracefs.js';
 
 const NOW = '@@NOW';
@@ -46,7 +48,7 @@ export function bpftraceScript(lib: AllocatorLibrary, o: { pid: number; sampleEv
   }
   if (has('realloc')) {
     // realloc moves or frees the old block whether or not this call is sampled.
-    lines.push(`uprobe:${L}:${sym('realloc')} /pid == ${o.pid}/ { @rp[tid] = arg0 + 1; @r[tid] = arg1 + 1; @rs[tid] = 1${sample !== '' ? `; if ((rand % ${o.sampleEvery}) != 0) { @rs[tid] = 0 }` : ''}; }`);
+    lines.push(`uprobe:${L}:${sym('realloc')} /pid == ${o.pid}/ { @rp[tid] = arg0 + 1; @r[tid] = arg1 + 1; @rs[tid] = 1;${sample !== '' ? ` if ((rand % ${o.sampleEvery}) != 0) { @rs[tid] = 0; }` : ''} }`);
     lines.push(`uretprobe:${L}:${sym('realloc')} /@r[tid]/ { if (@rp[tid] > 1 && @rp[tid] - 1 != retval && (retval != 0 || @r[tid] == 1)) { delete(@o[@rp[tid] - 1]); } if (retval != 0 && @rs[tid]) { ${rec('retval', '@r[tid] - 1')} } delete(@r[tid]); delete(@rp[tid]); delete(@rs[tid]); }`);
   }
   if (has('posix_memalign')) {
@@ -59,7 +61,7 @@ export function bpftraceScript(lib: AllocatorLibrary, o: { pid: number; sampleEv
   return `${lines.join('\n')}\n`;
 }
 
-interface FreeStream { lastFree: Map<number, number>; reader: RawReader; timer: NodeJS.Timeout }
+interface FreeStream { lastFree: Map<number, number>; reader: RawReader; timer: NodeJS.Timeout; instance: Instance }
 
 function startFreeStream(s: Session, lib: AllocatorLibrary): FreeStream | undefined {
   const root = tracefsRoot();
@@ -86,7 +88,7 @@ function startFreeStream(s: Session, lib: AllocatorLibrary): FreeStream | undefi
   enableEvent(instance, s.undo, event);
   const timer = setInterval(() => reader.drain(), 20);
   s.undo.push('free reader timer', () => clearInterval(timer));
-  return { lastFree, reader, timer };
+  return { lastFree, reader, timer, instance };
 }
 
 export async function traceBpftrace(o: UserTraceOptions): Promise<UserTraceResult> {
@@ -117,7 +119,12 @@ export async function traceBpftrace(o: UserTraceOptions): Promise<UserTraceResul
     const durationSec = Number(process.hrtime.bigint() - t0) / 1e9;
     s.maps.refresh();
     await bt.stop();
-    if (stream !== undefined) { clearInterval(stream.timer); stream.reader.drain(); }
+    if (stream !== undefined) {
+      clearInterval(stream.timer);
+      // Stop the writer first: the page it is filling is handed to readers only once it is not being written.
+      try { writeFileSync(join(stream.instance.dir, 'tracing_on'), '0'); } catch { /* gone */ }
+      stream.reader.drain();
+    }
     if (bt.stderr.some((l) => /ERROR/.test(l))) s.problems.push(`bpftrace: ${bt.stderr.filter((l) => /ERROR/.test(l)).slice(0, 3).join(' | ')}`);
 
     const entries: MapEntryOut[] = parseBpftraceMaps(bt.stdout);

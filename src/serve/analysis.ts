@@ -1,0 +1,114 @@
+/**
+ * The dashboard's analysis of a recording: analyzeRecording on the table built from the store, in a worker
+ * thread, cached and recomputed at most every `refreshSec` seconds (and only when samples arrived since).
+ * Concurrent callers share one computation.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Analysis } from '../model/analysis.js';
+import type { AnalysisResponse, ChartSpec } from './api_types.js';
+
+export interface AnalysisJob { dbPath: string; recordingId: number }
+export interface AnalysisJobResult { analysis: Analysis | null; lastSampleId: number | null; keys: string[]; error: string | null }
+
+interface Entry { response: AnalysisResponse; keys: Set<string> }
+
+export type AnalysisRunner = (job: AnalysisJob) => Promise<AnalysisJobResult>;
+
+/** Runs a job in a fresh worker thread (one analysis every few seconds at most: start-up cost is noise). */
+export const workerRunner: AnalysisRunner = (job) => new Promise<AnalysisJobResult>((resolve, reject) => {
+  const w = new Worker(new URL('./analysis_worker.js', import.meta.url), { workerData: job });
+  let done = false;
+  w.once('message', (r: AnalysisJobResult) => { done = true; resolve(r); void w.terminate(); });
+  w.once('error', (e) => { done = true; reject(e); });
+  w.once('exit', (code) => { if (!done) reject(new Error(`analysis worker exited with code ${code}`)); });
+});
+
+export class AnalysisCache {
+  private readonly entries = new Map<number, Entry>();
+  private readonly inflight = new Map<number, Promise<Entry>>();
+
+  constructor(
+    private readonly dbPath: string,
+    readonly refreshSec: number,
+    private readonly runner: AnalysisRunner = workerRunner,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Cached when fresh enough or when nothing new arrived; otherwise recomputed (waits for it). */
+  async get(recordingId: number, lastSampleId: number | null): Promise<AnalysisResponse> {
+    const e = this.entries.get(recordingId);
+    if (e && !this.stale(e, lastSampleId)) return e.response;
+    return (await this.compute(recordingId)).response;
+  }
+
+  /** Starts a recomputation when the cached one is stale; resolves to the new response, or undefined when none was due. */
+  async refreshIfDue(recordingId: number, lastSampleId: number | null): Promise<AnalysisResponse | undefined> {
+    const e = this.entries.get(recordingId);
+    if (this.inflight.has(recordingId) || (e && !this.stale(e, lastSampleId))) return undefined;
+    return (await this.compute(recordingId)).response;
+  }
+
+  peek(recordingId: number): AnalysisResponse | undefined {
+    return this.entries.get(recordingId)?.response;
+  }
+
+  private stale(e: Entry, lastSampleId: number | null): boolean {
+    return e.response.lastSampleId !== lastSampleId && this.now() - e.response.computedAtMs >= this.refreshSec * 1000;
+  }
+
+  private compute(recordingId: number): Promise<Entry> {
+    const running = this.inflight.get(recordingId);
+    if (running) return running;
+    const p = (async (): Promise<Entry> => {
+      let r: AnalysisJobResult;
+      try {
+        r = await this.runner({ dbPath: this.dbPath, recordingId });
+      } catch (err) {
+        r = { analysis: null, lastSampleId: null, keys: [], error: err instanceof Error ? err.message : String(err) };
+      }
+      const keys = new Set(r.keys);
+      const entry: Entry = {
+        keys,
+        response: {
+          recordingId, computedAtMs: this.now(), lastSampleId: r.lastSampleId, analysis: r.analysis, error: r.error,
+          refreshSec: this.refreshSec, charts: chartsFor(r.analysis, keys),
+        },
+      };
+      this.entries.set(recordingId, entry);
+      return entry;
+    })();
+    this.inflight.set(recordingId, p);
+    const clear = (): void => { this.inflight.delete(recordingId); };
+    p.then(clear, clear);
+    return p;
+  }
+}
+
+const SYSTEM_KEYS = ['meminfo.MemAvailable', 'meminfo.MemFree', 'meminfo.Cached', 'meminfo.SUnreclaim', 'meminfo.AnonPages', 'vmalloc.total.bytes'];
+const FREE_KEYS = ['free.mem.available', 'free.mem.used', 'free.mem.free'];
+const MAX_CHART_KEYS = 6;
+const MAX_LEAK_CHARTS = 4;
+
+/** What the dashboard charts: system memory, one chart per leak (its series and culprits), then the top growers. */
+export function chartsFor(analysis: Analysis | null, keys: ReadonlySet<string>): ChartSpec[] {
+  const charts: ChartSpec[] = [];
+  const sys = SYSTEM_KEYS.filter((k) => keys.has(k));
+  const system = sys.length > 0 ? sys : FREE_KEYS.filter((k) => keys.has(k));
+  if (system.length > 0) charts.push({ id: 'system', title: 'System memory', keys: system });
+  if (!analysis) return charts;
+  const charted = new Set(system);
+  analysis.leaks.slice(0, MAX_LEAK_CHARTS).forEach((l, i) => {
+    const ks = [l.key, ...l.culprits].filter((k, j, all) => keys.has(k) && all.indexOf(k) === j).slice(0, MAX_CHART_KEYS);
+    if (ks.length === 0) return;
+    ks.forEach((k) => charted.add(k));
+    charts.push({ id: `leak-${i}`, title: `Leak: ${l.subject}`, keys: ks });
+  });
+  const c = analysis.culprits;
+  const growers = [...c.slab, ...c.vmalloc, ...c.process, ...c.allocinfo, ...c.file]
+    .filter((r) => r.growthBytes > 0 && keys.has(r.key) && !charted.has(r.key))
+    .sort((a, b) => b.growthBytes - a.growthBytes)
+    .slice(0, MAX_CHART_KEYS)
+    .map((r) => r.key);
+  if (growers.length > 0) charts.push({ id: 'growers', title: 'Largest growth', keys: growers });
+  return charts;
+}
