@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanLine, cleanTerminalText, stripControls } from './terminal_noise.js';
+import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, cleanLine, cleanTerminalText, noControls, stripControls } from './terminal_noise.js';
 
 // Noise synthesized here, in code: each case is one line as a terminal would save it.
 const KEPT: Array<[string, string, string]> = [
@@ -56,4 +56,22 @@ test('original line numbers survive blank lines between every line', () => {
 
 test('stripControls leaves plain text untouched', () => {
   assert.equal(stripControls('kmalloc-64\t10491'), 'kmalloc-64\t10491');
+});
+
+test('noControls: tab, LF and CRLF pass; a bare CR, ESC, BEL, DEL anywhere (aligned or not) do not', () => {
+  const ok = Buffer.from('MemTotal:\t1 kB\r\nSlab: 2 kB\n中文\n');
+  for (let off = 0; off < 4; off++) assert.equal(noControls(ok, off, ok.length), true, `offset ${off}`);
+  for (const bad of ['\r', '\x1b', '\x07', '\x7f', '\b', '\x0b', '\x00']) {
+    for (let at = 0; at < 9; at++) {
+      const b = Buffer.from(`MemFree: 12 kB\n`.slice(0, at) + bad + `MemFree: 12 kB\n`.slice(at) + 'x');
+      assert.equal(noControls(b, 0, b.length), false, `${JSON.stringify(bad)} at ${at}`);
+    }
+  }
+});
+
+test('LineCleaner with chunk hints gives what cleanLine gives', () => {
+  const c = new LineCleaner();
+  for (const raw of ['MemTotal:  1 kB\r', '[10:00:01.123] Slab: 2 kB', 'cat meminfo...', '/ # free', '  ', '> > Slab: 3 kB', 'done']) {
+    assert.equal(c.clean(raw, CHUNK_NO_CONTROLS | CHUNK_NO_AT), cleanLine(raw, 1)?.text, raw);
+  }
 });
