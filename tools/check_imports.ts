@@ -18,6 +18,8 @@ const ALLOWED: Record<string, string[]> = {
   sources: ['model', 'capture', 'parse'],
   trace: ['model', 'sources', 'capture', 'parse', 'symbolize'],
   serve: ['model', 'store', 'analyze', 'report'],
+  // The recording loop joins a live source to the store (amendment: neither may import the other).
+  record: ['model', 'sources', 'store', 'analyze'],
   cli: ['*'],
 };
 

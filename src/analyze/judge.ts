@@ -52,10 +52,16 @@ export function flatBytesFor(memTotalBytes: number | undefined): number {
   return Math.max(4096, 1e-6 * (memTotalBytes ?? 0));
 }
 
-/** Growth two dumps must show to be called a leak at all: 0.1% of MemTotal, at least four pages. */
+/**
+ * Growth two dumps must show to be called a leak at all: 1% of MemTotal, at least four pages. Without a trend
+ * test, only growth that matters to the machine's survival is worth a (low-confidence) alarm; a few seconds of a
+ * busy machine move anonymous memory by tenths of a percent and must not cry wolf.
+ */
 export function materialBytesFor(memTotalBytes: number | undefined): number {
-  return Math.max(4 * 4096, 1e-3 * (memTotalBytes ?? 0));
+  return Math.max(4 * 4096, 1e-2 * (memTotalBytes ?? 0));
 }
+/** ... and grow by this share of its own first level. */
+const FEW_SAMPLES_MIN_RELATIVE_GROWTH = 0.1;
 
 /** Whether a series could not hold a trend worth testing: range within the flat threshold, or too small a range for the span. */
 export function isFlat(p: Points, o: JudgeOptions): boolean {
@@ -115,7 +121,7 @@ export function fromFinding(key: string, f: Finding, p: Points, o: JudgeOptions)
 
 /**
  * Two to five samples: what changed between them, judged by size alone. A leak needs growth of at least
- * materialBytes and 5% of the starting level, with no sample below the first; it is always "low" confidence.
+ * materialBytes and 10% of the starting level, with no sample below the first; it is always "low" confidence.
  */
 export function judgeFewSamples(key: string, p: Points, kind: SeriesKind, o: JudgeOptions): SeriesVerdict {
   const n = p.v.length;
@@ -138,10 +144,10 @@ export function judgeFewSamples(key: string, p: Points, kind: SeriesKind, o: Jud
   else if (Math.abs(growth) <= flat) { verdict = 'stable'; evidence.push(`change within ${Math.round(flat)} B: no growth between the samples`); }
   else if (kind === 'reclaimable') { verdict = 'reclaimable'; evidence.push('reclaimable memory: growth here is not a leak'); }
   else if (growth < 0) { verdict = 'stable'; evidence.push('shrank between the samples'); }
-  else if (growth >= material && rel >= 0.05 && monotone) {
+  else if (growth >= material && rel >= FEW_SAMPLES_MIN_RELATIVE_GROWTH && monotone) {
     verdict = 'leak';
-    evidence.push(`grew by at least ${Math.round(material)} B and 5% of its first level, never below it: a leak if the samples are typical (low confidence)`);
-  } else { verdict = 'inconclusive'; evidence.push(`growth below ${Math.round(material)} B or 5% of its level, or not monotone`); }
+    evidence.push(`grew by at least ${Math.round(material)} B and 10% of its first level, never below it: a leak if the samples are typical (low confidence)`);
+  } else { verdict = 'inconclusive'; evidence.push(`growth below ${Math.round(material)} B or 10% of its level, or not monotone`); }
   return {
     key,
     verdict,

@@ -15,9 +15,15 @@ import { kmemleakCommand } from './kmemleak.js';
 import { slabCallsCommand } from './slab_calls.js';
 import { oomCommand } from './oom.js';
 import { analyzeCommand } from './analyze.js';
+import { recordCommand } from './record.js';
+import { watchCommand } from './watch.js';
+import { scriptCommand } from './script.js';
+import { exportCommand } from './export.js';
+import { serveCommand } from './serve.js';
 
 const COMMANDS: CommandSpec[] = [
   snapshotCommand, psCommand, parseCommand, diffCommand, ingestCommand,
+  recordCommand, watchCommand, scriptCommand, exportCommand, serveCommand,
   analyzeCommand, evidenceCommand, kmemleakCommand, slabCallsCommand, oomCommand,
 ];
 

@@ -12,20 +12,26 @@ export interface AnalysisJobResult { analysis: Analysis | null; lastSampleId: nu
 
 interface Entry { response: AnalysisResponse; keys: Set<string> }
 
-export type AnalysisRunner = (job: AnalysisJob) => Promise<AnalysisJobResult>;
+export type AnalysisRunner = (job: AnalysisJob, signal: AbortSignal) => Promise<AnalysisJobResult>;
 
 /** Runs a job in a fresh worker thread (one analysis every few seconds at most: start-up cost is noise). */
-export const workerRunner: AnalysisRunner = (job) => new Promise<AnalysisJobResult>((resolve, reject) => {
+export const workerRunner: AnalysisRunner = (job, signal) => new Promise<AnalysisJobResult>((resolve, reject) => {
   const w = new Worker(new URL('./analysis_worker.js', import.meta.url), { workerData: job });
   let done = false;
+  const abort = (): void => { void w.terminate(); };
+  signal.addEventListener('abort', abort, { once: true });
   w.once('message', (r: AnalysisJobResult) => { done = true; resolve(r); void w.terminate(); });
   w.once('error', (e) => { done = true; reject(e); });
-  w.once('exit', (code) => { if (!done) reject(new Error(`analysis worker exited with code ${code}`)); });
+  w.once('exit', (code) => {
+    signal.removeEventListener('abort', abort);
+    if (!done) reject(new Error(signal.aborted ? 'analysis stopped: the dashboard is closing' : `analysis worker exited with code ${code}`));
+  });
 });
 
 export class AnalysisCache {
   private readonly entries = new Map<number, Entry>();
   private readonly inflight = new Map<number, Promise<Entry>>();
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly dbPath: string,
@@ -48,6 +54,12 @@ export class AnalysisCache {
     return (await this.compute(recordingId)).response;
   }
 
+  /** Stops running analyses (their workers are terminated); waits until they have ended. */
+  async close(): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
   peek(recordingId: number): AnalysisResponse | undefined {
     return this.entries.get(recordingId)?.response;
   }
@@ -62,7 +74,7 @@ export class AnalysisCache {
     const p = (async (): Promise<Entry> => {
       let r: AnalysisJobResult;
       try {
-        r = await this.runner({ dbPath: this.dbPath, recordingId });
+        r = await this.runner({ dbPath: this.dbPath, recordingId }, this.stopping.signal);
       } catch (err) {
         r = { analysis: null, lastSampleId: null, keys: [], error: err instanceof Error ? err.message : String(err) };
       }

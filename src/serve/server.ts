@@ -150,7 +150,7 @@ class DashboardServer {
       this.server.closeIdleConnections();
       for (const s of this.sockets) s.destroy();
     });
-    // A running analysis worker opened its own handle; ours can go now.
+    await this.analysis.close();
     this.store.close();
   }
 

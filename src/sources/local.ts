@@ -27,6 +27,8 @@ export interface LocalSourceOptions {
   smapsPids?: ReadonlySet<number>;
   pageSize?: number;
   now?: () => number;
+  /** Receives the text of each system file read, for the store's raw archive (a future parser can re-read it). */
+  onRawText?: (name: string, text: string) => void;
 }
 
 type ReadResult = { text: string } | { error: string };
@@ -60,6 +62,7 @@ export function takeLocalSnapshot(options: LocalSourceOptions = {}): Snapshot {
       warnings.push({ source: path, line: 0, text: '', reason: `cannot read: ${r.error}`, severity: required ? 'data-loss' : 'info' });
       return undefined;
     }
+    options.onRawText?.(name, r.text);
     const parsed = parse(r.text);
     for (const w of parsed.warnings) warnings.push({ source: path, ...w });
     return parsed.value;

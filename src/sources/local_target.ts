@@ -62,6 +62,7 @@ export class LocalTarget implements Target {
       system: { vmallocinfo: sys.has('vmallocinfo'), slabinfo: sys.has('slabinfo'), zoneinfo: sys.has('zoneinfo'), buddyinfo: sys.has('buddyinfo'), vmstat: sys.has('vmstat') },
       processes: plan.status || plan.rollup.length > 0 || plan.smaps.length > 0 ? 'status' : 'none',
       ...(this.options.pageSize !== undefined ? { pageSize: this.options.pageSize } : {}),
+      onRawText: (name, text) => raw.push({ kind: name, name, text }),
     });
     // takeLocalSnapshot words its read errors "cannot read: ..."; they become this sample's unreadable list.
     for (const w of snapshot.warnings) {

@@ -16,8 +16,7 @@ const CHART_HEIGHT = 240;
 interface LiveChart {
   spec: ChartSpec;
   plot: uPlot;
-  data: number[][];
-  /** Columns per key: [t, ...keys] in seconds and bytes (null as NaN is not drawn by uPlot; it wants null). */
+  /** uPlot's columns: [t in seconds, ...one per key in bytes]; null where a series is absent (drawn as a break). */
   cols: (number | null)[][];
   lastSampleId: number;
 }
@@ -100,7 +99,7 @@ class Dashboard {
         axes: [{}, { size: 80, values: (_u: uPlot, vals: number[]) => vals.map((v) => formatBytes(v)) }],
         legend: { live: true },
       }, cols as uPlot.AlignedData, holder);
-      this.charts.push({ spec, plot, data: [], cols, lastSampleId: r.lastSampleId ?? 0 });
+      this.charts.push({ spec, plot, cols, lastSampleId: r.lastSampleId ?? 0 });
       for (const s of r.series) this.latest.set(s.key, s.max[s.max.length - 1] ?? null);
     }
     this.loadingCharts = false;

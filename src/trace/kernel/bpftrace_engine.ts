@@ -65,9 +65,10 @@ export async function runBpftraceEngine(ctx: EngineContext, bpftracePath: string
   const rl = createInterface({ input: child.stdout, crlfDelay: Infinity });
   rl.on('line', (line) => {
     parseBpftraceLine(out, line);
-    if (!attachedReported && out.attachedProbes !== undefined) {
+    // bpftrace prints attached_probes before attaching; BEGIN (memsleuth-start) runs once all are attached.
+    if (!attachedReported && out.startNs !== undefined) {
       attachedReported = true;
-      ctx.progress(`bpftrace attached ${out.attachedProbes} probes: tracking allocations for ${s.windowSec} s, then matching frees for ${s.settleSec} s`);
+      ctx.progress(`bpftrace attached ${String(out.attachedProbes ?? '?')} probes: tracking allocations for ${s.windowSec} s, then matching frees for ${s.settleSec} s`);
     }
   });
   const rlClosed = new Promise<void>((resolve) => rl.on('close', () => resolve()));

@@ -20,6 +20,10 @@ function xScale(o: ChartOptions): { toX: (t: number) => number; time: boolean } 
   return s === null ? { toX: (t) => t, time: false } : { toX: (t) => s / 1000 + t, time: true };
 }
 
+function xSeries(time: boolean): uPlot.Series {
+  return time ? { label: 'time' } : { label: 'time', value: (_u, v) => formatDuration(v) };
+}
+
 function axes(o: ChartOptions, time: boolean): uPlot.Axis[] {
   const x: uPlot.Axis = time ? {} : { values: (_u, splits) => splits.map((v) => formatDuration(v)) };
   return [x, { size: AXIS_WIDTH, values: (_u, splits) => splits.map((v) => formatBytes(v)) }];
@@ -54,7 +58,7 @@ export function compositionChart(el: HTMLElement, c: CompositionChart, o: ChartO
   }
   const order = c.groups.map((_, i) => i).reverse();
   const sparse = (c.groups[0]?.values.filter((v) => v !== null).length ?? 0) < 60;
-  const series: uPlot.Series[] = [{}];
+  const series: uPlot.Series[] = [xSeries(time)];
   const data: (number | null)[][] = [c.t.map(toX)];
   for (const gi of order) {
     const g = c.groups[gi];
@@ -109,7 +113,7 @@ export function leakChart(el: HTMLElement, c: LeakChart, o: ChartOptions): uPlot
   const bandHi = t.map((x) => (tr && hi !== null && bandOn(x) ? lineAt(tr, hi, x) : null));
 
   const series: uPlot.Series[] = [
-    {},
+    xSeries(time),
     { label: c.title, stroke: '#1f5f99', width: 1.5, spanGaps: true, points: { show: sparse, size: 5 }, value: (_u, v) => formatBytes(v) },
     { label: 'trend', stroke: '#c0392b', width: 2, spanGaps: true, points: { show: false }, value: (_u, v) => formatBytes(v) },
     { label: 'forecast', stroke: '#c0392b', width: 2, dash: [6, 5], spanGaps: true, points: { show: false }, value: (_u, v) => formatBytes(v) },

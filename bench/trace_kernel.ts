@@ -1,0 +1,69 @@
+/**
+ * Kernel tracer overhead: the busy open/socket/pipe/eventfd loop (src/trace/kernel/testdata/fd_churn.c,
+ * leaking every 64th iteration's fds) plain and under each kernel engine, rounds interleaved (other load on
+ * the machine drifts). Prints iterations/s, slowdown vs plain (medians), lost events, leak site found.
+ *   node dist/bench/trace_kernel.js [seconds per run, default 4] [rounds, default 3]
+ */
+import { traceKernel } from '../src/trace/kernel/index.js';
+import type { KernelEngineName } from '../src/trace/kernel/index.js';
+import { bpftraceInstalled, compileFdChurn, liveSkipReason, runFdChurn } from '../src/trace/kernel/testing.js';
+
+const seconds = Number(process.argv[2] ?? 4);
+const rounds = Number(process.argv[3] ?? 3);
+
+interface Row { name: string; rates: number[]; lost: number[]; found: boolean[] }
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2;
+}
+
+async function plain(bin: string): Promise<number> {
+  const w = runFdChurn(bin, seconds, 'leak');
+  return (await w.done).iterations / seconds;
+}
+
+async function underEngine(bin: string, engine: KernelEngineName): Promise<{ rate: number; lost: number; found: boolean }> {
+  let go: () => void = () => undefined;
+  const ready = new Promise<void>((r) => { go = r; });
+  const tracing = traceKernel({ engine, durationSec: seconds + 1.5, settleSec: 1, handleSignals: false, top: 30, onProgress: () => go() });
+  await ready;
+  const w = runFdChurn(bin, seconds, 'leak', true);
+  const { iterations, leaked } = await w.done;
+  const result = await tracing;
+  w.release();
+  const site = result.sites.find((s) => s.stack[0]?.symbol === 'sock_alloc_inode');
+  return { rate: iterations / seconds, lost: result.lost.total, found: site !== undefined && site.count >= leaked * 0.9 };
+}
+
+async function main(): Promise<void> {
+  const skip = liveSkipReason();
+  if (skip !== undefined) { console.log(`skipped: ${skip}`); return; }
+  const bin = compileFdChurn();
+  if (typeof bin !== 'string') { console.log(`skipped: ${bin.skip}`); return; }
+  const engines: KernelEngineName[] = bpftraceInstalled() ? ['bpftrace', 'ftrace'] : ['ftrace'];
+  const rows: Row[] = [{ name: 'plain', rates: [], lost: [], found: [] }, ...engines.map((e) => ({ name: e, rates: [], lost: [], found: [] }))];
+  for (let r = 0; r < rounds; r++) {
+    rows[0]!.rates.push(await plain(bin));
+    for (const [i, e] of engines.entries()) {
+      const m = await underEngine(bin, e);
+      const row = rows[i + 1]!;
+      row.rates.push(m.rate);
+      row.lost.push(m.lost);
+      row.found.push(m.found);
+    }
+    process.stderr.write(`round ${r + 1}/${rounds} done\n`);
+  }
+  const base = median(rows[0]!.rates);
+  console.log(`kernel tracer overhead: fd_churn ${seconds} s x ${rounds} rounds (median), leaking every 64th iteration`);
+  console.log(`${'engine'.padEnd(10)} ${'iter/s'.padStart(10)} ${'slowdown'.padStart(9)} ${'lost events'.padStart(12)}  leak site found`);
+  for (const row of rows) {
+    const rate = median(row.rates);
+    const lost = row.name === 'plain' ? '-' : String(Math.round(median(row.lost)));
+    const found = row.name === 'plain' ? '-' : `${row.found.filter(Boolean).length}/${row.found.length}`;
+    console.log(`${row.name.padEnd(10)} ${rate.toFixed(0).padStart(10)} ${`${(base / rate).toFixed(2)}x`.padStart(9)} ${lost.padStart(12)}  ${found}`);
+  }
+  console.log(`default engine: ${engines[0] ?? 'none'}; target: at most 1.5x and no lost events`);
+}
+
+await main();

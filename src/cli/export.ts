@@ -1,0 +1,53 @@
+import type { CommandSpec } from './command.js';
+import { InputError } from '../model/errors.js';
+
+/** CSV fields are quoted when they hold a separator, a quote or a line break (RFC 4180). */
+const csvField = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+export const exportCommand: CommandSpec = {
+  name: 'export',
+  define(cmd, setExitCode) {
+    cmd
+      .description('write a recording\'s series as CSV (one column per series) or JSON')
+      .requiredOption('--db <file>', 'the recording database')
+      .option('--format <fmt>', 'csv or json', 'csv')
+      .option('--series <glob>', 'only series whose key matches (* and ?), e.g. "slab.*.bytes"', '*')
+      .option('--recording <id>', 'recording id inside the database (default: the last one)')
+      .addHelpText('after', '\nExample:\n  memsleuth export --db board.db --series "meminfo.*" > meminfo.csv')
+      .action(async (opts: { db: string; format: string; series: string; recording?: string }) => {
+        if (opts.format !== 'csv' && opts.format !== 'json') throw new InputError(`--format "${opts.format}": use csv or json`);
+        const { existsSync } = await import('node:fs');
+        if (!existsSync(opts.db)) throw new InputError(`Cannot read "${opts.db}": no such file`);
+        const { openStore } = await import('../store/store.js');
+        const store = openStore(opts.db, { readonly: true });
+        try {
+          const recordings = store.listRecordings();
+          const rec = opts.recording !== undefined ? recordings.find((r) => r.id === Number(opts.recording)) : recordings[recordings.length - 1];
+          if (!rec) throw new InputError(`"${opts.db}" has no recording${opts.recording !== undefined ? ` with id "${opts.recording}"` : ''}`);
+          const keys = store.listSeries(rec.id, opts.series).map((s) => s.key);
+          if (keys.length === 0) throw new InputError(`No series in recording ${rec.id} matches "${opts.series}"`);
+          const columns = keys.map((k) => store.readSeries(rec.id, k));
+          const t = columns[0]!.t;
+          if (opts.format === 'json') {
+            const series: Record<string, (number | null)[]> = {};
+            for (const c of columns) series[c.key] = Array.from(c.v, (v) => (Number.isNaN(v) ? null : v));
+            process.stdout.write(`${JSON.stringify({ recording: rec, t: Array.from(t), series })}\n`);
+          } else {
+            // Rows stream out so a week of samples does not become one string.
+            process.stdout.write(`time_ms,${keys.map(csvField).join(',')}\n`);
+            let buf = '';
+            for (let i = 0; i < t.length; i++) {
+              buf += `${t[i]}`;
+              for (const c of columns) { const v = c.v[i]!; buf += Number.isNaN(v) ? ',' : `,${v}`; }
+              buf += '\n';
+              if (buf.length > 1 << 16) { process.stdout.write(buf); buf = ''; }
+            }
+            process.stdout.write(buf);
+          }
+        } finally {
+          store.close();
+        }
+        setExitCode(0);
+      });
+  },
+};

@@ -1,0 +1,84 @@
+/**
+ * What `record` and `watch` share: open the target, the planner and the database, run the recorder until the
+ * duration ends or Ctrl-C/SIGTERM, and close everything on every exit path (a committed sample is never lost).
+ */
+import { resolve } from 'node:path';
+import { InputError } from '../model/errors.js';
+import type { SampleEvent } from '../record/recorder.js';
+import type { LinkEvent } from '../sources/target.js';
+import { openTarget, makePlanner, type TargetFlags } from './target_options.js';
+import { parseDuration } from './durations.js';
+
+export interface SessionFlags extends TargetFlags {
+  interval: string;
+  duration?: string;
+  db?: string;
+}
+
+export interface SessionHooks {
+  onStart?: (info: { dbPath: string; targetName: string; intervalSec: number; durationSec?: number; recordingId: number }) => void;
+  onSample?: (e: SampleEvent) => void;
+  onLink?: (e: LinkEvent) => void;
+  onError?: (err: Error) => void;
+}
+
+export async function runRecordingSession(f: SessionFlags, hooks: SessionHooks): Promise<{ samples: number; dbPath: string; stoppedBy: string }> {
+  const intervalSec = parseDuration(f.interval, '--interval');
+  const durationSec = f.duration !== undefined ? parseDuration(f.duration, '--duration') : undefined;
+  if (f.dropCaches && f.via === undefined && f.serial === undefined && process.getuid?.() !== 0) {
+    throw new InputError('--drop-caches writes /proc/sys/vm/drop_caches, which needs root');
+  }
+  const planner = await makePlanner(f);
+  const { target, via } = await openTarget(f);
+  const { openStore, defaultDbPath } = await import('../store/store.js');
+  const { record } = await import('../record/recorder.js');
+  const startedAtMs = Date.now();
+  const dbPath = resolve(f.db ?? defaultDbPath(target.name, startedAtMs));
+  const store = openStore(dbPath);
+  const writer = store.beginRecording({
+    target: { name: target.name, ...(via !== undefined ? { via } : {}) },
+    startedAtMs, intervalSec,
+    options: { via: via ?? null, pids: f.pid, comms: f.comm, watchFiles: f.watchFile, dropCaches: f.dropCaches === true },
+  });
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const unsubscribe = target.onLink((e) => hooks.onLink?.(e));
+  try {
+    hooks.onStart?.({ dbPath, targetName: target.name, intervalSec, ...(durationSec !== undefined ? { durationSec } : {}), recordingId: writer.recordingId });
+    const summary = await record({
+      target, planner, writer, intervalSec, signal: abort.signal,
+      ...(durationSec !== undefined ? { durationSec } : {}),
+      ...(hooks.onSample ? { onSample: hooks.onSample } : {}),
+      ...(hooks.onError ? { onError: hooks.onError } : {}),
+    });
+    return { samples: summary.samples, dbPath, stoppedBy: summary.stoppedBy };
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+    unsubscribe();
+    writer.close();
+    store.close();
+    await target.close();
+  }
+}
+
+/** MemAvailable's slope so far, for progress lines: a bounded window of the latest points. */
+export class TrendSoFar {
+  private readonly t: number[] = [];
+  private readonly v: number[] = [];
+  constructor(private readonly maxPoints = 1800) {}
+  push(tSec: number, value: number | undefined): void {
+    if (value === undefined) return;
+    this.t.push(tSec);
+    this.v.push(value);
+    if (this.t.length > this.maxPoints) { this.t.shift(); this.v.shift(); }
+  }
+  /** Bytes per second, by Theil-Sen (robust to the odd spike); undefined until there are 5 points. */
+  async slope(): Promise<number | undefined> {
+    if (this.t.length < 5) return undefined;
+    const { theilSen } = await import('../analyze/stats/theil_sen.js');
+    return theilSen(Float64Array.from(this.t), Float64Array.from(this.v), { maxPairs: 20_000 }).slope;
+  }
+}

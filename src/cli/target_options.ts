@@ -1,0 +1,70 @@
+/**
+ * The flags every live command shares (--via, --serial, --pid, --watch-file, ...) and the Target and
+ * SamplePlanner they describe. A remote target runs only sh, cat and echo; nothing is installed on it.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../model/errors.js';
+import type { Target } from '../sources/target.js';
+import type { SamplePlanner } from '../sources/sample_planner.js';
+
+export interface TargetFlags {
+  via?: string;
+  serial?: string;
+  baud: string;
+  login?: string;
+  pid: string[];
+  comm: string[];
+  watchFile: string[];
+  dropCaches?: boolean;
+  proc: string;
+  name?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--via <command>', 'a command that gives a shell on the target: "ssh root@board", "adb shell", "sh"')
+    .option('--serial <device>', 'a serial console: /dev/ttyUSB0')
+    .option('--baud <rate>', 'serial line speed', '115200')
+    .option('--login <user[:password]>', 'answer a login prompt on the serial console')
+    .option('--pid <pid>', 'also read the full per-mapping smaps of this process (repeatable)', collect, [])
+    .option('--comm <name>', 'also read the full smaps of processes with this name (repeatable)', collect, [])
+    .option('--watch-file <path[:format]>', 'add a file to every sample; format kv, table or count:REGEX (repeatable)', collect, [])
+    .option('--drop-caches', 'echo 3 > /proc/sys/vm/drop_caches before each sample (root; changes the target\'s state)')
+    .option('--proc <dir>', 'local only: read this /proc tree instead of /proc', '/proc')
+    .option('--name <name>', 'what to call the target in the database and reports');
+}
+
+export async function openTarget(f: TargetFlags): Promise<{ target: Target; via?: string }> {
+  if (f.via !== undefined && f.serial !== undefined) throw new InputError('Give --via or --serial, not both');
+  if (f.via !== undefined) {
+    if (f.via.trim() === '') throw new InputError('--via needs a command, for example --via "ssh root@board"');
+    const { ShellTarget } = await import('../sources/shell.js');
+    return { target: await ShellTarget.connect({ via: f.via, ...(f.name ? { name: f.name } : {}) }), via: f.via };
+  }
+  if (f.serial !== undefined) {
+    const baudRate = Number(f.baud);
+    if (!Number.isInteger(baudRate) || baudRate <= 0) throw new InputError(`--baud "${f.baud}" is not a baud rate`);
+    const { SerialTarget, parseLogin } = await import('../sources/serial.js');
+    const target = await SerialTarget.connect({
+      path: f.serial, baudRate, ...(f.login ? { login: parseLogin(f.login) } : {}), ...(f.name ? { name: f.name } : {}),
+    });
+    return { target, via: f.serial };
+  }
+  const { LocalTarget } = await import('../sources/local_target.js');
+  return { target: new LocalTarget({ procRoot: f.proc, ...(f.name ? { name: f.name } : {}) }) };
+}
+
+export async function makePlanner(f: TargetFlags): Promise<SamplePlanner> {
+  const { SamplePlanner } = await import('../sources/sample_planner.js');
+  const { parseWatchSpecs } = await import('../sources/watch_file.js');
+  const pids = f.pid.map((p) => {
+    const n = Number(p);
+    if (!Number.isInteger(n) || n <= 0) throw new InputError(`--pid "${p}" is not a process id`);
+    return n;
+  });
+  return new SamplePlanner({
+    smapsPids: pids, smapsComms: f.comm, watch: parseWatchSpecs(f.watchFile), dropCaches: f.dropCaches === true,
+  });
+}

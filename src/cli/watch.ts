@@ -1,0 +1,85 @@
+import type { CommandSpec } from './command.js';
+import { addTargetOptions } from './target_options.js';
+import { runRecordingSession, TrendSoFar, type SessionFlags } from './recording_session.js';
+import type { Grower } from '../report/watch_view.js';
+
+/** Growth since the first sample of every series under a prefix ("slab." + name + ".bytes"). */
+function growers(first: Map<string, number>, now: Map<string, number>, prefix: string, suffix: string): Grower[] {
+  const out: Grower[] = [];
+  for (const [key, v] of now) {
+    if (!key.startsWith(prefix) || !key.endsWith(suffix)) continue;
+    out.push({ name: key.slice(prefix.length, key.length - suffix.length), now: v, delta: v - (first.get(key) ?? 0) });
+  }
+  return out.sort((a, b) => b.delta - a.delta);
+}
+
+export const watchCommand: CommandSpec = {
+  name: 'watch',
+  define(cmd, setExitCode) {
+    addTargetOptions(cmd)
+      .description('live view of a target\'s memory, redrawn every sample; records everything it shows')
+      .option('--interval <duration>', 'time between samples', '2s')
+      .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
+      .option('--db <file>', 'database file (default: ./.memsleuth/<target>-<start>.db)')
+      .option('--ui', 'also serve the live dashboard on http://127.0.0.1')
+      .option('--listen <addr>', 'dashboard address (another than 127.0.0.1 needs a token)')
+      .option('--port <n>', 'dashboard port (0: any free port)', '0')
+      .option('--token <token>', 'dashboard access token (generated when --listen is not loopback)')
+      .addHelpText('after', '\nExamples:\n  memsleuth watch\n  memsleuth watch --via "ssh root@board" --interval 5s --ui')
+      .action(async (flags: SessionFlags & { ui?: boolean; listen?: string; port: string; token?: string }) => {
+        const { colorsFor } = await import('../report/color.js');
+        const { renderWatch } = await import('../report/watch_view.js');
+        const c = colorsFor(process.stdout);
+        const tty = process.stdout.isTTY === true;
+        const trend = new TrendSoFar();
+        let first: Map<string, number> | undefined;
+        let dbPath = '', targetName = '', link = 'up', started = 0, lastPlainMs = 0;
+        let dashboard: { close(): Promise<void> | void } | undefined;
+        const notes: string[] = [];
+        try {
+          const result = await runRecordingSession(flags, {
+            onStart: async (i) => {
+              dbPath = i.dbPath; targetName = i.targetName; started = Date.now();
+              if (flags.ui) {
+                const { startDashboard } = await import('../serve/server.js');
+                const d = await startDashboard({
+                  dbPath: i.dbPath, recordingId: i.recordingId, port: Number(flags.port) || 0,
+                  ...(flags.listen ? { listen: flags.listen } : {}), ...(flags.token ? { token: flags.token } : {}),
+                });
+                dashboard = d;
+                notes.push(`dashboard: ${d.url}`);
+                process.stderr.write(`memsleuth: dashboard at ${d.url}\n`);
+              }
+            },
+            onLink: (e) => { link = e.kind === 'retry' ? `down (retry ${e.attempt})` : e.kind; },
+            onSample: (e) => {
+              first ??= e.values;
+              const m = e.snapshot.meminfo?.bytes;
+              trend.push(e.snapshot.takenAtMs / 1000, m?.['MemAvailable']);
+              const firstAvail = first.get('meminfo.MemAvailable');
+              void trend.slope().then((slope) => {
+                const state = {
+                  target: targetName, dbPath, samples: e.index + 1, elapsedSec: (Date.now() - started) / 1000, link,
+                  ...(m?.['MemAvailable'] !== undefined ? { memAvailable: m['MemAvailable'] } : {}),
+                  ...(m?.['MemTotal'] !== undefined ? { memTotal: m['MemTotal'] } : {}),
+                  ...(m?.['MemAvailable'] !== undefined && firstAvail !== undefined ? { memAvailableDelta: m['MemAvailable'] - firstAvail } : {}),
+                  ...(slope !== undefined ? { trend: slope } : {}),
+                  slab: growers(first!, e.values, 'slab.', '.bytes'),
+                  vmalloc: growers(first!, e.values, 'vmalloc.caller.', '.bytes'),
+                  processes: growers(first!, e.values, 'proc.', '.uss'),
+                  notes: [...notes, ...e.lost.slice(0, 3)],
+                };
+                const width = process.stdout.columns ?? 100;
+                if (tty) process.stdout.write(`\u001b[H\u001b[2J${renderWatch(state, c, width)}\n`);
+                else if (Date.now() - lastPlainMs >= 10_000) { lastPlainMs = Date.now(); process.stdout.write(`${renderWatch(state, c, width)}\n\n`); }
+              });
+            },
+          });
+          process.stderr.write(`memsleuth: ${result.samples} samples recorded in ${result.dbPath}\n  next: memsleuth analyze ${result.dbPath}\n`);
+        } finally {
+          await dashboard?.close();
+        }
+        setExitCode(0);
+      });
+  },
+};

@@ -1,0 +1,95 @@
+/**
+ * The recording loop: one sample per interval from a Target, planned on a budget, flattened to series and
+ * committed to the store one transaction per sample, so a crash or kill -9 loses at most the sample in flight.
+ * Link drops become gaps (the target reports them); reboots become boot segments (the store detects them).
+ */
+import type { Target } from '../sources/target.js';
+import type { SamplePlanner } from '../sources/sample_planner.js';
+import type { RecordingWriter, SampleWarning } from '../store/writer.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { flattenSnapshot, type SeriesValues } from '../model/series.js';
+
+export interface SampleEvent {
+  index: number;
+  sampleId: number;
+  snapshot: Snapshot;
+  values: SeriesValues;
+  durationMs: number;
+  newBootSegment: boolean;
+  skipped: string[];
+  lost: string[];
+}
+
+export interface RecorderOptions {
+  target: Target;
+  planner: SamplePlanner;
+  writer: RecordingWriter;
+  intervalSec: number;
+  /** Stop after this long (seconds); undefined: until the signal aborts. */
+  durationSec?: number;
+  signal?: AbortSignal;
+  onSample?: (e: SampleEvent) => void;
+  onError?: (err: Error) => void;
+  now?: () => number;
+}
+
+export interface RecordSummary { samples: number; errors: number; startedAtMs: number; endedAtMs: number; stoppedBy: 'duration' | 'signal' }
+
+/** Sleeps until `ms` or the signal aborts, whichever comes first. */
+function sleepUntil(atMs: number, now: () => number, signal?: AbortSignal): Promise<void> {
+  const ms = Math.max(0, atMs - now());
+  return new Promise((resolve) => {
+    if (signal?.aborted) { resolve(); return; }
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export async function record(o: RecorderOptions): Promise<RecordSummary> {
+  const now = o.now ?? Date.now;
+  const startedAtMs = now();
+  const endAtMs = o.durationSec !== undefined ? startedAtMs + o.durationSec * 1000 : Infinity;
+  let samples = 0, errors = 0;
+  // Ticks are scheduled from the start time, not from the end of the last sample, so the interval does not drift.
+  for (let tick = 0; !o.signal?.aborted && now() < endAtMs; tick++) {
+    const dueMs = startedAtMs + tick * o.intervalSec * 1000;
+    if (now() > dueMs + o.intervalSec * 1000) continue; // a slow sample overran: skip the missed ticks
+    await sleepUntil(dueMs, now, o.signal);
+    if (o.signal?.aborted || now() >= endAtMs) break;
+    const plan = o.planner.plan();
+    let result;
+    try {
+      result = await o.target.sample(plan);
+    } catch (err) {
+      // The target gave up waiting for its link: nothing was sampled; the next sample will carry the gap.
+      errors++;
+      o.onError?.(err as Error);
+      continue;
+    }
+    if (result.gap) o.writer.recordGap({ fromMs: result.gap.downAtMs, toMs: result.gap.upAtMs, reason: result.gap.reason });
+    const snap = result.snapshot;
+    const values = flattenSnapshot(snap);
+    const warnings: SampleWarning[] = snap.warnings.map((w) => ({ source: w.source, line: w.line, text: w.text, reason: w.reason, severity: w.severity }));
+    const clock = { takenAtMs: snap.takenAtMs, ...(snap.target.uptimeSec !== undefined ? { uptimeSec: snap.target.uptimeSec } : {}), ...(snap.target.bootId !== undefined ? { bootId: snap.target.bootId } : {}) };
+    const raw = o.writer.wantsRaw(clock, warnings.some((w) => w.severity !== 'info'))
+      ? result.raw.map((r) => ({ kind: r.pid !== undefined ? `/proc/${r.pid}/${r.name}` : r.name, text: r.text }))
+      : undefined;
+    const appended = o.writer.appendSample({
+      ...clock, values, warnings,
+      skipped: [...result.skipped, ...result.unreadable.map((u) => `${u.pid !== undefined ? `/proc/${u.pid}/` : ''}${u.name}: ${u.error}`)],
+      ...(raw ? { raw } : {}),
+    });
+    o.planner.observe(plan, { snapshot: snap, durationMs: result.durationMs });
+    samples++;
+    o.onSample?.({
+      index: plan.index, sampleId: appended.sampleId, snapshot: snap, values, durationMs: result.durationMs,
+      newBootSegment: appended.newBootSegment && samples > 1, skipped: result.skipped, lost: result.lost,
+    });
+  }
+  return { samples, errors, startedAtMs, endedAtMs: now(), stoppedBy: o.signal?.aborted ? 'signal' : 'duration' };
+}
