@@ -40,8 +40,9 @@ export async function openTarget(f: TargetFlags): Promise<{ target: Target; via?
   if (f.via !== undefined && f.serial !== undefined) throw new InputError('Give --via or --serial, not both');
   if (f.via !== undefined) {
     if (f.via.trim() === '') throw new InputError('--via needs a command, for example --via "ssh root@board"');
-    const { ShellTarget } = await import('../sources/shell.js');
-    return { target: await ShellTarget.connect({ via: f.via, ...(f.name ? { name: f.name } : {}) }), via: f.via };
+    const { ShellTarget, splitShellWords } = await import('../sources/shell.js');
+    const name = f.name ?? targetNameOf(splitShellWords(f.via));
+    return { target: await ShellTarget.connect({ via: f.via, name }), via: f.via };
   }
   if (f.serial !== undefined) {
     const baudRate = Number(f.baud);
@@ -54,6 +55,12 @@ export async function openTarget(f: TargetFlags): Promise<{ target: Target; via?
   }
   const { LocalTarget } = await import('../sources/local_target.js');
   return { target: new LocalTarget({ procRoot: f.proc, ...(f.name ? { name: f.name } : {}) }) };
+}
+
+/** A short name for a --via command: the user@host of ssh-like commands, else the command itself ("adb shell"). */
+export function targetNameOf(argv: readonly string[]): string {
+  const host = argv.find((w, i) => i > 0 && w.includes('@') && !w.startsWith('-'));
+  return host ?? argv.filter((w) => !w.startsWith('-')).slice(0, 2).join(' ');
 }
 
 export async function makePlanner(f: TargetFlags): Promise<SamplePlanner> {

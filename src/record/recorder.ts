@@ -50,6 +50,12 @@ function sleepUntil(atMs: number, now: () => number, signal?: AbortSignal): Prom
   });
 }
 
+/** "/proc/1/smaps_rollup: Permission denied": the target's words, prefixed with the file when they lack it. */
+function describeUnreadable(u: { name: string; pid?: number; error: string }): string {
+  const file = `${u.pid !== undefined ? `/proc/${u.pid}/` : ''}${u.name}`;
+  return u.error.includes(u.name) ? u.error : `${file}: ${u.error}`;
+}
+
 export async function record(o: RecorderOptions): Promise<RecordSummary> {
   const now = o.now ?? Date.now;
   const startedAtMs = now();
@@ -81,7 +87,7 @@ export async function record(o: RecorderOptions): Promise<RecordSummary> {
       : undefined;
     const appended = o.writer.appendSample({
       ...clock, values, warnings,
-      skipped: [...result.skipped, ...result.unreadable.map((u) => `${u.pid !== undefined ? `/proc/${u.pid}/` : ''}${u.name}: ${u.error}`)],
+      skipped: [...result.skipped, ...result.unreadable.map(describeUnreadable)],
       ...(raw ? { raw } : {}),
     });
     o.planner.observe(plan, { snapshot: snap, durationMs: result.durationMs });
