@@ -63,9 +63,9 @@ test('bpftrace -f json lines: samples, caches, objects with 64-bit sites', () =>
   ].join('\n');
   const r = parseBpftraceOutput(text).value;
   assert.equal(r.attachedProbes, 7);
-  assert.equal(r.samples[0]?.allocs.get(0xffff8193b6cc)?.count, 14);
-  assert.equal(r.caches.get(0xffff8193b6cc), 'filp');
-  assert.deepEqual(r.objects, [{ ptr: 0x8881613fb840, site: 0xffff8193b6cc, bytes: 192, allocNs: 1201529740730 }]);
+  assert.equal(r.samples[0]?.allocs.get(0xffff816bb3cc)?.count, 14);
+  assert.equal(r.caches.get(0xffff816bb3cc), 'filp');
+  assert.deepEqual(r.objects, [{ ptr: 0x8881613fb840, site: 0xffff816bb3cc, bytes: 192, allocNs: 1201529740730 }]);
 });
 
 test('OutstandingTable: bounded, evicted objects stay counted against their site', () => {

@@ -63,7 +63,7 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
       const s = bySymbol(result.sites, sym);
       assert.ok(s !== undefined, `${sym} not reported: ${result.sites.map((x) => x.stack[0]?.symbol).join(', ')}`);
       assert.ok(s.count >= leaked * 0.9, `${sym}: ${s.count} outstanding, ${leaked} leaked`);
-      assert.ok(rankByCount(result.sites, sym) < 6, `${sym} ranks ${rankByCount(result.sites, sym)}`);
+      assert.ok(rankByCount(result.sites, sym) < 10, `${sym} ranks ${rankByCount(result.sites, sym)}`);
       assert.equal(s.kind, 'outstanding');
       assert.equal(s.tool, 'trace');
     }
