@@ -26,8 +26,9 @@ export const ingestCommand: CommandSpec = {
       .argument('<log>', 'the capture log')
       .option('--interval <seconds>', 'seconds between samples, for logs that carry no time (the loop\'s sleep)')
       .option('--json', 'print the report as JSON')
-      .addHelpText('after', '\nExample:\n  memsleuth ingest serial-console.log --interval 5')
-      .action(async (log: string, opts: { interval?: string; json?: boolean }) => {
+      .option('--db <file>', 'also store the samples in a recording database (for analyze, serve, export)')
+      .addHelpText('after', '\nExamples:\n  memsleuth ingest serial-console.log --interval 5\n  memsleuth ingest serial-console.log --db board.db && memsleuth analyze board.db')
+      .action(async (log: string, opts: { interval?: string; json?: boolean; db?: string }) => {
         const { checkTextFile } = await import('../sources/input_file.js');
         const { ingestSeries, MAX_LINE_BYTES } = await import('../sources/capture_file.js');
         checkTextFile(log);
@@ -35,6 +36,7 @@ export const ingestCommand: CommandSpec = {
         if (interval !== undefined && !(interval > 0)) throw new InputError(`--interval "${opts.interval}" is not a positive number of seconds`);
         const report: IngestReport = { file: log, samples: 0, sectionsByKind: {}, timeSources: {}, series: 0, values: 0, warnings: [] };
         const keys = new Set<string>();
+        const sink = opts.db !== undefined ? await openIngestSink(opts.db, log, interval ?? 1) : undefined;
         // Parsing every section into series is what finds the warnings a later analysis would trip over.
         const summary = ingestSeries(log, interval !== undefined ? { intervalSec: interval } : {}, (tSec, values, meta) => {
           report.samples++;
@@ -43,11 +45,13 @@ export const ingestCommand: CommandSpec = {
           report.firstSec ??= tSec;
           report.lastSec = tSec;
           report.values += values.size;
+          sink?.append(tSec, values, meta);
           if (keys.size < MAX_KEYS_COUNTED) for (const k of values.keys()) keys.add(k);
           for (const w of meta.warnings) {
             if (report.warnings.length < 1000) report.warnings.push({ line: w.line, severity: w.severity, reason: w.reason, text: w.text });
           }
         });
+        sink?.close();
         report.series = keys.size;
         report.path = summary.path;
         for (const c of summary.cutLines.slice(0, 10)) {
@@ -66,8 +70,43 @@ export const ingestCommand: CommandSpec = {
           const serious = report.warnings.filter((w) => w.severity !== 'info');
           process.stdout.write(`warnings: ${report.warnings.length} (${serious.length} data-loss or error)\n`);
           for (const w of serious.slice(0, 20)) process.stdout.write(`  line ${w.line}: ${w.reason}${w.text ? `: ${terminalSafe(w.text)}` : ''}\n`);
+          if (opts.db !== undefined) process.stdout.write(`stored in ${opts.db}; next: memsleuth analyze ${opts.db}\n`);
         }
         setExitCode(0);
       });
   },
 };
+
+/**
+ * Stores an ingested log as a recording. Times: the log's own clock when it has one (date, terminal prefix),
+ * else sample index x interval from now; uptime and boot_id ride along so reboots in the log become boot segments.
+ * Raw text is not copied: the log file itself is the raw record.
+ */
+async function openIngestSink(dbPath: string, log: string, intervalSec: number) {
+  const { basename } = await import('node:path');
+  const { openStore } = await import('../store/store.js');
+  const store = openStore(dbPath);
+  let writer: import('../store/writer.js').RecordingWriter | undefined;
+  let originMs: number | undefined;
+  return {
+    append(tSec: number, values: ReadonlyMap<string, number>, meta: import('../sources/capture_file.js').SeriesMeta): void {
+      const ts = meta.timestamp;
+      // A log without a wall clock is placed so that its last sample is "now"-ish; only differences matter.
+      originMs ??= ts.epochMs !== undefined ? 0 : Date.now() - 1000 * tSec;
+      const takenAtMs = ts.epochMs ?? originMs + tSec * 1000;
+      writer ??= store.beginRecording({
+        target: { name: basename(log), via: `capture log ${log}` }, startedAtMs: takenAtMs, intervalSec,
+        options: { ingestedFrom: log, timeSource: ts.source },
+      });
+      writer.appendSample({
+        takenAtMs, values: new Map(values),
+        ...(ts.uptimeSec !== undefined ? { uptimeSec: ts.uptimeSec } : {}), ...(ts.bootId !== undefined ? { bootId: ts.bootId } : {}),
+        warnings: meta.warnings.map((w) => ({ source: w.source, line: w.line, text: w.text, reason: w.reason, severity: w.severity })),
+      });
+    },
+    close(): void {
+      writer?.close();
+      store.close();
+    },
+  };
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { runCli } from './cli_helpers.js';
+import { fixturesDir } from '../corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memsleuth-rec-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,4 +60,14 @@ test('script: the printed loop runs under sh and its log is ingested with clocks
   assert.ok((report.sectionsByKind['meminfo'] ?? 0) >= 2);
   assert.ok((report.sectionsByKind['slabinfo'] ?? 0) >= 2);
   assert.ok((report.timeSources['date'] ?? 0) >= 2, JSON.stringify(report.timeSources));
+});
+
+test('ingest --db: a capture log becomes a recording that analyze and export read', () => {
+  const db = join(dir, 'ingested.db');
+  const r = runCli(['ingest', join(fixturesDir, 'capture-seed-loop-local.txt'), '--db', db, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { samples: number };
+  const { rows } = exportCsv(db, 'meminfo.MemTotal');
+  assert.equal(rows.length, report.samples);
+  assert.equal(runCli(['analyze', db, '--json']).code, 0);
 });
