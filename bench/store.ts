@@ -3,6 +3,7 @@
  * (one transaction per sample, as the recorder does), then read back.
  *
  *   node dist/bench/store.js [--days 7] [--db FILE] [--keep]
+ *   node dist/bench/store.js --read-db FILE     (only the read timings of a kept file, as JSON)
  *
  * The board: ~50 meminfo keys, 150 slab caches x 3 series, 300 vmalloc areas in 60 callers, 40 processes
  * x 8 series; ~20 meminfo keys, 10 slab caches and 5 processes move every second, the rest now and then,
@@ -14,6 +15,8 @@
 import { rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { processKey } from '../src/model/series.js';
 import { openStore } from '../src/store/store.js';
 import type { RawSection } from '../src/store/writer.js';
@@ -155,7 +158,28 @@ function fileSize(path: string): number {
 const fmtBytes = (n: number): string => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
 const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
 
+const READ_KEYS = ['meminfo.MemFree', 'slab.cache_77.objs', 'slab.cache_120.bytes', 'proc.daemon0:100.uss'];
+
+/** `--read-db FILE`: each series on a fresh handle (the timeline decoded every time); prints JSON [key, ms, points, cpuMs][]. */
+function readMain(path: string): void {
+  const out: [string, number, number, number][] = [];
+  for (const key of READ_KEYS) {
+    const reader = openStore(path, { readonly: true });
+    const recId = reader.listRecordings()[0]?.id ?? 0;
+    const c0 = process.cpuUsage();
+    const a = performance.now();
+    const s = reader.readSeries(recId, key);
+    const ms = performance.now() - a;
+    const c = process.cpuUsage(c0);
+    out.push([key, ms, s.v.length, (c.user + c.system) / 1000]);
+    reader.close();
+  }
+  console.log(JSON.stringify(out));
+}
+
 function main(): void {
+  const readDb = arg('--read-db');
+  if (readDb !== undefined) { readMain(readDb); return; }
   const days = Number(arg('--days') ?? '7');
   const path = arg('--db') ?? join(tmpdir(), `memsleuth-bench-store-${process.pid}.db`);
   const keep = process.argv.includes('--keep');
@@ -204,23 +228,16 @@ function main(): void {
   store.close();
   const size = fileSize(path);
 
-  // Each read on a fresh handle: the timeline is decoded every time (a long-lived reader caches it).
-  const reads: [string, number, number][] = [];
-  const keys = ['meminfo.MemFree', 'slab.cache_77.objs', 'slab.cache_120.bytes', 'proc.daemon0:100.uss'];
-  let recId = 0;
-  for (const key of keys) {
-    const reader = openStore(path, { readonly: true });
-    recId = reader.listRecordings()[0]?.id ?? 0;
-    const a = performance.now();
-    const s = reader.readSeries(recId, key);
-    reads.push([key, performance.now() - a, s.v.length]);
-    reader.close();
-  }
+  // Reads in a fresh process, as `memsleuth analyze` would after a recording (and away from the writer's heap).
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--read-db', path], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`read child failed: ${child.stderr}`);
+  const reads = JSON.parse(child.stdout) as [string, number, number, number][];
+  const recId = openStore(path, { readonly: true }).listRecordings()[0]?.id ?? 0;
   const reader = openStore(path, { readonly: true });
-  reader.readSeries(recId, keys[0] as string);
+  reader.readSeries(recId, 'meminfo.MemFree');
   const w0 = performance.now();
-  for (const key of keys) reader.readSeries(recId, key);
-  const warmMs = (performance.now() - w0) / keys.length;
+  for (const [key] of reads) reader.readSeries(recId, key);
+  const warmMs = (performance.now() - w0) / reads.length;
   const stats = reader.stats(recId);
   const tables = reader.tableSizes();
   reader.close();
@@ -233,7 +250,7 @@ function main(): void {
   console.log(`  points stored (change-only): ${stats.points} (${(stats.points / samples).toFixed(1)} per sample) in ${stats.chunks} chunks of ${stats.series} series; raw text kept for ${rawKept} samples`);
   console.log(`  write: ${(wallMs / 1000).toFixed(1)} s wall = ${speedup.toFixed(0)}x real time (target >= ${TARGET_SPEEDUP}x: ${verdict(speedup >= TARGET_SPEEDUP)}); inside appendSample: ${appendSpeedup.toFixed(0)}x, ${(appendMs * 1000 / samples).toFixed(0)} us/sample`);
   console.log(`  file: ${fmtBytes(size)} (target < 2 GiB for 7 days: ${verdict(size * 7 / days < TARGET_BYTES)}; ${fmtBytes(size * 7 / days)} scaled to 7 days)`);
-  for (const [key, ms, n] of reads) console.log(`  read ${key}: ${ms.toFixed(1)} ms for ${n} points (target < ${TARGET_READ_MS} ms: ${verdict(ms < TARGET_READ_MS)})`);
+  for (const [key, ms, n, cpu] of reads) console.log(`  read ${key}: ${ms.toFixed(1)} ms (${cpu.toFixed(0)} ms CPU) for ${n} points (target < ${TARGET_READ_MS} ms: ${verdict(ms < TARGET_READ_MS)})`);
   console.log(`  worst read: ${worstRead.toFixed(1)} ms on a fresh handle; ${warmMs.toFixed(1)} ms a series on a handle that read one before`);
   console.log(`  by table: ${tables.slice(0, 6).map(([name, n]) => `${name} ${fmtBytes(n)}`).join(', ')}`);
   if (!keep) for (const s of ['', '-wal', '-shm']) rmSync(path + s, { force: true });

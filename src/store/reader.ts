@@ -368,37 +368,41 @@ export class StoreReader {
     return { samples, values };
   }
 
-  /** Splits sample ids into runs without a boot change or a recorded gap inside. */
+  /** Splits sample ids into runs without a boot change or a recorded gap inside (work per boundary, not per sample). */
   private segments(recordingId: number, ids: Float64Array): SeriesSegment[] {
-    const boots = this.db.prepare('SELECT id, first_sample_id FROM boot_segment WHERE recording_id = ? ORDER BY seq')
-      .raw(true).all(recordingId) as [number, number | null][];
-    const gapAfter = new Set(this.db.prepare('SELECT after_sample_id FROM gap WHERE recording_id = ? AND after_sample_id IS NOT NULL')
-      .pluck().all(recordingId) as number[]);
+    const boots = this.db.prepare('SELECT id, first_sample_id FROM boot_segment WHERE recording_id = ? AND first_sample_id IS NOT NULL ORDER BY seq')
+      .raw(true).all(recordingId) as [number, number][];
+    const gapAfter = this.db.prepare('SELECT after_sample_id FROM gap WHERE recording_id = ? AND after_sample_id IS NOT NULL')
+      .pluck().all(recordingId) as number[];
+    // A run starts at the first sample at or after a boot segment's first sample, and after a gap's last sample.
+    const starts = new Set<number>();
+    for (const [, first] of boots) starts.add(lowerBound(ids, first));
+    for (const after of gapAfter) starts.add(lowerBound(ids, after + 1));
+    const cuts = [...starts].filter((i) => i > 0 && i < ids.length).sort((a, b) => a - b);
     const bootOf = (id: number): number => {
       let b = boots[0]?.[0] ?? 0;
-      for (const [segId, first] of boots) if (first !== null && first <= id) b = segId;
+      for (const [segId, first] of boots) if (first <= id) b = segId;
       return b;
     };
     const out: SeriesSegment[] = [];
     let start = 0;
-    let boot = bootOf(ids[0] as number);
-    let nextBoot = boots.findIndex(([, f]) => f !== null && f > (ids[0] as number));
-    for (let i = 1; i < ids.length; i++) {
-      const id = ids[i] as number;
-      let crossed = false;
-      while (nextBoot >= 0 && nextBoot < boots.length && ((boots[nextBoot] as [number, number | null])[1] ?? Infinity) <= id) {
-        crossed = true;
-        nextBoot++;
-      }
-      if (crossed || gapAfter.has(ids[i - 1] as number)) {
-        out.push({ start, end: i, bootSegment: boot });
-        start = i;
-        boot = bootOf(id);
-      }
+    for (const end of [...cuts, ids.length]) {
+      out.push({ start, end, bootSegment: bootOf(ids[start] as number) });
+      start = end;
     }
-    out.push({ start, end: ids.length, bootSegment: boot });
     return out;
   }
+}
+
+/** First index whose id is >= `id` (ids ascend). */
+function lowerBound(ids: Float64Array, id: number): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ids[mid] as number) < id) lo = mid + 1; else hi = mid;
+  }
+  return lo;
 }
 
 /** SQLite compares numbers with -Infinity/Infinity fine, but binding them is clearer as extreme finite values. */
