@@ -20,11 +20,12 @@ import { watchCommand } from './watch.js';
 import { scriptCommand } from './script.js';
 import { exportCommand } from './export.js';
 import { serveCommand } from './serve.js';
+import { traceCommand } from './trace.js';
 
 const COMMANDS: CommandSpec[] = [
   snapshotCommand, psCommand, parseCommand, diffCommand, ingestCommand,
   recordCommand, watchCommand, scriptCommand, exportCommand, serveCommand,
-  analyzeCommand, evidenceCommand, kmemleakCommand, slabCallsCommand, oomCommand,
+  analyzeCommand, evidenceCommand, traceCommand, kmemleakCommand, slabCallsCommand, oomCommand,
 ];
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,28 +1,18 @@
 /**
  * `memsleuth trace kernel`: outstanding kernel slab allocations by call site (bpftrace or ftrace engine).
- * `trace user` belongs to src/trace/user/ and is registered separately when it lands.
+ * `memsleuth trace user`: outstanding user-space allocations by stack (heaptrack, bpftrace, page faults).
  */
 import type { Command } from 'commander';
 import type { CommandSpec } from './command.js';
 import { EXIT_LEAK, EXIT_OK } from './command.js';
 import { InputError } from '../model/errors.js';
+import { parseDuration } from './durations.js';
+import { formatBytes } from '../report/units.js';
+import { terminalSafe } from '../report/escape.js';
+import { defineTraceUser } from './trace_user.js';
 
-/** "30s", "2m", "500ms", "1h", "45" (seconds) -> seconds. */
-export function parseDurationSec(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (m === null) throw new InputError(`Invalid ${flag} "${text}": expected a duration such as 30s, 2m, 500ms`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return unit === 'ms' ? n / 1000 : unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : n;
-}
-
-function fmtBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return `${i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i] ?? 'B'}`;
-}
+const parseDurationSec = (text: string, flag: string): number => parseDuration(text, flag, { allowZero: true });
+const fmtBytes = formatBytes;
 
 interface KernelFlags {
   engine: string; cache?: string; callSite?: string; minBytes?: string; minAge: string; duration: string; settle: string;
@@ -85,7 +75,7 @@ function defineKernel(cmd: Command, setExitCode: (code: number) => void): void {
           const f = s.stack[0];
           const where = f ? `${f.symbol ?? f.address ?? '?'}${f.offset ?? ''}${f.file !== undefined ? ` (${f.file}:${f.line ?? '?'})` : ''}` : '?';
           const age = s.ageSec ? `${s.ageSec.min.toFixed(1)}/${s.ageSec.max.toFixed(1)}` : '';
-          out.push(`${fmtBytes(s.bytes).padStart(12)} ${String(s.count).padStart(8)} ${age.padStart(14)}  ${(s.cache ?? '').padEnd(20)} ${where}`);
+          out.push(`${fmtBytes(s.bytes).padStart(12)} ${String(s.count).padStart(8)} ${age.padStart(14)}  ${terminalSafe(s.cache ?? '').padEnd(20)} ${terminalSafe(where)}`);
         }
         if (result.sites.length === 0) out.push('  (nothing outstanding)');
         for (const w of result.warnings) out.push(`warning: ${w}`);
@@ -98,7 +88,8 @@ function defineKernel(cmd: Command, setExitCode: (code: number) => void): void {
 export const traceCommand: CommandSpec = {
   name: 'trace',
   define(cmd, setExitCode) {
-    cmd.description('trace allocations as they happen: `trace kernel` (slab call sites)');
+    cmd.description('trace allocations as they happen: `trace kernel` (slab call sites), `trace user` (a process\'s heap)');
     defineKernel(cmd.command('kernel'), setExitCode);
+    defineTraceUser(cmd.command('user'), setExitCode);
   },
 };
