@@ -21,11 +21,12 @@ import { scriptCommand } from './script.js';
 import { exportCommand } from './export.js';
 import { serveCommand } from './serve.js';
 import { traceCommand } from './trace.js';
+import { runCommand } from './run.js';
 
 const COMMANDS: CommandSpec[] = [
   snapshotCommand, psCommand, parseCommand, diffCommand, ingestCommand,
   recordCommand, watchCommand, scriptCommand, exportCommand, serveCommand,
-  analyzeCommand, evidenceCommand, traceCommand, kmemleakCommand, slabCallsCommand, oomCommand,
+  analyzeCommand, evidenceCommand, traceCommand, kmemleakCommand, slabCallsCommand, oomCommand, runCommand,
 ];
 
 export async function main(argv: string[]): Promise<void> {

@@ -11,6 +11,7 @@ import { RssSampler, commOf } from './result.js';
 import type { Target } from './target.js';
 import { MapsKeeper, attach, launchStopped } from './target.js';
 import { UndoStack } from './undo.js';
+import { ensureTracefsMounted } from './tracefs.js';
 
 export interface Session {
   target: Target;
@@ -33,6 +34,7 @@ export function checkTargetOptions(o: UserTraceOptions): void {
 export async function withSession<T>(o: UserTraceOptions, launch: boolean, body: (s: Session) => Promise<T>): Promise<T> {
   checkTargetOptions(o);
   const undo = new UndoStack().arm();
+  if (o.engine !== 'heaptrack') ensureTracefsMounted(undo);
   const dir = o.workDir ?? mkdtempSync(join(tmpdir(), 'memsleuth-trace-'));
   let maps: MapsKeeper | undefined;
   let rss: RssSampler | undefined;

@@ -9,6 +9,7 @@
  */
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { TargetError } from '../../model/errors.js';
 import type { UndoStack } from './undo.js';
 
@@ -18,6 +19,22 @@ export const GROUP_PREFIX = 'memsleuth_';
 
 export function tracefsRoot(): string | undefined {
   return TRACEFS_ROOTS.find((r) => existsSync(join(r, 'uprobe_events')));
+}
+
+/**
+ * bpftrace and our free probe need tracefs. A machine may boot without it mounted: mount it for the session
+ * and put the umount on the undo stack, so the machine is left as found.
+ */
+export function ensureTracefsMounted(undo: UndoStack): string | undefined {
+  const found = tracefsRoot();
+  if (found !== undefined || process.getuid?.() !== 0) return found;
+  const target = TRACEFS_ROOTS[0]!;
+  if (spawnSync('mount', ['-t', 'tracefs', 'nodev', target]).status !== 0) return undefined;
+  undo.push(`umount ${target}`, () => {
+    const u = spawnSync('umount', [target], { encoding: 'utf8' });
+    if (u.status !== 0) throw new Error(`umount "${target}": ${(u.stderr ?? '').trim()}`);
+  });
+  return tracefsRoot();
 }
 
 /** The register that holds the first integer argument at a function's entry, as uprobe_events spells it. */
