@@ -6,7 +6,7 @@
  * accuracy and time to detection against the leak rate, next to an oracle (OLS t-test on the true culprit
  * series, knowing where the leak starts and that noise is white).
  * Targets: no false positive; every leak >= 0.1%/h detected within 30 min; the right culprit first in >= 90%.
- * Run: npx tsc -p . && node dist/bench/detect.js [--real-seconds 120] [--no-real]
+ * Run: npx tsc -p . && node dist/bench/detect.js [--real-seconds 120] [--no-real] [--no-generated] [--only fd] [--dump DIR]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,12 @@ import type { SeriesTable } from '../src/model/series_table.js';
 import type { Analysis } from '../src/model/analysis.js';
 
 const args = process.argv.slice(2);
-const realSeconds = Number(args[args.indexOf('--real-seconds') + 1] ?? 120) || 120;
+const argOf = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const realSeconds = Number(argOf('--real-seconds') ?? 120) || 120;
+/** Only the real cases whose name contains this text. */
+const only = argOf('--only');
+/** Writes each real recording as JSON (t, series) into this directory, to look at or to turn into a fixture. */
+const dumpDir = argOf('--dump');
 const PREFIXES = [120, 300, 600, 900, 1200, 1800];
 const RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01];
 const KINDS: LeakTruth[] = ['kernel-slab', 'user', 'kernel-vmalloc'];
@@ -44,61 +49,67 @@ function oracleDetects(t: Float64Array, v: Float64Array, startSec: number): bool
 
 interface Row { rate: number; scenarios: number; detected: number; culpritOk: number; ttd: number[]; oracle: number; oracleTtd: number[] }
 
-const started = Date.now();
-const rows = new Map<number, Row>();
-let fp = 0;
-let nonLeaks = 0;
-const fpNames: string[] = [];
-let seed = 1;
-for (const rate of RATES) {
-  const row: Row = { rate, scenarios: 0, detected: 0, culpritOk: 0, ttd: [], oracle: 0, oracleTtd: [] };
-  rows.set(rate, row);
-  for (const leak of KINDS) {
-    for (const noise of NOISES) {
-      const s: Scenario = { name: `${leak}@${rate}`, leak, ratePerHour: rate, noise, seconds: 1800, dt: 1, seed: seed++, leakStartSec: 60 };
-      const full = makeTable(s);
-      row.scenarios++;
-      const key = culpritKeyOf(s) as string;
-      let found: number | undefined;
-      let ok = false;
-      for (const p of PREFIXES) {
-        const a = analyzeRecording(prefix(full, p));
-        if (a.verdict === 'leak' && a.leaks[0]?.kind === leak) { found = p; ok = a.leaks[0]?.culprits[0] === key; break; }
+if (!args.includes('--no-generated')) {
+  const started = Date.now();
+  const rows = new Map<number, Row>();
+  let fp = 0;
+  let nonLeaks = 0;
+  const fpNames: string[] = [];
+  let seed = 1;
+  for (const rate of RATES) {
+    const row: Row = { rate, scenarios: 0, detected: 0, culpritOk: 0, ttd: [], oracle: 0, oracleTtd: [] };
+    rows.set(rate, row);
+    for (const leak of KINDS) {
+      for (const noise of NOISES) {
+        const s: Scenario = { name: `${leak}@${rate}`, leak, ratePerHour: rate, noise, seconds: 1800, dt: 1, seed: seed++, leakStartSec: 60 };
+        const full = makeTable(s);
+        row.scenarios++;
+        const key = culpritKeyOf(s) as string;
+        let found: number | undefined;
+        let ok = false;
+        for (const p of PREFIXES) {
+          const a = analyzeRecording(prefix(full, p));
+          if (a.verdict === 'leak' && a.leaks[0]?.kind === leak) {
+            found = p; ok = a.leaks[0]?.culprits[0] === key;
+            if (process.env['DETECT_VERBOSE']) console.log(`  ${s.name} [${noise.join(',')}] at ${p} s: ${a.leaks[0]?.key} ${Math.round(a.leaks[0]?.rateBytesPerSec ?? 0)} B/s (true ${Math.round((rate * 8 * 1024 ** 3) / 3600)} B/s) since ${a.leaks[0]?.sinceSec}; ${a.leaks[0]?.evidence.join(' | ')}`);
+            break;
+          }
+        }
+        if (found !== undefined) { row.detected++; row.ttd.push(found); if (ok) row.culpritOk++; }
+        let oFound: number | undefined;
+        for (const p of PREFIXES) {
+          const tb = prefix(full, p);
+          if (oracleDetects(tb.t, tb.series.get(key) as Float64Array, 60)) { oFound = p; break; }
+        }
+        if (oFound !== undefined) { row.oracle++; row.oracleTtd.push(oFound); }
       }
-      if (found !== undefined) { row.detected++; row.ttd.push(found); if (ok) row.culpritOk++; }
-      let oFound: number | undefined;
-      for (const p of PREFIXES) {
-        const tb = prefix(full, p);
-        if (oracleDetects(tb.t, tb.series.get(key) as Float64Array, 60)) { oFound = p; break; }
-      }
-      if (oFound !== undefined) { row.oracle++; row.oracleTtd.push(oFound); }
     }
   }
-}
-for (const nonLeak of ['page-cache', 'sawtooth', 'warmup', 'step', 'saturating', 'reclaimable-slab', 'flat'] as const) {
-  for (const noise of NOISES) {
-    nonLeaks++;
-    const a = analyzeRecording(makeTable({ name: nonLeak, leak: 'none', nonLeak, ratePerHour: 0, noise, seconds: 1800, dt: 1, seed: seed++ }));
-    if (a.verdict === 'leak') { fp++; fpNames.push(`${nonLeak}(${a.leaks.map((l) => l.key).join(',')})`); }
+  for (const nonLeak of ['page-cache', 'sawtooth', 'warmup', 'step', 'saturating', 'reclaimable-slab', 'flat'] as const) {
+    for (const noise of NOISES) {
+      nonLeaks++;
+      const a = analyzeRecording(makeTable({ name: nonLeak, leak: 'none', nonLeak, ratePerHour: 0, noise, seconds: 1800, dt: 1, seed: seed++ }));
+      if (a.verdict === 'leak') { fp++; fpNames.push(`${nonLeak}(${a.leaks.map((l) => l.key).join(',')})`); }
+    }
   }
-}
 
-const median = (xs: number[]): string => {
-  if (xs.length === 0) return '-';
-  const s = [...xs].sort((a, b) => a - b);
-  return `${Math.round((s[Math.floor(s.length / 2)] as number) / 60)} min`;
-};
-console.log('Generated recordings (1 s samples, up to 30 min; 8 GiB MemTotal)');
-console.log('rate %MemTotal/h  leaks  recall  culprit-first  median TTD  | oracle recall  oracle TTD');
-for (const r of rows.values()) {
-  console.log(`${(r.rate * 100).toFixed(2).padStart(15)}  ${String(r.scenarios).padStart(5)}  ${(r.detected / r.scenarios * 100).toFixed(0).padStart(5)}%  ${(r.detected ? (r.culpritOk / r.detected) * 100 : 0).toFixed(0).padStart(12)}%  ${median(r.ttd).padStart(10)}  | ${(r.oracle / r.scenarios * 100).toFixed(0).padStart(12)}%  ${median(r.oracleTtd).padStart(10)}`);
+  const median = (xs: number[]): string => {
+    if (xs.length === 0) return '-';
+    const s = [...xs].sort((a, b) => a - b);
+    return `${Math.round((s[Math.floor(s.length / 2)] as number) / 60)} min`;
+  };
+  console.log('Generated recordings (1 s samples, up to 30 min; 8 GiB MemTotal)');
+  console.log('rate %MemTotal/h  leaks  recall  culprit-first  median TTD  | oracle recall  oracle TTD');
+  for (const r of rows.values()) {
+    console.log(`${(r.rate * 100).toFixed(2).padStart(15)}  ${String(r.scenarios).padStart(5)}  ${(r.detected / r.scenarios * 100).toFixed(0).padStart(5)}%  ${(r.detected ? (r.culpritOk / r.detected) * 100 : 0).toFixed(0).padStart(12)}%  ${median(r.ttd).padStart(10)}  | ${(r.oracle / r.scenarios * 100).toFixed(0).padStart(12)}%  ${median(r.oracleTtd).padStart(10)}`);
+  }
+  console.log(`non-leak scenarios: ${nonLeaks}, false positives: ${fp}${fpNames.length ? ` (${fpNames.join('; ')})` : ''}`);
+  const all = [...rows.values()];
+  const big = all.filter((r) => r.rate >= 0.001);
+  const detAll = all.reduce((n, r) => n + r.detected, 0);
+  console.log(`targets: no FP ${fp === 0 ? 'MET' : 'MISSED'}; >=0.1%/h within 30 min ${big.every((r) => r.detected === r.scenarios) ? 'MET' : 'MISSED'}; culprit first ${(all.reduce((n, r) => n + r.culpritOk, 0) / Math.max(1, detAll) * 100).toFixed(0)}% (target 90%)`);
+  console.log(`generated part: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
-console.log(`non-leak scenarios: ${nonLeaks}, false positives: ${fp}${fpNames.length ? ` (${fpNames.join('; ')})` : ''}`);
-const all = [...rows.values()];
-const big = all.filter((r) => r.rate >= 0.001);
-const detAll = all.reduce((n, r) => n + r.detected, 0);
-console.log(`targets: no FP ${fp === 0 ? 'MET' : 'MISSED'}; >=0.1%/h within 30 min ${big.every((r) => r.detected === r.scenarios) ? 'MET' : 'MISSED'}; culprit first ${(all.reduce((n, r) => n + r.culpritOk, 0) / Math.max(1, detAll) * 100).toFixed(0)}% (target 90%)`);
-console.log(`generated part: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 // Real recordings on this machine.
 if (!args.includes('--no-real')) {
@@ -144,7 +155,8 @@ int main(int argc, char **argv) {
   const cat = () => {
     execFileSync('dd', ['if=/dev/urandom', `of=${big}`, 'bs=1M', 'count=2048'], { stdio: 'ignore' });
     execFileSync('sh', ['-c', `echo 1 > /proc/sys/vm/drop_caches 2>/dev/null || true`]);
-    const c = spawn('sh', ['-c', `cat ${big} > /dev/null; sleep 100000`], { stdio: 'ignore' });
+    // exec: the pid stopped at the end is the sleep itself, so no orphan outlives the case.
+    const c = spawn('sh', ['-c', `cat ${big} > /dev/null; exec sleep 100000`], { stdio: 'ignore' });
     return { pid: c.pid ?? 0, stop: () => { c.kill('SIGKILL'); } };
   };
   const cases: [string, () => { pid: number; stop: () => void }, string][] = [
@@ -155,7 +167,15 @@ int main(int argc, char **argv) {
   console.log(`\nReal recordings on this machine (${realSeconds} s at 1 s)`);
   console.log('scenario                        verdict       kind               top culprit');
   for (const [name, start, truth] of cases) {
+    if (only !== undefined && !name.includes(only)) continue;
     const { table, pid } = await record(name, start);
+    if (dumpDir !== undefined) {
+      const series: Record<string, (number | null)[]> = {};
+      for (const [k, v] of table.series) series[k] = Array.from(v, (x) => (Number.isFinite(x) ? x : null));
+      const file = join(dumpDir, `${name.split(' ')[0] ?? 'case'}-${name.includes('cache') ? 'cache' : name.split(' ')[1] ?? ''}-${pid}.json`);
+      writeFileSync(file, JSON.stringify({ name, pid, t: Array.from(table.t), boots: table.boots, gaps: table.gaps, meta: table.meta, startedAtMs: table.startedAtMs, series }));
+      console.log(`  (recording written to ${file})`);
+    }
     const a: Analysis = analyzeRecording(table);
     const l = a.leaks[0];
     const ok = truth === 'none' ? a.verdict !== 'leak' : a.verdict === 'leak' && (truth === 'user' ? l?.kind === 'user' && (l.culprits[0] ?? '').includes(`:${pid}.`) : (l?.kind ?? '').startsWith('kernel'));

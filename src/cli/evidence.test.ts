@@ -5,51 +5,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { corpus, corpusDir, repoRoot } from '../../test/corpus.js';
+import { runCliAsync, type CliResult } from '../../test/e2e/cli_helpers.js';
 
-// ---------------------------------------------------------------------------------------------
-// Running the command: through bin/memsleuth.js once src/cli/index.ts registers it, else through its CommandSpec.
-
-interface CliResult { code: number; stdout: string; stderr: string }
-
-/** The same error-to-exit-code mapping as src/cli/index.ts, around one CommandSpec. */
-const HARNESS = `
-const [root, mod, name, ...args] = process.argv.slice(1);
-const { Command } = await import(new URL('node_modules/commander/index.js', root).href);
-const spec = (await import(new URL('dist/src/cli/' + mod + '.js', root).href))[name];
-let code = 0;
-const program = new Command('memsleuth').exitOverride();
-spec.define(program.command(spec.name), (c) => { code = c; });
-try { await program.parseAsync(['node', 'memsleuth', spec.name, ...args]); }
-catch (err) {
-  if (err && (err.name === 'InputError' || err.name === 'TargetError')) { process.stderr.write('memsleuth: ' + err.message + '\\n'); code = 2; }
-  else if (err && err.name === 'CommanderError') code = err.exitCode === 0 ? 0 : 2;
-  else { process.stderr.write(String(err && err.stack || err) + '\\n'); code = 70; }
-}
-process.exitCode = code;
-`;
-
-const registered = (command: string): boolean => {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'memsleuth.js'), '--help'], { encoding: 'utf8' });
-  return r.status === 0 && new RegExp(`^\\s+${command}\\b`, 'm').test(r.stdout);
-};
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const argv = registered('evidence')
-    ? [join(repoRoot, 'bin', 'memsleuth.js'), 'evidence', ...args]
-    : ['--input-type=module', '-e', HARNESS, pathToFileURL(`${repoRoot}/`).href, 'evidence', 'evidenceCommand', ...args];
-  return new Promise((resolve) => {
-    execFile(process.execPath, argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1', ...env } }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** The real CLI, as a user runs it. */
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> => runCliAsync(['evidence', ...args], env);
 
 interface JsonFrame { symbol?: string; file?: string; line?: number; module?: string; moduleOffset?: string }
 interface JsonSite { where: string | null; bytes: number; count: number; kind: string; tool: string; stack: JsonFrame[] }

@@ -11,7 +11,7 @@ import { EXIT_LEAK, EXIT_OK } from './command.js';
 import { InputError, TargetError } from '../model/errors.js';
 import type { AllocationSite } from '../model/allocation_site.js';
 import type { ParseWarning } from '../model/parsed.js';
-import type { CommandEnd, LaunchedCommand, RunTool } from '../record/run_gate.js';
+import type { CommandEnd, GateReason, LaunchedCommand, RunTool } from '../record/run_gate.js';
 import { parseDuration } from './durations.js';
 
 /** The command ran and failed (non-zero exit or killed by a signal), and no leak gate fired. */
@@ -53,6 +53,16 @@ export function describeEnd(end: CommandEnd): string {
   return 'exit status unknown';
 }
 
+/** One line per reason of the gate. */
+function reasonText(r: GateReason, formatBytes: (n: number) => string, formatDelta: (n: number) => string): string {
+  switch (r.source) {
+    case 'process': return `process ${r.comm} (pid ${r.pid}) leaks: ${r.metric ?? 'memory'} grows${r.rateBytesPerSec !== null ? ` ${formatDelta(r.rateBytesPerSec)}/s` : ''}${r.test !== null ? ` (${r.test})` : ''}`;
+    case 'tool': return `${r.tool}: ${formatBytes(r.bytes)} ${r.kind === 'outstanding' ? 'still allocated' : `${r.kind}ly lost`} at ${r.sites} site${r.sites === 1 ? '' : 's'}`;
+    case 'growing': return `process ${r.comm} (pid ${r.pid}) grew ${formatDelta(r.growthBytes)} without a verdict: run it longer`;
+    case 'unmeasured': return 'the command ended before its memory could be measured, and no tool watched it';
+  }
+}
+
 const failed = (end: CommandEnd): boolean => end.signal !== null || (end.exitCode !== null && end.exitCode !== 0);
 
 interface ToolEvidence {
@@ -72,7 +82,12 @@ async function readToolReports(tool: RunTool, dir: string, exe: string | undefin
   const format = tool === 'valgrind' ? 'valgrind-xml' : 'lsan';
   for (const file of files) {
     const parsed = EVIDENCE_PARSERS[format](readFileSync(file, 'utf8'));
-    const sites = parsed.value.sites.map((s) => ({ ...s, origin: s.origin !== undefined ? `${basename(file)}: ${s.origin}` : basename(file) }));
+    // The parsers' own origins ("line 41", "lsan:41") become "valgrind.xml:41".
+    const name = basename(file);
+    const sites = parsed.value.sites.map((s) => {
+      const m = /^(?:line |[\w.-]+:)(\d+)$/.exec(s.origin ?? '');
+      return { ...s, origin: m ? `${name}:${m[1] ?? ''}` : s.origin !== undefined ? `${name}: ${s.origin}` : name };
+    });
     out.inputs.push({ file, format, sites: sites.length, warnings: parsed.warnings });
     out.sites.push(...sites);
   }
@@ -119,7 +134,7 @@ export const runCommand: CommandSpec = {
       .option('--interval <duration>', 'time between samples', '1s')
       .option('--db <file>', 'database file (default: ./.memsleuth/run-<command>-<start>.db)')
       .option('--quiet', 'discard the command\'s own output')
-      .option('--json', 'print {command, exitCode, signal, verdict, leaks, sites, db, ...} as JSON')
+      .option('--json', 'print {command, exitCode, signal, verdict, leaks, sites, db, ...} as JSON (the command\'s output goes to stderr)')
       .option('--min-bytes <size>', 'outstanding memory (heaptrack, bpftrace, faults) at a site below this is not a leak', '64K')
       .option('--top <n>', 'allocation sites shown', '5')
       .option('--frames <n>', 'frames shown per site', '8')
@@ -169,11 +184,12 @@ export const runCommand: CommandSpec = {
         }
 
         const traced: { result?: import('../trace/user/index.js').UserTraceResult; error?: unknown } = {};
+        const own = { quiet, stdoutToStderr: flags.json === true };
         const launch = (): Promise<LaunchedCommand> => {
           if (tool === 'heaptrack' || tool === 'bpftrace' || tool === 'faults') return launchTraced(tool, command, quiet, traced);
-          if (tool === 'valgrind') return gate.spawnCommand(gate.valgrindArgv(command, join(evidenceDir, 'valgrind.xml')), { quiet });
-          if (tool === 'lsan') return gate.spawnCommand(command, { quiet, env: gate.sanitizerEnv(process.env, evidenceDir) });
-          return gate.spawnCommand(command, { quiet });
+          if (tool === 'valgrind') return gate.spawnCommand(gate.valgrindArgv(command, join(evidenceDir, 'valgrind.xml')), own);
+          if (tool === 'lsan') return gate.spawnCommand(command, { ...own, env: gate.sanitizerEnv(process.env, evidenceDir) });
+          return gate.spawnCommand(command, own);
         };
 
         const abort = new AbortController();
@@ -236,13 +252,13 @@ export const runCommand: CommandSpec = {
           const c = colorsFor(process.stdout);
           const out: string[] = [];
           const secs = (rec.endedAtMs - rec.startedAtMs) / 1000;
-          out.push(c.bold(`memsleuth run: ${terminalSafe(command.join(' '))}`) + c.dim(` (pid ${rec.pid ?? '?'}, tool ${tool}, ${formatDuration(secs)}, ${rec.samples} samples)`));
+          out.push(c.bold(`memsleuth run: ${terminalSafe(command.join(' '))}`) + c.dim(` (pid ${rec.pid ?? '?'}, tool ${tool}, ${formatDuration(secs)}, ${rec.samples} sample${rec.samples === 1 ? '' : 's'})`));
           if (rec.interrupted) out.push(c.yellow(`interrupted (Ctrl-C): the command was stopped, ${describeEnd(rec.end)}`));
           else if (commandFailed) out.push(c.red(`the command itself failed: ${describeEnd(rec.end)}`) + c.dim(' (its own failure, not a leak)'));
           else out.push(`the command ${describeEnd(rec.end) === 'exit status unknown' ? 'ended, exit status unknown' : `succeeded (${describeEnd(rec.end)})`}`);
           const label = decision.verdict === 'leak' ? c.red(c.bold('LEAK')) : decision.verdict === 'no-leak' ? c.green('no leak') : c.yellow('inconclusive');
           out.push('', `${c.bold('Verdict:')} ${label}`);
-          for (const r of decision.reasons) out.push(`  ${terminalSafe(r)}`);
+          for (const r of decision.reasons) out.push(`  ${terminalSafe(reasonText(r, formatBytes, formatDelta))}`);
           out.push('', c.bold('Processes of the command'));
           if (processes.length === 0) out.push('  (none measured: the command was gone before the first sample)');
           for (const p of processes) {

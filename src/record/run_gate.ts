@@ -1,6 +1,6 @@
 /**
  * The leak gate behind `memsleuth run -- CMD`: start a command, record this machine (the command's processes
- * with full smaps every sample, the system's files as `record` reads them) for the command's whole life plus
+ * with smaps_rollup every sample, the system's files as `record` reads them) for the command's whole life plus
  * one sample after it exits, then judge the command's own series and the system's.
  *
  * How the command is started is the caller's: a plain spawn (spawnCommand, also for valgrind and sanitizer
@@ -74,11 +74,12 @@ const ESCALATION: [number, NodeJS.Signals | 'abort'][] = [[200, 'SIGINT'], [5_00
 // Starting the command ourselves
 
 /** Spawns argv with inherited or ignored output; resolves once the exec succeeded (or rejects with why not). */
-export function spawnCommand(argv: readonly string[], o: { env?: NodeJS.ProcessEnv; quiet?: boolean; cwd?: string } = {}): Promise<LaunchedCommand> {
+export function spawnCommand(argv: readonly string[], o: { env?: NodeJS.ProcessEnv; quiet?: boolean; cwd?: string; stdoutToStderr?: boolean } = {}): Promise<LaunchedCommand> {
   const [exe, ...args] = argv;
   if (exe === undefined) return Promise.reject(new InputError('No command to run: give one after "--"'));
   const child = spawn(exe, args, {
-    stdio: ['inherit', o.quiet === true ? 'ignore' : 'inherit', o.quiet === true ? 'ignore' : 'inherit'],
+    // stdoutToStderr: our own stdout carries JSON, the command's output must not mix into it.
+    stdio: ['inherit', o.quiet === true ? 'ignore' : o.stdoutToStderr === true ? 2 : 'inherit', o.quiet === true ? 'ignore' : 'inherit'],
     env: o.env ?? process.env,
     ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
   });
@@ -202,7 +203,11 @@ function findCommand(snap: Snapshot, command: readonly string[]): number | undef
   return undefined;
 }
 
-/** The planner of `record`, plus full smaps of the command's processes every sample. */
+/**
+ * The planner of `record`, plus smaps_rollup of the command's processes every sample. Rollup rather than full
+ * smaps: an exiting process (mm released, not yet reaped) reads as an empty file, which the rollup path skips
+ * (absent) where the smaps path would record zeros.
+ */
 class CommandPlanner extends SamplePlanner {
   constructor(private readonly pids: () => readonly number[], options: PlannerOptions) {
     super(options);
@@ -210,9 +215,10 @@ class CommandPlanner extends SamplePlanner {
 
   override plan(): SamplePlan {
     const p = super.plan();
-    const extra = this.pids().filter((pid) => !p.smaps.includes(pid));
-    if (extra.length === 0) return p;
-    return { ...p, smaps: [...p.smaps, ...extra], rollup: p.rollup === 'all' ? 'all' : p.rollup.filter((pid) => !extra.includes(pid)) };
+    if (p.rollup === 'all') return p;
+    const have = new Set([...p.rollup, ...p.smaps]);
+    const extra = this.pids().filter((pid) => !have.has(pid));
+    return extra.length === 0 ? p : { ...p, rollup: [...p.rollup, ...extra].sort((a, b) => a - b) };
   }
 }
 
@@ -385,10 +391,16 @@ export function commandVerdicts(analysis: Analysis, table: SeriesTable, processe
 
 export type GateVerdict = 'leak' | 'no-leak' | 'inconclusive';
 
+/** Why the gate decided as it did, one entry per fact; the report words them. */
+export type GateReason =
+  | { source: 'process'; pid: number; comm: string; metric: string | null; rateBytesPerSec: number | null; test: string | null }
+  | { source: 'tool'; tool: string; kind: string; bytes: number; sites: number }
+  | { source: 'growing'; pid: number; comm: string; growthBytes: number }
+  | { source: 'unmeasured' };
+
 export interface GateDecision {
   verdict: GateVerdict;
-  /** Why, one line each: "process leaky (pid 42) leaks ...", "valgrind: 4 MiB definitely lost". */
-  reasons: string[];
+  reasons: GateReason[];
   /** Tool sites that count as leaks (definite, indirect; outstanding at or above minBytes). */
   leakingSites: AllocationSite[];
 }
@@ -403,26 +415,26 @@ export function leakingSites(sites: readonly AllocationSite[], minBytes: number)
  * inconclusive when a process grew without a verdict, or nothing measured the command at all.
  */
 export function decideGate(processes: readonly CommandProcessVerdict[], sites: readonly AllocationSite[], minBytes: number, toolRan: boolean): GateDecision {
-  const reasons: string[] = [];
-  for (const p of processes) if (p.verdict === 'leak') reasons.push(`process ${p.comm} (pid ${p.pid}): ${p.metric ?? 'memory'} grows steadily (${p.test ?? 'trend'})`);
+  const reasons: GateReason[] = [];
+  for (const p of processes) {
+    if (p.verdict === 'leak') reasons.push({ source: 'process', pid: p.pid, comm: p.comm, metric: p.metric, rateBytesPerSec: p.rateBytesPerSec, test: p.test });
+  }
   const leaking = leakingSites(sites, minBytes);
-  if (leaking.length > 0) {
-    const byTool = new Map<string, { bytes: number; sites: number }>();
-    for (const s of leaking) {
-      const k = `${s.tool} ${s.kind}`;
-      const t = byTool.get(k) ?? { bytes: 0, sites: 0 };
-      t.bytes += s.bytes;
-      t.sites++;
-      byTool.set(k, t);
-    }
-    for (const [k, t] of byTool) reasons.push(`${k}: ${t.bytes} bytes in ${t.sites} site${t.sites === 1 ? '' : 's'}`);
+  const byTool = new Map<string, Extract<GateReason, { source: 'tool' }>>();
+  for (const s of leaking) {
+    const k = `${s.tool}|${s.kind}`;
+    const t = byTool.get(k) ?? { source: 'tool', tool: s.tool, kind: s.kind, bytes: 0, sites: 0 };
+    t.bytes += s.bytes;
+    t.sites++;
+    byTool.set(k, t);
   }
+  reasons.push(...byTool.values());
   if (reasons.length > 0) return { verdict: 'leak', reasons, leakingSites: leaking };
-  const open = processes.filter((p) => p.verdict === 'inconclusive' && (p.growthBytes ?? 0) > 0);
-  if (open.length > 0) return { verdict: 'inconclusive', reasons: open.map((p) => `process ${p.comm} (pid ${p.pid}) grew without a verdict: record longer`), leakingSites: [] };
-  if (!toolRan && processes.every((p) => p.verdict === 'unmeasured')) {
-    return { verdict: 'inconclusive', reasons: ['the command ended before its memory could be measured, and no tool watched it'], leakingSites: [] };
+  const growing = processes.filter((p) => p.verdict === 'inconclusive' && (p.growthBytes ?? 0) > 0);
+  if (growing.length > 0) {
+    return { verdict: 'inconclusive', reasons: growing.map((p) => ({ source: 'growing', pid: p.pid, comm: p.comm, growthBytes: p.growthBytes ?? 0 })), leakingSites: [] };
   }
+  if (!toolRan && processes.every((p) => p.verdict === 'unmeasured')) return { verdict: 'inconclusive', reasons: [{ source: 'unmeasured' }], leakingSites: [] };
   return { verdict: 'no-leak', reasons: [], leakingSites: [] };
 }
 

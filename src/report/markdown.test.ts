@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderMarkdown } from './markdown.js';
-import { XSS, QUOTED, xssAnalysis, xssSites, xssTable } from '../../test/report_fixtures.js';
+import { QUOTED, xssAnalysis, xssSites, xssTable } from '../../test/report_fixtures.js';
 
 test('markdown: verdict, OOM line, leak table and evidence; hostile names escaped', () => {
   const md = renderMarkdown(xssAnalysis(xssTable()), xssSites());

@@ -17,7 +17,7 @@ import { sectionText, type Section } from '../capture/section.js';
 import { parseBootId, parseUptime } from '../capture/clock.js';
 import { parseSmaps, summarizeMappings } from '../parse/smaps.js';
 import { toSnapshot } from './capture_file.js';
-import { reduceWatched, type WatchSpec } from './watch_file.js';
+import { reduceWatched } from './watch_file.js';
 import {
   LinkEvents, SYSTEM_PATHS, describeLost,
   type LinkEvent, type LinkGap, type RawFile, type SamplePlan, type Target, type TargetSample, type UnreadableRead,
@@ -267,7 +267,6 @@ export abstract class FramedTarget implements Target {
   private state: 'idle' | 'up' | 'down' | 'closed' = 'idle';
   private readonly events = new LinkEvents();
   private readonly parser = new FrameParser(newNonce());
-  private decoderTail = '';
   private pending: Pending | undefined;
   private downAtMs = 0;
   private downReason = '';

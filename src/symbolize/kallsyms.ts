@@ -18,7 +18,7 @@ import type { Bytes } from '../model/units.js';
 import { bytes } from '../model/units.js';
 import type { DriverOptions, LineResult } from './addr2line.js';
 import { Addr2Line, GdbBatch, hex, symbolExpression } from './addr2line.js';
-import { hasDebugInfo, readSymbols, symbolAddress, withElfFile } from './elf.js';
+import { hasDebugInfo, readSymbols, withElfFile } from './elf.js';
 
 export interface KernelSymbol {
   address: bigint;
