@@ -2,14 +2,20 @@
  * The byte-scanning path of ingestSeries() (capture_file.ts) for the common capture loop: meminfo, slabinfo and
  * free dumps between "####" separators, echoed "cat ...", printk lines, CRLF. It reads reused Buffers and parses
  * the two line shapes that are nearly all of such a log (meminfo "Key:  123 kB" and the standard slabinfo row)
- * in place, making no string per line; every other line is decoded and goes through the same cleaner, shape
- * tests and parser (parseFree) as the generic path.
+ * in place, byte by byte, making no string per line and finding each such line's end as it parses it; every
+ * other line is decoded and goes through the same cleaner, shape tests and parser (parseFree) as the generic path.
+ *
+ * Values go into a Float64Array indexed by a stable key table (a key's string is built once, the first time its
+ * name is seen); a row's name is first compared byte for byte with the name that followed the previous row's
+ * name last time (dumps list the same names in the same order), and only hashed when that guess is wrong.
  *
  * It gives the generic path's answer or none: it follows the sectionizer's rules for these three kinds, and at
  * the first thing the generic path would handle differently or warn about (a line it does not know, a control
- * byte, non-ASCII text, a terminal timestamp, a date/uptime section, a duplicate key, a wrapped row...) it stops
- * and says so; ingestSeries() then runs the generic path, skipping the samples already delivered, which are the
- * same. A test holds both paths equal value for value on the real captures.
+ * byte, non-ASCII text, an "@", a terminal timestamp, a date/uptime section, a duplicate key, a wrapped row...)
+ * it stops and says so; ingestSeries() then runs the generic path, skipping the samples already delivered, which
+ * are the same. Every byte of a hot line is checked against the classes its shape allows, every other line's
+ * bytes against printable ASCII, so a control byte or non-ASCII byte anywhere is seen. A test holds both paths
+ * equal value for value on the real captures.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { isAscii } from 'node:buffer';
@@ -30,34 +36,110 @@ export function canTakeFastPath(head: Buffer): boolean {
   return lf < 0 || noControls(head, 0, lf + 1);
 }
 
+/**
+ * Series keys numbered in the order they were first seen; a key keeps its number for the whole ingestion. It
+ * holds every distinct key of the log (a few hundred to a few thousand for a capture loop).
+ */
+export class KeyTable {
+  readonly names: string[] = [];
+  private readonly ids = new Map<string, number>();
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  /** The key's number, given one if it is new. */
+  id(key: string): number {
+    let n = this.ids.get(key);
+    if (n === undefined) {
+      n = this.names.length;
+      this.names.push(key);
+      this.ids.set(key, n);
+    }
+    return n;
+  }
+
+  get(key: string): number | undefined {
+    return this.ids.get(key);
+  }
+}
+
+/**
+ * One sample's values without a Map: the keys it holds are ids[0..count) (numbers of `keys`), the value of key
+ * number k is values[k]. Slots of keys the sample lacks hold stale numbers. The object and its arrays are reused
+ * (and the arrays replaced when they grow): read them during the callback, copy what you keep.
+ */
+export interface SeriesRow {
+  readonly keys: KeyTable;
+  ids: Int32Array;
+  count: number;
+  values: Float64Array;
+}
+
+/** A row's values as a Map (keys in the row's order), into `out` (not cleared). */
+export function rowToMap(row: SeriesRow, out: SeriesValues = new Map()): SeriesValues {
+  const { ids, values } = row;
+  const names = row.keys.names;
+  for (let i = 0; i < row.count; i++) {
+    const id = ids[i] as number;
+    out.set(names[id] as string, values[id] as number);
+  }
+  return out;
+}
+
+/** A reusable row over `keys`, with room for its keys. */
+export function newSeriesRow(keys: KeyTable): SeriesRow {
+  return { keys, ids: new Int32Array(1024), count: 0, values: new Float64Array(1024) };
+}
+
+/** Makes room in `row` for key number `id` and for `count` ids. */
+export function growRow(row: SeriesRow, id: number, count: number): void {
+  if (id >= row.values.length) {
+    let n = row.values.length * 2;
+    while (n <= id) n *= 2;
+    const v = new Float64Array(n);
+    v.set(row.values);
+    row.values = v;
+  }
+  if (count > row.ids.length) {
+    let n = row.ids.length * 2;
+    while (n < count) n *= 2;
+    const a = new Int32Array(n);
+    a.set(row.ids);
+    row.ids = a;
+  }
+}
+
 /** Thrown to leave the scan: the generic path takes over. */
 class Stop extends Error {}
 
 /** Names interned by their bytes (FNV-1a, checked byte for byte, so a collision costs time, never a wrong key). */
 class Names {
   readonly names: string[] = [];
-  private readonly bytes: Buffer[] = [];
+  readonly bytes: Uint8Array[] = [];
   private readonly byHash = new Map<number, number>();
   private readonly byName = new Map<string, number>();
 
-  id(buf: Buffer, start: number, end: number): number {
+  /** The name's number, or -1 - (number) when it is new. */
+  id(buf: Uint8Array, start: number, end: number): number {
     let h = 0x811c9dc5;
     for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
     const id = this.byHash.get(h);
     if (id !== undefined) {
-      if (sameBytes(this.bytes[id] as Buffer, buf, start, end)) return id;
-      return this.slow(buf.toString('latin1', start, end));
+      if (sameBytes(this.bytes[id] as Uint8Array, buf, start, end)) return id;
+      return this.slow(latin1(buf, start, end));
     }
-    const name = buf.toString('latin1', start, end);
+    const name = latin1(buf, start, end);
     const known = this.byName.get(name);
     if (known !== undefined) return known;
     const n = this.add(name);
     this.byHash.set(h, n);
-    return n;
+    return -1 - n;
   }
 
   private slow(name: string): number {
-    return this.byName.get(name) ?? this.add(name);
+    const known = this.byName.get(name);
+    return known !== undefined ? known : -1 - this.add(name);
   }
 
   private add(name: string): number {
@@ -68,6 +150,10 @@ class Names {
     this.byName.set(name, n);
     return n;
   }
+}
+
+function latin1(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
 }
 
 /** a equals buf[start, end): names are short, a loop beats Buffer.compare's argument checks. */
@@ -95,344 +181,490 @@ const MODE_OF: Record<FastKind, Mode> = { meminfo: Mode.Meminfo, slabinfo: Mode.
 
 const isAlpha = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isWord = (c: number): boolean => isAlpha(c) || (c >= 48 && c <= 57) || c === 95 || c === 40 || c === 41;
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isBlank = (c: number): boolean => c === SP || c === TAB;
 
 /**
- * Scans the log; returns complete: false when it stopped early (samples delivered so far are the generic path's
- * first ones).
+ * True when buf[start, end) is printable ASCII (tab allowed) without "@": what the chunk hints CHUNK_NO_CONTROLS and
+ * CHUNK_NO_AT promise the cleaner, and what canTakeFastPath() asks of a log.
  */
-export function scanSeriesFast(
-  path: string, options: SeriesOptions,
-  onSample: (tSec: number, values: SeriesValues, meta: SeriesMeta) => void,
-  chunkBytes = 4 << 20,
-): { complete: boolean } {
-  const interval = options.intervalSec ?? 1;
-  const memNames = new Names();
-  const slabNames = new Names();
-  const memKeys: string[] = [];
-  const slabKeys: string[] = [];
-  const cleaner = new LineCleaner();
-  const values: SeriesValues = new Map();
+function plainLine(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i] as number;
+    if (c < 32 ? c !== TAB : c >= 127 || c === 64) return false;
+  }
+  return true;
+}
 
-  // Sample state; per-name values are stamped with the sample number so nothing is cleared per sample.
-  let stamp = 1;
-  let open = false;
-  let index = 0;
-  let firstLine = 0;
-  let kinds = 0;
-  let sections: string[] = [];
-  let warnings: SnapshotWarning[] = [];
-  let memValue = new Float64Array(256);
-  let memStamp = new Int32Array(256);
-  const memBytesIds: number[] = [];
-  const memCountIds: number[] = [];
-  let slabBytes = new Float64Array(1024);
-  let slabActive = new Float64Array(1024);
-  let slabObjs = new Float64Array(1024);
-  let slabStamp = new Int32Array(1024);
-  const slabIds: number[] = [];
-  let freeMem: FreeRow | undefined;
-  let freeSwap: FreeRow | undefined;
-  let lastMem: number[] = [];
-  let lastSlab: number[] = [];
-  const freeKeys = new Map<string, string>();
-  const freeStamp = new Map<string, number>();
+type OnRow = (tSec: number, row: SeriesRow, meta: SeriesMeta) => void;
 
-  // Open section state (the sectionizer's, for these three kinds).
-  let mode = Mode.None;
-  let secName: FastKind = 'meminfo';
-  let secLines = 0;
-  let secFirst = 0;
-  let secFirstText = '';
-  let slabRows = 0;
-  let freeLines: string[] = [];
-  const lineCounts = new Map<string, number>();
-  let lineNo = 0;
+/** The scan's state: the open sample, the open section, and what it has learnt of the log's names. */
+class FastScan {
+  readonly row: SeriesRow;
+  private readonly interval: number;
+  private readonly cleaner = new LineCleaner();
+  private readonly memNames = new Names();
+  private readonly slabNames = new Names();
+  /** Key numbers by name number: meminfo's one, slab's three. */
+  private readonly memKey: number[] = [];
+  private readonly slabBytesKey: number[] = [];
+  private readonly slabActiveKey: number[] = [];
+  private readonly slabObjsKey: number[] = [];
+  /** Name number that followed each name in its last section (-1: none yet): the guess for the next row. */
+  private memFollow = new Int32Array(256).fill(-1);
+  private slabFollow = new Int32Array(1024).fill(-1);
+  private memFirst = -1;
+  private slabFirst = -1;
+  private memPrev = -1;
+  private slabPrev = -1;
+  /** Sample number each key was last given a value in (duplicates: meminfo's stop, slab's add up). */
+  private keyStamp = new Int32Array(1024);
+  private readonly freeKeys = new Map<string, number>();
 
-  const growMem = (id: number): void => {
-    if (id < memValue.length) return;
-    const v = new Float64Array(memValue.length * 2); v.set(memValue); memValue = v;
-    const s = new Int32Array(memStamp.length * 2); s.set(memStamp); memStamp = s;
-  };
-  const growSlab = (id: number): void => {
-    if (id < slabStamp.length) return;
-    const n = slabStamp.length * 2;
-    const a = new Float64Array(n); a.set(slabBytes); slabBytes = a;
-    const b = new Float64Array(n); b.set(slabActive); slabActive = b;
-    const c = new Float64Array(n); c.set(slabObjs); slabObjs = c;
-    const s = new Int32Array(n); s.set(slabStamp); slabStamp = s;
-  };
+  // The open sample.
+  private stamp = 1;
+  private open = false;
+  private index = 0;
+  private firstLine = 0;
+  private kinds = 0;
+  private sections: string[] = [];
+  private warnings: SnapshotWarning[] = [];
+  private readonly memBytesK: number[] = [];
+  private readonly memCountK: number[] = [];
+  private readonly slabK: number[] = [];
+  private freeMem: FreeRow | undefined;
+  private freeSwap: FreeRow | undefined;
 
-  const emit = (): void => {
-    if (!open) return;
-    open = false;
-    if (sections.length === 0) return;
-    // The Map is updated in place (most keys come back every sample) and loses the keys this sample lacks.
-    for (const id of memBytesIds) values.set(memKeys[id] as string, memValue[id] as number);
-    for (const id of memCountIds) values.set(memKeys[id] as string, memValue[id] as number);
-    for (const id of lastMem) if (memStamp[id] !== stamp) values.delete(memKeys[id] as string);
-    freeRow('free.mem.', freeMem);
-    freeRow('free.swap.', freeSwap);
-    for (const [k, st] of freeStamp) {
-      if (st === stamp) continue;
-      values.delete(k);
-      freeStamp.delete(k);
-    }
-    for (const id of slabIds) {
-      const base = id * 3;
-      values.set(slabKeys[base] as string, slabBytes[id] as number);
-      values.set(slabKeys[base + 1] as string, slabActive[id] as number);
-      values.set(slabKeys[base + 2] as string, slabObjs[id] as number);
-    }
-    for (const id of lastSlab) {
-      if (slabStamp[id] === stamp) continue;
-      for (let k = id * 3; k < id * 3 + 3; k++) values.delete(slabKeys[k] as string);
-    }
-    lastMem = [...memBytesIds, ...memCountIds];
-    lastSlab = slabIds.slice();
-    const sec = index * interval;
-    const meta: SeriesMeta = { index, firstLine, sections, kinds: sections.slice(), timestamp: { sec, source: 'index' }, warnings };
-    index++;
-    onSample(sec, values, meta);
-  };
-  const freeRow = (prefix: string, row: FreeRow | undefined): void => {
-    if (!row) return;
-    for (const k in row) {
-      const v = row[k as keyof FreeRow];
-      if (v === undefined) continue;
-      const id = prefix + k;
-      let key = freeKeys.get(id);
-      if (key === undefined) {
-        key = prefix + keyPart(k);
-        freeKeys.set(id, key);
+  // The open section (the sectionizer's state, for these three kinds).
+  mode = Mode.None;
+  private secName: FastKind = 'meminfo';
+  private secLines = 0;
+  private secFirst = 0;
+  private secFirstText = '';
+  private slabRows = 0;
+  private freeLines: string[] = [];
+  private readonly lineCounts = new Map<string, number>();
+  private lineNo = 0;
+  /** The value of the last number read by num(). */
+  private v = 0;
+
+  constructor(keys: KeyTable, options: SeriesOptions, private readonly onRow: OnRow) {
+    this.row = newSeriesRow(keys);
+    this.interval = options.intervalSec ?? 1;
+  }
+
+  /** Lines of buf[start, end): end is just past an LF, or the end of the file. */
+  chunk(buf: Buffer, start: number, end: number): void {
+    let p = start;
+    while (p < end) {
+      this.lineNo++;
+      const c = buf[p] as number;
+      let nl = -1;
+      if (this.mode === Mode.Slab) {
+        if (isAlpha(c) && (c > 83 || buf[p + 3] !== SP)) nl = this.slabRow(buf, p, end);
+      } else if (this.mode === Mode.Meminfo) {
+        if (isAlpha(c) && !(c === 77 && end - p >= 9 && sameBytes(MEMTOTAL, buf, p, p + 9))) nl = this.memRow(buf, p, end);
       }
-      values.set(key, v);
-      freeStamp.set(key, stamp);
+      if (nl < 0) {
+        nl = buf.indexOf(LF, p);
+        if (nl < 0 || nl >= end) nl = end;
+        this.otherLine(buf, p, nl, nl < end);
+      }
+      p = nl + 1;
     }
-  };
-  const startSample = (line: number): void => {
-    open = true;
-    stamp++;
-    firstLine = line;
-    kinds = 0;
-    sections = [];
-    warnings = [];
-    memBytesIds.length = 0;
-    memCountIds.length = 0;
-    slabIds.length = 0;
-    freeMem = undefined;
-    freeSwap = undefined;
-  };
+  }
 
-  const closeSection = (): void => {
-    if (mode === Mode.None) return;
-    if (mode === Mode.Slab && slabRows === 0) throw new Stop();
-    if (mode === Mode.Free) {
-      const r = parseFree(`${freeLines.join('\n')}\n`);
-      if (r.warnings.length > 0) throw new Stop();
-      freeMem = r.value.mem;
-      freeSwap = r.value.swap;
-    }
-    mode = Mode.None;
-    kinds |= KIND_BIT[secName];
-    sections.push(secName);
-    lineCounts.set(secName, secLines);
-  };
+  /** After a number: blanks to the line's end (LF, CR LF, or the end); its LF (or end), else -1. */
+  private lineEnd(buf: Uint8Array, i: number, end: number): number {
+    while (i < end && isBlank(buf[i] as number)) i++;
+    if (i >= end) return end;
+    const c = buf[i] as number;
+    if (c === LF) return i;
+    if (c === CR && i + 1 < end && buf[i + 1] === LF) return i + 1;
+    return -1;
+  }
 
-  const openSection = (kind: FastKind, t: string): void => {
-    if (open && (kinds & KIND_BIT[kind]) !== 0) emit();
-    if (!open) startSample(lineNo);
-    mode = MODE_OF[kind];
-    secName = kind;
-    secLines = 1;
-    secFirst = lineNo;
-    secFirstText = t;
-    if (mode === Mode.Meminfo) memString(t);
-    else if (mode === Mode.Slab) slabRows = 0;
-    else freeLines = [t];
-  };
-
-  /** A meminfo line that came as a string (MemTotal, which opens the section). */
-  const memString = (t: string): void => {
-    const b = Buffer.from(t, 'latin1');
-    if (!memBytes(b, 0, b.length)) throw new Stop();
-  };
-
-  /** A "Key:  123 [kB]" line of an open meminfo section; false when the line is not one. */
-  const memBytes = (buf: Buffer, st: number, e: number): boolean => {
-    let i = st + 1;
-    while (i < e && isWord(buf[i] as number)) i++;
-    if (buf[i] !== COLON || i >= e) return false;
-    const keyEnd = i++;
+  /** One or more blanks then 1 to `max` digits, from i: the index past them (value in this.v), else -1. */
+  private num(buf: Uint8Array, i: number, end: number, max: number): number {
     const ws = i;
-    while (i < e && isBlank(buf[i] as number)) i++;
-    if (i === ws) return false;
-    const digits = i;
+    let c = buf[i] as number;
+    while ((c === SP || c === TAB) && i < end) c = buf[++i] as number;
+    if (i === ws || i >= end) return -1;
+    const from = i;
     let v = 0;
-    while (i < e && isDigit(buf[i] as number)) v = v * 10 + (buf[i++] as number) - 48;
-    if (i === digits) return false;
-    let kb = false;
-    if (i < e) {
-      if (e - i !== 3 || buf[i] !== SP || buf[i + 1] !== 107 /* k */ || buf[i + 2] !== 66 /* B */) return false;
-      kb = true;
+    while (c >= 48 && c <= 57 && i < end) {
+      v = v * 10 + c - 48;
+      c = buf[++i] as number;
     }
-    // The 2.4 summary table's "total:" is skipped by the parser with a warning: the generic path's business.
-    if (keyEnd - st === 5 && buf.toString('latin1', st, keyEnd) === 'total') throw new Stop();
-    const id = memNames.id(buf, st, keyEnd);
-    if (id >= memKeys.length) memKeys.push(`meminfo.${keyPart(memNames.names[id] as string)}`);
-    growMem(id);
-    if (memStamp[id] === stamp) throw new Stop(); // a key twice: the parser warns
-    memStamp[id] = stamp;
-    memValue[id] = kb ? v * 1024 : v;
-    (kb ? memBytesIds : memCountIds).push(id);
-    secLines++;
-    return true;
-  };
+    if (i === from || i - from > max) return -1;
+    this.v = v;
+    return i;
+  }
 
-  const nums = new Float64Array(11);
-  /** The standard slabinfo row of an open slabinfo section; false when the line is not one. */
-  const slabRow = (buf: Buffer, st: number, e: number): boolean => {
+  /** The standard slabinfo row of an open slabinfo section at buf[st]: its line's end (LF or end), else -1. */
+  private slabRow(buf: Uint8Array, st: number, end: number): number {
     let i = st;
-    while (i < e && buf[i] !== SP && buf[i] !== TAB) {
-      const c = buf[i] as number;
-      if (c === 60 /* < */) return false;
-      i++;
+    let id = -1;
+    const guess = this.slabPrev < 0 ? this.slabFirst : this.slabFollow[this.slabPrev] as number;
+    if (guess >= 0) {
+      const nb = this.slabNames.bytes[guess] as Uint8Array;
+      const n = nb.length;
+      if (st + n < end) {
+        let k = 0;
+        while (k < n && buf[st + k] === nb[k]) k++;
+        const b = buf[st + n] as number;
+        if (k === n && (b === SP || b === TAB)) {
+          id = guess;
+          i = st + n;
+        }
+      }
+    }
+    if (id < 0) {
+      for (; i < end; i++) {
+        const c = buf[i] as number;
+        if (c === SP || c === TAB) break;
+        if (c <= SP || c >= 127 || c === 60 /* < */ || c === 64 /* @ */) return -1;
+      }
+      if (i >= end || buf[i - 1] === COLON) return -1;
     }
     const nameEnd = i;
-    if (buf[nameEnd - 1] === COLON) return false;
-    let k = 0;
-    for (let part = 0; part < 3; part++) {
-      if (part > 0) {
-        const from = i;
-        while (i < e && isBlank(buf[i] as number)) i++;
-        if (i === from || buf[i] !== COLON) return false;
-        i++;
-        const ws = i;
-        while (i < e && isBlank(buf[i] as number)) i++;
-        if (i === ws) return false;
-        const word = part === 1 ? TUNABLES : SLABDATA;
-        if (e - i < 8 || !sameBytes(word, buf, i, i + 8)) return false;
-        i += 8;
-      }
-      const count = part === 0 ? 5 : 3;
-      for (let c = 0; c < count; c++) {
-        const ws = i;
-        while (i < e && isBlank(buf[i] as number)) i++;
-        if (i === ws) return false;
-        const from = i;
-        let v = 0;
-        while (i < e && isDigit(buf[i] as number)) v = v * 10 + (buf[i++] as number) - 48;
-        if (i === from || i - from > 16) return false;
-        nums[k++] = v;
-      }
-      if (i < e && !isBlank(buf[i] as number)) return false;
+    // name, 5 numbers, ": tunables" and 3, ": slabdata" and 3.
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    const activeObjs = this.v;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    const objSize = this.v;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    const pagesPerSlab = this.v;
+    if ((i = this.word(buf, i, end, TUNABLES)) < 0) return -1;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    if ((i = this.word(buf, i, end, SLABDATA)) < 0) return -1;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    const numSlabs = this.v;
+    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    const nl = this.lineEnd(buf, i, end);
+    if (nl < 0) return -1;
+    if (id < 0) {
+      // A command word is an echoed command to the cleaner; "tunables"/"slabdata" start a wrapped row's tail.
+      if (nameEnd - st <= 8) for (const w of NOT_NAMES) if (sameBytes(w, buf, st, nameEnd)) return -1;
+      id = this.slabName(buf, st, nameEnd);
     }
-    if (i !== e) return false;
-    // A command word is an echoed command to the cleaner; "tunables"/"slabdata" start a wrapped row's tail.
-    if (nameEnd - st <= 8) for (const w of NOT_NAMES) if (sameBytes(w, buf, st, nameEnd)) return false;
-    const id = slabNames.id(buf, st, nameEnd);
-    if (id * 3 >= slabKeys.length) {
-      const base = `slab.${keyPart(slabNames.names[id] as string)}`;
-      slabKeys.push(`${base}.bytes`, `${base}.active_bytes`, `${base}.objs`);
-    }
-    growSlab(id);
-    const activeObjs = nums[0] as number;
-    const bytes = (nums[9] as number) * (nums[4] as number) * DEFAULT_PAGE_SIZE;
-    const active = activeObjs * (nums[2] as number);
-    if (slabStamp[id] !== stamp) {
-      slabStamp[id] = stamp;
-      slabIds.push(id);
-      slabBytes[id] = bytes;
-      slabActive[id] = active;
-      slabObjs[id] = activeObjs;
+    if (this.slabPrev >= 0) this.slabFollow[this.slabPrev] = id;
+    else this.slabFirst = id;
+    this.slabPrev = id;
+    const kb = this.slabBytesKey[id] as number;
+    const ka = this.slabActiveKey[id] as number;
+    const ko = this.slabObjsKey[id] as number;
+    const bytes = numSlabs * pagesPerSlab * DEFAULT_PAGE_SIZE;
+    const active = activeObjs * objSize;
+    const values = this.row.values;
+    if (this.keyStamp[kb] !== this.stamp) {
+      this.keyStamp[kb] = this.stamp;
+      this.slabK.push(kb, ka, ko);
+      values[kb] = bytes;
+      values[ka] = active;
+      values[ko] = activeObjs;
     } else {
       // Same-named caches (per-memcg copies before 5.9) add up, as flattenSnapshot adds them.
-      slabBytes[id] = (slabBytes[id] as number) + bytes;
-      slabActive[id] = (slabActive[id] as number) + active;
-      slabObjs[id] = (slabObjs[id] as number) + activeObjs;
+      values[kb] = (values[kb] as number) + bytes;
+      values[ka] = (values[ka] as number) + active;
+      values[ko] = (values[ko] as number) + activeObjs;
     }
-    slabRows++;
-    secLines++;
-    return true;
-  };
+    this.slabRows++;
+    this.secLines++;
+    return nl;
+  }
 
-  /** A line that is not a hot one: cleaned and placed exactly as the sectionizer would, or Stop. */
-  const slowLine = (raw: string): void => {
-    const t = cleaner.clean(raw, CHUNK_NO_CONTROLS | CHUNK_NO_AT);
-    if (t === undefined) return;
-    if (cleaner.time) throw new Stop();
-    if (isSeparator(t)) return closeSection();
-    if (mode !== Mode.None) {
-      const shape = SHAPE_OF.get(secName);
-      if (!shape) throw new Stop();
-      if (shape.opens(t)) {
-        closeSection();
-        return openSection(secName, t);
-      }
-      const fit = shape.fits(t);
-      if (fit === 'join') throw new Stop();
-      if (fit === 'append') {
-        if (mode === Mode.Meminfo) return memString(t);
-        if (mode === Mode.Slab) {
-          // The "# name ..." header before any row, or a row whose first letters needed a closer look ("RAW  14 ...").
-          if (slabRows === 0 && t.startsWith('# name')) {
-            secLines++;
-            return;
-          }
-          const b = Buffer.from(t, 'latin1');
-          if (!slabRow(b, 0, b.length)) throw new Stop();
-          return;
-        }
-        if (t.startsWith('Mem:') && freeLines.some((l) => l.startsWith('Mem:'))) throw new Stop();
-        freeLines.push(t);
-        secLines++;
-        return;
-      }
-      closeSection();
-    }
-    for (const shape of SHAPES) {
-      if (shape.opens(t)) {
-        if (shape.kind !== 'meminfo' && shape.kind !== 'slabinfo' && shape.kind !== 'free') throw new Stop();
-        return openSection(shape.kind, t);
-      }
-    }
-    // An unrecognised line (counted and warned about by the generic path), or a free row without a header.
-    throw new Stop();
-  };
+  /** One or more blanks, ":", one or more blanks, then `w` (8 bytes): the index past it, else -1. */
+  private word(buf: Uint8Array, i: number, end: number, w: Uint8Array): number {
+    const from = i;
+    while (i < end && isBlank(buf[i] as number)) i++;
+    if (i === from || i >= end || buf[i] !== COLON) return -1;
+    const ws = ++i;
+    while (i < end && isBlank(buf[i] as number)) i++;
+    if (i === ws || end - i < 8) return -1;
+    for (let k = 0; k < 8; k++) if (buf[i + k] !== w[k]) return -1;
+    return i + 8;
+  }
 
-  const line = (buf: Buffer, st: number, end: number): void => {
-    lineNo++;
-    let e = end;
-    if (e > st && buf[e - 1] === CR) e--;
+  private slabName(buf: Uint8Array, st: number, nameEnd: number): number {
+    let id = this.slabNames.id(buf, st, nameEnd);
+    if (id < 0) {
+      id = -1 - id;
+      const base = `slab.${keyPart(this.slabNames.names[id] as string)}`;
+      const keys = this.row.keys;
+      this.slabBytesKey.push(keys.id(`${base}.bytes`));
+      this.slabActiveKey.push(keys.id(`${base}.active_bytes`));
+      this.slabObjsKey.push(keys.id(`${base}.objs`));
+      if (id >= this.slabFollow.length) {
+        const f = new Int32Array(this.slabFollow.length * 2).fill(-1);
+        f.set(this.slabFollow);
+        this.slabFollow = f;
+      }
+      this.keysGrown();
+    }
+    return id;
+  }
+
+  /** The key table grew: room for its keys in the row and the stamps. */
+  private keysGrown(): void {
+    const n = this.row.keys.size;
+    growRow(this.row, n - 1, 0);
+    if (n > this.keyStamp.length) {
+      const s = new Int32Array(this.row.values.length);
+      s.set(this.keyStamp);
+      this.keyStamp = s;
+    }
+  }
+
+  /** A "Key:  123 [kB]" line of an open meminfo section at buf[st]: its line's end (LF or end), else -1. */
+  private memRow(buf: Uint8Array, st: number, end: number): number {
+    let keyEnd = -1;
+    const guess = this.memPrev < 0 ? this.memFirst : this.memFollow[this.memPrev] as number;
+    if (guess >= 0) {
+      const nb = this.memNames.bytes[guess] as Uint8Array;
+      const n = nb.length;
+      if (st + n < end && buf[st + n] === COLON) {
+        let k = 0;
+        while (k < n && buf[st + k] === nb[k]) k++;
+        if (k === n) keyEnd = st + n;
+      }
+    }
+    let id = keyEnd >= 0 ? guess : -1;
+    if (id < 0) {
+      let i = st + 1;
+      while (i < end && isWord(buf[i] as number)) i++;
+      if (i >= end || buf[i] !== COLON) return -1;
+      keyEnd = i;
+    }
+    let i = this.num(buf, keyEnd + 1, end, Infinity);
+    if (i < 0) return -1;
+    let kb = false;
+    if (i + 2 < end && buf[i] === SP && buf[i + 1] === 107 /* k */ && buf[i + 2] === 66 /* B */) {
+      kb = true;
+      i += 3;
+    }
+    const nl = this.lineEnd(buf, i, end);
+    if (nl < 0) return -1;
+    const v = this.v;
+    if (id < 0) {
+      // The 2.4 summary table's "total:" is skipped by the parser with a warning: the generic path's business.
+      if (keyEnd - st === 5 && latin1(buf, st, keyEnd) === 'total') throw new Stop();
+      id = this.memName(buf, st, keyEnd);
+    }
+    if (this.memPrev >= 0) this.memFollow[this.memPrev] = id;
+    else this.memFirst = id;
+    this.memPrev = id;
+    const k = this.memKey[id] as number;
+    if (this.keyStamp[k] === this.stamp) throw new Stop(); // a key twice: the parser warns
+    this.keyStamp[k] = this.stamp;
+    this.row.values[k] = kb ? v * 1024 : v;
+    (kb ? this.memBytesK : this.memCountK).push(k);
+    this.secLines++;
+    return nl;
+  }
+
+  private memName(buf: Uint8Array, st: number, keyEnd: number): number {
+    let id = this.memNames.id(buf, st, keyEnd);
+    if (id < 0) {
+      id = -1 - id;
+      this.memKey.push(this.row.keys.id(`meminfo.${keyPart(this.memNames.names[id] as string)}`));
+      if (id >= this.memFollow.length) {
+        const f = new Int32Array(this.memFollow.length * 2).fill(-1);
+        f.set(this.memFollow);
+        this.memFollow = f;
+      }
+      this.keysGrown();
+    }
+    return id;
+  }
+
+  /** A line that is not a hot one, buf[st, nl) (nl: its LF when `lf`, else the end of the file). */
+  private otherLine(buf: Buffer, st: number, nl: number, lf: boolean): void {
+    let e = nl;
+    // A CR is a line end only before an LF: a last line ending in CR is the generic path's (stripControls).
+    if (lf && e > st && buf[e - 1] === CR) e--;
+    if (!plainLine(buf, st, e)) throw new Stop();
     const rawEnd = e;
     while (e > st && isBlank(buf[e - 1] as number)) e--;
     if (e === st) return; // blank: dropped by the cleaner
     const c = buf[st] as number;
-    if (mode === Mode.Slab && isAlpha(c) && (c > 83 || buf[st + 3] !== SP) && slabRow(buf, st, e)) return;
-    if (mode === Mode.Meminfo && isAlpha(c) && !(c === 77 && e - st >= 9 && sameBytes(MEMTOTAL, buf, st, st + 9)) &&
-      memBytes(buf, st, e)) return;
-    if (c === HASH && buf[st + 1] === HASH && buf[st + 2] === HASH) return closeSection();
+    if (c === HASH && buf[st + 1] === HASH && buf[st + 2] === HASH) return this.closeSection();
     if (c >= 97 && c <= 122) {
       const sp = buf.indexOf(SP, st);
-      if (sp > st && sp < e && sp - st <= 7 && COMMAND_WORDS.has(buf.toString('latin1', st, sp))) return; // echoed command
+      if (sp > st && sp < e && sp - st <= 7 && COMMAND_WORDS.has(latin1(buf, st, sp))) return; // echoed command
     }
-    slowLine(buf.toString('latin1', st, rawEnd));
-  };
+    this.slowLine(buf.toString('latin1', st, rawEnd));
+  }
 
-  const chunk = (buf: Buffer, start: number, end: number): void => {
-    const region = buf.subarray(start, end);
-    if (!isAscii(region) || !noControls(buf, start, end)) throw new Stop();
-    const at = buf.indexOf(64 /* @ */, start);
-    if (at >= 0 && at < end) throw new Stop();
-    let st = start;
-    for (let nl = buf.indexOf(LF, st); nl >= 0 && nl < end; nl = buf.indexOf(LF, st)) {
-      line(buf, st, nl);
-      st = nl + 1;
+  /** A line that is not a hot one: cleaned and placed exactly as the sectionizer would, or Stop. */
+  private slowLine(raw: string): void {
+    const cleaner = this.cleaner;
+    const t = cleaner.clean(raw, CHUNK_NO_CONTROLS | CHUNK_NO_AT);
+    if (t === undefined) return;
+    if (cleaner.time) throw new Stop();
+    if (isSeparator(t)) return this.closeSection();
+    if (this.mode !== Mode.None) {
+      const shape = SHAPE_OF.get(this.secName);
+      if (!shape) throw new Stop();
+      if (shape.opens(t)) {
+        this.closeSection();
+        return this.openSection(this.secName, t);
+      }
+      const fit = shape.fits(t);
+      if (fit === 'join') throw new Stop();
+      if (fit === 'append') {
+        if (this.mode === Mode.Meminfo) return this.memString(t);
+        if (this.mode === Mode.Slab) {
+          // The "# name ..." header before any row, or a row whose first letters needed a closer look ("RAW  14 ...").
+          if (this.slabRows === 0 && t.startsWith('# name')) {
+            this.secLines++;
+            return;
+          }
+          const b = Buffer.from(t, 'latin1');
+          if (this.slabRow(b, 0, b.length) < 0) throw new Stop();
+          return;
+        }
+        if (t.startsWith('Mem:') && this.freeLines.some((l) => l.startsWith('Mem:'))) throw new Stop();
+        this.freeLines.push(t);
+        this.secLines++;
+        return;
+      }
+      this.closeSection();
     }
-    if (st < end) line(buf, st, end);
-  };
+    for (const shape of SHAPES) {
+      if (shape.opens(t)) {
+        if (shape.kind !== 'meminfo' && shape.kind !== 'slabinfo' && shape.kind !== 'free') throw new Stop();
+        return this.openSection(shape.kind, t);
+      }
+    }
+    // An unrecognised line (counted and warned about by the generic path), or a free row without a header.
+    throw new Stop();
+  }
 
+  /** A meminfo line that came as a string (MemTotal, which opens the section, or one that needed cleaning). */
+  private memString(t: string): void {
+    const b = Buffer.from(t, 'latin1');
+    if (this.memRow(b, 0, b.length) < 0) throw new Stop();
+  }
+
+  private openSection(kind: FastKind, t: string): void {
+    if (this.open && (this.kinds & KIND_BIT[kind]) !== 0) this.emit();
+    if (!this.open) this.startSample(this.lineNo);
+    this.mode = MODE_OF[kind];
+    this.secName = kind;
+    this.secLines = 1;
+    this.secFirst = this.lineNo;
+    this.secFirstText = t;
+    if (this.mode === Mode.Meminfo) {
+      this.memPrev = -1;
+      this.secLines = 0; // memString counts the line
+      this.memString(t);
+    } else if (this.mode === Mode.Slab) {
+      this.slabRows = 0;
+      this.slabPrev = -1;
+    } else this.freeLines = [t];
+  }
+
+  closeSection(): void {
+    if (this.mode === Mode.None) return;
+    if (this.mode === Mode.Slab && this.slabRows === 0) throw new Stop();
+    if (this.mode === Mode.Free) {
+      const r = parseFree(`${this.freeLines.join('\n')}\n`);
+      if (r.warnings.length > 0) throw new Stop();
+      this.freeMem = r.value.mem;
+      this.freeSwap = r.value.swap;
+    }
+    this.mode = Mode.None;
+    this.kinds |= KIND_BIT[this.secName];
+    this.sections.push(this.secName);
+    this.lineCounts.set(this.secName, this.secLines);
+  }
+
+  private startSample(line: number): void {
+    this.open = true;
+    this.stamp++;
+    this.firstLine = line;
+    this.kinds = 0;
+    this.sections = [];
+    this.warnings = [];
+    this.memBytesK.length = 0;
+    this.memCountK.length = 0;
+    this.slabK.length = 0;
+    this.freeMem = undefined;
+    this.freeSwap = undefined;
+  }
+
+  /** Delivers the open sample: keys in flattenSnapshot's order (meminfo bytes, counts, free, slab). */
+  emit(): void {
+    if (!this.open) return;
+    this.open = false;
+    if (this.sections.length === 0) return;
+    const row = this.row;
+    let n = 0;
+    const freeN = (this.freeMem ? 8 : 0) + (this.freeSwap ? 8 : 0);
+    growRow(row, 0, this.memBytesK.length + this.memCountK.length + freeN + this.slabK.length);
+    let ids = row.ids;
+    for (const k of this.memBytesK) ids[n++] = k;
+    for (const k of this.memCountK) ids[n++] = k;
+    n = this.freeRow('free.mem.', this.freeMem, n);
+    n = this.freeRow('free.swap.', this.freeSwap, n);
+    ids = row.ids;
+    for (const k of this.slabK) ids[n++] = k;
+    row.count = n;
+    const sec = this.index * this.interval;
+    const meta: SeriesMeta = {
+      index: this.index, firstLine: this.firstLine, sections: this.sections, kinds: this.sections.slice(),
+      timestamp: { sec, source: 'index' }, warnings: this.warnings,
+    };
+    this.index++;
+    this.onRow(sec, row, meta);
+  }
+
+  private freeRow(prefix: string, r: FreeRow | undefined, n: number): number {
+    if (!r) return n;
+    for (const k in r) {
+      const v = r[k as keyof FreeRow];
+      if (v === undefined) continue;
+      const name = prefix + k;
+      let key = this.freeKeys.get(name);
+      if (key === undefined) {
+        key = this.row.keys.id(prefix + keyPart(k));
+        this.freeKeys.set(name, key);
+        this.keysGrown();
+      }
+      growRow(this.row, key, n + 1);
+      this.row.values[key] = v;
+      this.row.ids[n++] = key;
+    }
+    return n;
+  }
+
+  /** End of input, as Sectionizer.end() sees it. */
+  end(): void {
+    if (this.mode !== Mode.None) {
+      const before = this.lineCounts.get(this.secName);
+      if (before !== undefined && this.secLines < before && this.mode !== Mode.Free) {
+        const w = warning(this.secFirst, this.secFirstText, `${this.secName}: the capture ended inside this section (${this.secLines} lines, the previous one had ${before}); kept as is`, 'data-loss');
+        this.warnings.push({ ...w, source: 'capture' });
+      }
+    }
+    this.closeSection();
+    this.emit();
+  }
+}
+
+/**
+ * Scans the log; returns complete: false when it stopped early (samples delivered so far are the generic path's
+ * first ones). Keys are numbered in `keys`.
+ */
+export function scanSeriesFast(
+  path: string, options: SeriesOptions, keys: KeyTable, onRow: OnRow, chunkBytes = 4 << 20,
+): { complete: boolean } {
+  const scan = new FastScan(keys, options, onRow);
   const fd = openSync(path, 'r');
   const buf = Buffer.from(new ArrayBuffer(chunkBytes));
   let keep = 0;
@@ -441,7 +673,7 @@ export function scanSeriesFast(
       const n = readSync(fd, buf, keep, chunkBytes - keep, null);
       const end = keep + n;
       if (n === 0) {
-        if (end > 0) chunk(buf, 0, end);
+        if (end > 0) scan.chunk(buf, 0, end);
         break;
       }
       const last = buf.lastIndexOf(LF, end - 1);
@@ -450,20 +682,11 @@ export function scanSeriesFast(
         keep = end;
         continue;
       }
-      chunk(buf, 0, last + 1);
+      scan.chunk(buf, 0, last + 1);
       keep = end - last - 1;
       if (keep > 0) buf.copy(buf, 0, last + 1, end);
     }
-    // End of input, as Sectionizer.end() sees it.
-    if (mode !== Mode.None) {
-      const before = lineCounts.get(secName);
-      if (before !== undefined && secLines < before && mode !== Mode.Free) {
-        const w = warning(secFirst, secFirstText, `${secName}: the capture ended inside this section (${secLines} lines, the previous one had ${before}); kept as is`, 'data-loss');
-        warnings.push({ ...w, source: 'capture' });
-      }
-    }
-    closeSection();
-    emit();
+    scan.end();
     return { complete: true };
   } catch (e) {
     if (e instanceof Stop) return { complete: false };

@@ -9,7 +9,9 @@ import { warning, type ParseWarning } from '../model/parsed.js';
 import type { ProcessSample, Snapshot, SnapshotWarning } from '../model/snapshot.js';
 import type { FreeRow } from '../model/proc_files.js';
 import { flattenSnapshot, keyPart, processKey, type SeriesValues } from '../model/series.js';
-import { canTakeFastPath, scanSeriesFast } from './capture_fast.js';
+import { KeyTable, canTakeFastPath, growRow, newSeriesRow, scanSeriesFast, type SeriesRow } from './capture_fast.js';
+
+export { KeyTable, rowToMap, type SeriesRow } from './capture_fast.js';
 import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls } from '../capture/terminal_noise.js';
 import { Sectionizer } from '../capture/sectionizer.js';
 import { sectionText, type RawSample, type Section } from '../capture/section.js';
@@ -487,13 +489,35 @@ export function ingestSeries(
   path: string, options: SeriesOptions,
   onSample: (tSec: number, values: SeriesValues, meta: SeriesMeta) => void,
 ): SeriesSummary {
+  return ingest(path, options, undefined, onSample);
+}
+
+/**
+ * ingestSeries() without a Map: each sample's values come as a SeriesRow, numbered by one KeyTable that keeps
+ * every key's number for the whole log (keys are added as they are first seen). The same samples, keys and
+ * values as ingestSeries() (rowToMap(row) is its Map); the fast path fills the row directly, so this is the
+ * cheaper way to read a large log. The row is reused: read it during the callback.
+ */
+export function ingestSeriesTyped(
+  path: string, options: SeriesOptions,
+  onSample: (tSec: number, row: SeriesRow, meta: SeriesMeta) => void,
+): SeriesSummary {
+  return ingest(path, options, onSample, undefined);
+}
+
+type OnRow = (tSec: number, row: SeriesRow, meta: SeriesMeta) => void;
+type OnMap = (tSec: number, values: SeriesValues, meta: SeriesMeta) => void;
+
+function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, onMap: OnMap | undefined): SeriesSummary {
   const mode = options.path ?? 'auto';
   let delivered = 0;
   const cutLines: CutLine[] = [];
+  const keys = new KeyTable();
   if (mode !== 'generic' && (mode === 'fast' || sniffFast(path))) {
-    const r = scanSeriesFast(path, options, (t, v, m) => {
+    const deliver = onRow ?? mapOfRows(onMap as OnMap);
+    const r = scanSeriesFast(path, options, keys, (t, row, m) => {
       delivered++;
-      onSample(t, v, m);
+      deliver(t, row, m);
     });
     if (r.complete) return { samples: delivered, path: 'fast', cutLines };
   }
@@ -501,6 +525,7 @@ export function ingestSeries(
   const skip = delivered;
   const flattener = new SeriesFlattener();
   const values: SeriesValues = new Map();
+  const row = newSeriesRow(keys);
   let samples = 0;
   const read: ReadOptions = { onCutLine: (c) => { if (cutLines.length < 100) cutLines.push(c); } };
   if (options.intervalSec !== undefined) read.intervalSec = options.intervalSec;
@@ -510,12 +535,57 @@ export function ingestSeries(
     const snap = toSnapshot(sample);
     values.clear();
     flattener.flatten(snap, values);
-    onSample(sample.timestamp.sec, values, {
+    const meta: SeriesMeta = {
       index: sample.index, firstLine: sample.firstLine, sections: sample.sections.map((s) => s.name), kinds: sample.sections.map((s) => s.kind),
       timestamp: sample.timestamp, warnings: snap.warnings,
-    });
+    };
+    if (onMap) onMap(sample.timestamp.sec, values, meta);
+    else if (onRow) {
+      let n = 0;
+      growRow(row, 0, values.size);
+      for (const [k, v] of values) {
+        const id = keys.id(k);
+        growRow(row, id, 0);
+        row.values[id] = v;
+        row.ids[n++] = id;
+      }
+      row.count = n;
+      onRow(sample.timestamp.sec, row, meta);
+    }
   }
   return { samples, path: skip > 0 ? 'fast+generic' : 'generic', cutLines };
+}
+
+/** Rows as one Map updated in place: most keys come back every sample; keys a sample lacks are deleted. */
+function mapOfRows(onMap: OnMap): OnRow {
+  const values: SeriesValues = new Map();
+  let mark = new Int32Array(1024);
+  let stamp = 0;
+  let last = new Int32Array(1024);
+  let lastCount = 0;
+  return (t, row, meta) => {
+    stamp++;
+    const names = row.keys.names;
+    if (mark.length < names.length) {
+      const m = new Int32Array(Math.max(names.length, mark.length * 2));
+      m.set(mark);
+      mark = m;
+    }
+    const { ids, values: vals, count } = row;
+    for (let i = 0; i < count; i++) {
+      const id = ids[i] as number;
+      mark[id] = stamp;
+      values.set(names[id] as string, vals[id] as number);
+    }
+    for (let i = 0; i < lastCount; i++) {
+      const id = last[i] as number;
+      if (mark[id] !== stamp) values.delete(names[id] as string);
+    }
+    if (last.length < count) last = new Int32Array(Math.max(count, last.length * 2));
+    last.set(ids.subarray(0, count));
+    lastCount = count;
+    onMap(t, values, meta);
+  };
 }
 
 function sniffFast(path: string): boolean {
