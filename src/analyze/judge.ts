@@ -5,7 +5,7 @@
  */
 import type { Finding } from '../model/finding.js';
 import type { ConfidenceLevel, SeriesVerdict } from '../model/analysis.js';
-import { analyzeSeries, type AnalyzeOptions } from './trend.js';
+import { analyzeSeries, SHORT_SPAN_SEC, type AnalyzeOptions } from './trend.js';
 import type { SeriesKind } from './rules/index.js';
 
 /** Below this many samples no trend test is run: Mann-Kendall cannot reach p < 0.01 with five points. */
@@ -84,8 +84,14 @@ export function isFlat(p: Points, o: JudgeOptions): boolean {
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-export function levelOf(n: number, verdict: Finding['verdict'], pValue: number | undefined, o: JudgeOptions): ConfidenceLevel {
+/**
+ * Confidence from the number of samples, the verdict and the p-value. A recording shorter than SHORT_SPAN_SEC
+ * is "low" whatever its sample count: 120 one-second samples prove that memory moved in those two minutes,
+ * not that it keeps moving (rules/short_recording.ts).
+ */
+export function levelOf(n: number, verdict: Finding['verdict'], pValue: number | undefined, o: JudgeOptions, spanSec = Infinity): ConfidenceLevel {
   let level: ConfidenceLevel = n >= 30 ? 'high' : n >= 12 ? 'medium' : 'low';
+  if (spanSec < SHORT_SPAN_SEC) level = 'low';
   if (verdict === 'inconclusive') level = 'low';
   if (verdict === 'leak' && pValue !== undefined && pValue > (o.alpha ?? 0.01) / 10 && level === 'high') level = 'medium';
   if (o.timeSource === 'index' && level === 'high') level = 'medium';
@@ -108,7 +114,7 @@ export function fromFinding(key: string, f: Finding, p: Points, o: JudgeOptions)
     sinceSec: f.sinceSec,
     confidence: f.confidence,
     pValue: f.pValue ?? null,
-    level: levelOf(p.v.length, f.verdict, f.pValue, o),
+    level: levelOf(p.v.length, f.verdict, f.pValue, o, p.v.length > 1 ? (p.t[p.t.length - 1] as number) - (p.t[0] as number) : 0),
     points: p.v.length,
     firstBytes: lv.first,
     lastBytes: lv.last,

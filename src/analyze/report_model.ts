@@ -49,7 +49,8 @@ const minLevel = (a: ConfidenceLevel, b: ConfidenceLevel): ConfidenceLevel => (L
 function confidenceOf(v: SeriesVerdict): Confidence {
   if (v.rule === 'few-samples') return { level: 'low', reason: `only ${v.points} samples of ${v.key}: a before/after comparison, no statistical test` };
   const p = v.pValue !== null ? `p=${v.pValue.toExponential(1)}` : v.test;
-  return { level: v.level, reason: `${v.test} on ${v.points} samples of ${v.key} (${p})` };
+  const short = v.level === 'low' && v.points >= 30 && v.verdict !== 'inconclusive' ? '; a recording this short cannot show that the growth persists' : '';
+  return { level: v.level, reason: `${v.test} on ${v.points} samples of ${v.key} (${p})${short}` };
 }
 
 function sinceIso(table: SeriesTable, sec: number): string | null {

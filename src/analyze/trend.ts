@@ -16,6 +16,10 @@ export interface AnalyzeOptions {
   memTotalBytes?: number;
   /** Default: max(4096, 1e-6 MemTotal). */
   flatBytes?: number;
+  /** Default 600 (rules/short_recording.ts). */
+  shortSpanSec?: number;
+  /** Default: max(64 KiB, 1e-4 MemTotal) (rules/short_recording.ts). */
+  materialBytes?: number;
   /** Default 10 ("very strong" on Kass and Raftery's scale). */
   minDeltaBic?: number;
   maxBins?: number;
@@ -26,6 +30,8 @@ export interface AnalyzeOptions {
 }
 
 const DAY = 86400;
+/** Below ten minutes a recording shows that memory rose, not that the rise persists. */
+export const SHORT_SPAN_SEC = 600;
 
 export function resolveOptions(v: Float64Array, options: AnalyzeOptions): PolicyOptions {
   let mean = 0;
@@ -37,6 +43,8 @@ export function resolveOptions(v: Float64Array, options: AnalyzeOptions): Policy
     alpha: options.alpha ?? 0.01,
     minRateBytesPerSec: options.minRateBytesPerSec ?? Math.max((0.01 * memTotal) / DAY, (0.01 * Math.abs(mean)) / DAY, 4096 / 3600),
     flatBytes: options.flatBytes ?? Math.max(4096, 1e-6 * memTotal),
+    shortSpanSec: options.shortSpanSec ?? SHORT_SPAN_SEC,
+    materialBytes: options.materialBytes ?? Math.max(64 * 1024, 1e-4 * memTotal),
     minDeltaBic: options.minDeltaBic ?? 10,
     maxBins: options.maxBins ?? 400,
     maxPairs: options.maxPairs ?? 200_000,

@@ -30,29 +30,45 @@ export const ingestCommand: CommandSpec = {
       .addHelpText('after', '\nExamples:\n  memsleuth ingest serial-console.log --interval 5\n  memsleuth ingest serial-console.log --db board.db && memsleuth analyze board.db')
       .action(async (log: string, opts: { interval?: string; json?: boolean; db?: string }) => {
         const { checkTextFile } = await import('../sources/input_file.js');
-        const { ingestSeries, MAX_LINE_BYTES } = await import('../sources/capture_file.js');
+        const { ingestSeriesTyped, rowToMap, MAX_LINE_BYTES } = await import('../sources/capture_file.js');
         checkTextFile(log);
         const interval = opts.interval !== undefined ? Number(opts.interval) : undefined;
         if (interval !== undefined && !(interval > 0)) throw new InputError(`--interval "${opts.interval}" is not a positive number of seconds`);
         const report: IngestReport = { file: log, samples: 0, sectionsByKind: {}, timeSources: {}, series: 0, values: 0, warnings: [] };
-        const keys = new Set<string>();
+        // Distinct keys, by their numbers in the ingestion's key table (one number per key string).
+        let seen = new Uint8Array(1024);
+        let seenCount = 0;
         const sink = opts.db !== undefined ? await openIngestSink(opts.db, log, interval ?? 1) : undefined;
         // Parsing every section into series is what finds the warnings a later analysis would trip over.
-        const summary = ingestSeries(log, interval !== undefined ? { intervalSec: interval } : {}, (tSec, values, meta) => {
+        const summary = ingestSeriesTyped(log, interval !== undefined ? { intervalSec: interval } : {}, (tSec, row, meta) => {
           report.samples++;
           for (const k of meta.kinds) report.sectionsByKind[k] = (report.sectionsByKind[k] ?? 0) + 1;
           report.timeSources[meta.timestamp.source] = (report.timeSources[meta.timestamp.source] ?? 0) + 1;
           report.firstSec ??= tSec;
           report.lastSec = tSec;
-          report.values += values.size;
-          sink?.append(tSec, values, meta);
-          if (keys.size < MAX_KEYS_COUNTED) for (const k of values.keys()) keys.add(k);
+          report.values += row.count;
+          if (sink) sink.append(tSec, rowToMap(row), meta);
+          if (seenCount < MAX_KEYS_COUNTED) {
+            if (seen.length < row.keys.size) {
+              const s = new Uint8Array(Math.max(row.keys.size, seen.length * 2));
+              s.set(seen);
+              seen = s;
+            }
+            const ids = row.ids;
+            for (let i = 0; i < row.count; i++) {
+              const id = ids[i] as number;
+              if (seen[id] === 0) {
+                seen[id] = 1;
+                seenCount++;
+              }
+            }
+          }
           for (const w of meta.warnings) {
             if (report.warnings.length < 1000) report.warnings.push({ line: w.line, severity: w.severity, reason: w.reason, text: w.text });
           }
         });
         sink?.close();
-        report.series = keys.size;
+        report.series = seenCount;
         report.path = summary.path;
         for (const c of summary.cutLines.slice(0, 10)) {
           process.stderr.write(`memsleuth: warning: line ${c.line} of "${log}" is longer than ${MAX_LINE_BYTES} bytes: its first ${MAX_LINE_BYTES} bytes were read, the other ${c.skippedBytes} skipped\n`);
@@ -99,7 +115,7 @@ async function openIngestSink(dbPath: string, log: string, intervalSec: number) 
         options: { ingestedFrom: log, timeSource: ts.source },
       });
       writer.appendSample({
-        takenAtMs, values: new Map(values),
+        takenAtMs, values,
         ...(ts.uptimeSec !== undefined ? { uptimeSec: ts.uptimeSec } : {}), ...(ts.bootId !== undefined ? { bootId: ts.bootId } : {}),
         warnings: meta.warnings.map((w) => ({ source: w.source, line: w.line, text: w.text, reason: w.reason, severity: w.severity })),
       });

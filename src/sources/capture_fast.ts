@@ -327,24 +327,38 @@ class FastScan {
       if (i >= end || buf[i - 1] === COLON) return -1;
     }
     const nameEnd = i;
-    // name, 5 numbers, ": tunables" and 3, ": slabdata" and 3.
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    const activeObjs = this.v;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    const objSize = this.v;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    const pagesPerSlab = this.v;
-    if ((i = this.word(buf, i, end, TUNABLES)) < 0) return -1;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    if ((i = this.word(buf, i, end, SLABDATA)) < 0) return -1;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
-    const numSlabs = this.v;
-    if ((i = this.num(buf, i, end, 16)) < 0) return -1;
+    // 5 numbers, ": tunables" and 3, ": slabdata" and 3. No bound checks inside the line: it ends at an LF, or
+    // at the end of the file where the reader put a 0 (and a decoded line's Buffer reads undefined past its end).
+    let activeObjs = 0, objSize = 0, pagesPerSlab = 0, numSlabs = 0;
+    let c = buf[i] as number;
+    for (let k = 0; ; k++) {
+      if (c !== SP && c !== TAB) return -1;
+      do c = buf[++i] as number; while (c === SP || c === TAB);
+      if (k === 5 || k === 8) {
+        if (c !== COLON) return -1;
+        c = buf[++i] as number;
+        if (c !== SP && c !== TAB) return -1;
+        do c = buf[++i] as number; while (c === SP || c === TAB);
+        const w = k === 5 ? TUNABLES : SLABDATA;
+        for (let j = 0; j < 8; j++) if (buf[i + j] !== w[j]) return -1;
+        i += 8;
+        c = buf[i] as number;
+        if (c !== SP && c !== TAB) return -1;
+        do c = buf[++i] as number; while (c === SP || c === TAB);
+      }
+      const from = i;
+      let v = 0;
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + c - 48;
+        c = buf[++i] as number;
+      }
+      if (i === from || i - from > 16 || i > end) return -1;
+      if (k === 0) activeObjs = v;
+      else if (k === 2) objSize = v;
+      else if (k === 4) pagesPerSlab = v;
+      else if (k === 9) numSlabs = v;
+      else if (k === 10) break;
+    }
     const nl = this.lineEnd(buf, i, end);
     if (nl < 0) return -1;
     if (id < 0) {
@@ -376,18 +390,6 @@ class FastScan {
     this.slabRows++;
     this.secLines++;
     return nl;
-  }
-
-  /** One or more blanks, ":", one or more blanks, then `w` (8 bytes): the index past it, else -1. */
-  private word(buf: Uint8Array, i: number, end: number, w: Uint8Array): number {
-    const from = i;
-    while (i < end && isBlank(buf[i] as number)) i++;
-    if (i === from || i >= end || buf[i] !== COLON) return -1;
-    const ws = ++i;
-    while (i < end && isBlank(buf[i] as number)) i++;
-    if (i === ws || end - i < 8) return -1;
-    for (let k = 0; k < 8; k++) if (buf[i + k] !== w[k]) return -1;
-    return i + 8;
   }
 
   private slabName(buf: Uint8Array, st: number, nameEnd: number): number {
@@ -673,7 +675,10 @@ export function scanSeriesFast(
       const n = readSync(fd, buf, keep, chunkBytes - keep, null);
       const end = keep + n;
       if (n === 0) {
-        if (end > 0) scan.chunk(buf, 0, end);
+        if (end > 0) {
+          buf[end] = 0; // the scanners' stop byte (a line longer than the buffer stopped us before: end < chunkBytes)
+          scan.chunk(buf, 0, end);
+        }
         break;
       }
       const last = buf.lastIndexOf(LF, end - 1);

@@ -6,7 +6,8 @@
  *   4. step         a one-off step is not a leak; judge after it
  *   5. warmup       warm-up then plateau is bounded; judge after the change point
  *   6. saturating   growth that levels off (model comparison) is bounded
- *   7. significance robust trend test: leak, stable, or inconclusive with how long to record
+ *   7. short-recording  under 10 minutes, a rise must be material (1e-4 MemTotal) to be called a leak
+ *   8. significance robust trend test: leak, stable, or inconclusive with how long to record
  */
 import { flatRule } from './flat.js';
 import { reclaimableRule } from './reclaimable.js';
@@ -14,11 +15,12 @@ import { sawtoothRule } from './sawtooth.js';
 import { stepRule } from './step.js';
 import { warmupRule } from './warmup.js';
 import { saturatingRule } from './saturating.js';
+import { shortRecordingRule } from './short_recording.js';
 import { significanceRule } from './significance.js';
 import type { Finding, FindingModel } from '../../model/finding.js';
 import type { Rule, RuleContext } from './rule.js';
 
-export const POLICY: readonly Rule[] = [flatRule, reclaimableRule, sawtoothRule, stepRule, warmupRule, saturatingRule, significanceRule];
+export const POLICY: readonly Rule[] = [flatRule, reclaimableRule, sawtoothRule, stepRule, warmupRule, saturatingRule, shortRecordingRule, significanceRule];
 
 export function runPolicy(ctx: RuleContext, rules: readonly Rule[] = POLICY): Finding {
   const evidence: string[] = [];

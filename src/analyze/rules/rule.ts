@@ -18,6 +18,10 @@ export interface PolicyOptions {
   minRateBytesPerSec: number;
   /** A series whose whole range is within this many bytes does not move. */
   flatBytes: number;
+  /** Recordings shorter than this cannot show that growth persists (rules/short_recording.ts). */
+  shortSpanSec: number;
+  /** Growth a short recording must show to call a leak (rules/short_recording.ts). */
+  materialBytes: number;
   /** BIC margin a richer shape model (step, hinge, saturating) needs over the simpler ones to be believed. */
   minDeltaBic: number;
   /** Bins for shape-model searches. */
