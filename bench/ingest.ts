@@ -13,7 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ingestSeries } from '../src/sources/capture_file.js';
+import { ingestSeries, ingestSeriesTyped } from '../src/sources/capture_file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CORPUS = resolve(here, '..', '..', '..', 'shared', 'corpus', 'local-6.18');
@@ -61,7 +61,7 @@ function generate(path: string, bytesWanted: number): number {
   return written;
 }
 
-interface Timing { sec: number; rssMb?: number }
+interface Timing { sec: number; rssMb?: number; cpuSec?: number }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -76,20 +76,29 @@ function timeCommand(cmd: string, args: string[], stdoutTo?: string): Timing {
   const sec = (performance.now() - t0) / 1000;
   if (typeof out === 'number') closeSync(out);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString().slice(-500)}`);
-  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr.toString());
-  return m ? { sec, rssMb: Number(m[1]) / 1024 } : { sec };
+  const err = r.stderr.toString();
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+  const user = /User time \(seconds\): ([\d.]+)/.exec(err);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(err);
+  const t: Timing = { sec };
+  if (m) t.rssMb = Number(m[1]) / 1024;
+  if (user && sys) t.cpuSec = Number(user[1]) + Number(sys[1]);
+  return t;
 }
 
 const HAVE_TIME = existsSync('/usr/bin/time');
 const BIN = resolve(here, '..', '..', 'bin', 'memsleuth.js');
 
-function inProcess(path: string, mode: 'auto' | 'generic'): { sec: number; samples: number; values: number; path: string } {
+/** In-process ingestion: the typed API ('typed', what the CLI uses) or the Map one; wall and CPU seconds. */
+function inProcess(path: string, mode: 'auto' | 'generic', api: 'typed' | 'map' = 'typed'): { sec: number; cpuSec: number; samples: number; values: number; path: string } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   let values = 0;
-  const r = ingestSeries(path, { intervalSec: 5, path: mode }, (_t, v) => {
-    values += v.size;
-  });
-  return { sec: (performance.now() - t0) / 1000, samples: r.samples, values, path: r.path };
+  const r = api === 'typed'
+    ? ingestSeriesTyped(path, { intervalSec: 5, path: mode }, (_t, row) => { values += row.count; })
+    : ingestSeries(path, { intervalSec: 5, path: mode }, (_t, v) => { values += v.size; });
+  const c = process.cpuUsage(c0);
+  return { sec: (performance.now() - t0) / 1000, cpuSec: (c.user + c.system) / 1e6, samples: r.samples, values, path: r.path };
 }
 
 function longLine(mb: number): void {
@@ -124,7 +133,7 @@ function main(): void {
   const mb = size / (1024 * 1024);
   console.log(`generated ${mb.toFixed(0)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${path}; ${runs} runs each, medians (other jobs share this machine)`);
   try {
-    const cat: number[] = [], wc: number[] = [], inproc: number[] = [], cli: number[] = [], cliRss: number[] = [];
+    const cat: number[] = [], wc: number[] = [], inproc: number[] = [], inprocCpu: number[] = [], cli: number[] = [], cliCpu: number[] = [], cliRss: number[] = [];
     let last = inProcess(path, 'auto');
     let lines = '';
     for (let r = 0; r < runs; r++) {
@@ -134,10 +143,13 @@ function main(): void {
       wc.push((performance.now() - w0) / 1000);
       last = inProcess(path, 'auto');
       inproc.push(last.sec);
+      inprocCpu.push(last.cpuSec);
       const c = timeCommand(process.execPath, [BIN, 'ingest', path, '--json'], '/dev/null');
       cli.push(c.sec);
+      if (c.cpuSec !== undefined) cliCpu.push(c.cpuSec);
       if (c.rssMb !== undefined) cliRss.push(c.rssMb);
     }
+    const mapApi = inProcess(path, 'auto', 'map');
     // The generic path (what a noisy log gets), on a prefix: at its speed the whole log would take long.
     const genericMb = Math.min(mb, arg('--generic-mb', 128));
     const prefix = join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.prefix.log`);
@@ -156,8 +168,9 @@ function main(): void {
     };
     line('cat > /dev/null:', rate(mb, cat));
     line('wc -l:', wcRate, `  (${lines} lines)`);
-    line('ingest in-process:', rate(mb, inproc), `  (${last.path} path, ${last.samples} samples, ${last.values} series values; peak RSS of this process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
-    line('ingest CLI:', rate(mb, cli), `  (node bin/memsleuth.js ingest FILE --json${cliRss.length ? `, peak RSS ${median(cliRss).toFixed(0)} MB` : ''})`);
+    line('ingest in-process:', rate(mb, inproc), `  (CPU ${rate(mb, inprocCpu).toFixed(0)} MB/s; ingestSeriesTyped, ${last.path} path, ${last.samples} samples, ${last.values} series values; peak RSS of this process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
+    line('  Map API:', mb / mapApi.sec, `  (CPU ${(mb / mapApi.cpuSec).toFixed(0)} MB/s; ingestSeries, one run)`);
+    line('ingest CLI:', rate(mb, cli), `  (${cliCpu.length ? `CPU ${rate(mb, cliCpu).toFixed(0)} MB/s; ` : ''}node bin/memsleuth.js ingest FILE --json${cliRss.length ? `, peak RSS ${median(cliRss).toFixed(0)} MB` : ''})`);
     line('generic path:', rate(genericMb, generic), `  (first ${genericMb.toFixed(0)} MB, ${g.samples} samples, ${g.values} series values)`);
     console.log('targets: >= 300 MB/s, <= 25x wc -l, peak RSS < 300 MB');
   } finally {

@@ -115,13 +115,13 @@ export function rankCulprits(judge: SeriesJudge, options: CulpritOptions = {}): 
         // USS is what the process alone holds (what killing it frees); PSS and RSS only when USS was not recorded.
         if (k.metric !== 'uss' && hasUss.has(k.name)) break;
         if (k.metric === 'rss' && judge.w.keys.includes(`proc.${k.name}.pss`)) break;
-        const v = judge.ifMoving(key);
+        const v = exitedOr(judge, key, judge.ifMoving(key));
         if (v) procByPid.set(k.name, { ...v, comm: k.comm ?? '', pid: k.pid ?? 0, metric: k.metric as ProcessCulprit['metric'] });
         break;
       }
       case 'mapping': {
         if (k.metric !== 'uss') break;
-        const v = judge.ifMoving(key);
+        const v = exitedOr(judge, key, judge.ifMoving(key));
         if (v) mapping.push({ ...v, comm: k.comm ?? '', pid: k.pid ?? 0, mapping: k.name, metric: 'uss' });
         break;
       }
@@ -146,6 +146,27 @@ export function rankCulprits(judge: SeriesJudge, options: CulpritOptions = {}): 
     file: keep(file, top),
     owner: [],
   };
+}
+
+/** Trailing samples without a value after which a process counts as gone (one missed read is not an exit). */
+const EXITED_AFTER_MISSING = 2;
+
+/**
+ * A process that exited before the window ends is not leaking: the kernel took back its memory at exit. On a
+ * busy machine, compilers and test runners grow for their few seconds of life and would otherwise be called
+ * leaks at their start-up rate; their growth is shown, judged "bounded", with why.
+ */
+function exitedOr(judge: SeriesJudge, key: string, v: SeriesVerdict | undefined): SeriesVerdict | undefined {
+  if (!v || v.verdict !== 'leak') return v;
+  const values = judge.values(key);
+  if (!values) return v;
+  let last = values.length - 1;
+  while (last >= 0 && !Number.isFinite(values[last] as number)) last--;
+  if (values.length - 1 - last < EXITED_AFTER_MISSING) return v;
+  const at = judge.w.t[last] as number;
+  const out: SeriesVerdict = { ...v, verdict: 'bounded', level: 'low', evidence: [...v.evidence, `exited: no sample after t=${at} s; its memory went back to the kernel at exit, so it is not leaking now`], nextStep: null };
+  judge.verdicts.set(key, out);
+  return out;
 }
 
 interface OwnerRule {

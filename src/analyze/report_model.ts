@@ -17,6 +17,8 @@ import { clusterLockstep, type LockstepSeries } from './lockstep.js';
 import { forecastOom } from './forecast.js';
 import { analyzeParallel, type SeriesJob } from './parallel.js';
 import type { SeriesKind } from './rules/index.js';
+import { explainedByParts } from './rules/explained_by_parts.js';
+import { contradictedByTotal } from './rules/part_of_whole.js';
 
 export interface AnalyzeRecordingOptions {
   /** Window on the recording's axis (seconds since its first sample). */
@@ -150,6 +152,33 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     if (v) kernelRows.push({ ...v, key: k === groupKey('kernelStack') ? 'meminfo.KernelStack' : 'meminfo.PageTables' });
   }
   culprits.owner = inferOwners(judge, kernelRows);
+  // A total whose parts explain its growth as warm-ups is not leaking (rules/explained_by_parts.ts).
+  for (const a of AGGREGATES) {
+    const rows = familyRows(culprits, a.family);
+    for (const k of a.keys) {
+      const v = aggregateVerdicts.get(k);
+      const down = v ? explainedByParts(v, rows) : undefined;
+      if (down) { aggregateVerdicts.set(k, down); judge.verdicts.set(k, down); }
+    }
+  }
+
+  // Parts the total contradicts are not leaks (rules/part_of_whole.ts).
+  const growthOf = (keys: string[]): number | null => {
+    let n = 0;
+    for (const k of keys) { const v = judge.verdicts.get(k); if (!v) return null; n += v.growthBytes; }
+    return n;
+  };
+  const checkParts = <T extends SeriesVerdict>(rows: T[], aggKeys: string[], totalKeys: string[], label: string): void => {
+    if (aggKeys.some((k) => aggregateVerdicts.get(k)?.verdict === 'leak')) return;
+    const down = contradictedByTotal(rows, growthOf(totalKeys), label);
+    for (const d of down ?? []) {
+      const i = rows.findIndex((r) => r.key === d.key);
+      if (i >= 0) rows[i] = d;
+      judge.verdicts.set(d.key, d);
+    }
+  };
+  checkParts(culprits.slab, [groupKey('slabUnreclaimable')], [groupKey('slabUnreclaimable'), groupKey('slabReclaimable')], 'slab (SUnreclaim + SReclaimable)');
+  checkParts(culprits.vmalloc, [groupKey('vmalloc')], [groupKey('vmalloc')], 'vmalloc (VmallocUsed)');
 
   // Leaks by kind.
   const leaks: Leak[] = [];

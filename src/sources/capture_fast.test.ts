@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fixtures, seed } from '../../test/corpus.js';
 import { flattenSnapshot } from '../model/series.js';
 import { canTakeFastPath } from './capture_fast.js';
-import { ingestSeries, ingestToSnapshots, type SeriesMeta, type SeriesOptions } from './capture_file.js';
+import { ingestSeries, ingestSeriesTyped, ingestToSnapshots, rowToMap, type SeriesMeta, type SeriesOptions } from './capture_file.js';
 
 /** values as a Map: equal keys and values; insertion order is not part of the contract. */
 interface Got { t: number; values: Map<string, number>; meta: SeriesMeta }
@@ -14,6 +14,20 @@ interface Got { t: number; values: Map<string, number>; meta: SeriesMeta }
 function series(path: string, options: SeriesOptions): { got: Got[]; path: string } {
   const got: Got[] = [];
   const r = ingestSeries(path, options, (t, values, meta) => got.push({ t, values: new Map(values), meta }));
+  // The typed API gives the same samples: its rows as Maps, its key numbers one per key string.
+  const typed: Got[] = [];
+  const seen = new Map<string, number>();
+  const rt = ingestSeriesTyped(path, options, (t, row, meta) => {
+    for (let i = 0; i < row.count; i++) {
+      const id = row.ids[i] as number;
+      const key = row.keys.names[id] as string;
+      assert.equal(seen.get(key) ?? id, id, `key ${key} keeps its number`);
+      seen.set(key, id);
+    }
+    typed.push({ t, values: rowToMap(row), meta });
+  });
+  assert.equal(rt.path, r.path);
+  assert.deepStrictEqual(typed, got);
   return { got, path: r.path };
 }
 
@@ -114,6 +128,21 @@ test('odd but valid shapes stay on the fast path or hand over, never differ', ()
     ['wrapped slab row', (t) => t.replace(/^(kmalloc-64 [^:]*)(: tunables.*)$/m, '$1\n$2')],
     ['no final newline', (t) => t.trimEnd()],
     ['a command word as a cache name', (t) => t.replace(/^kmalloc-64 /m, 'cat ')],
+    ['a cache added, one renamed, one gone (the name guesses miss)', (t) => t.replace(/^(kmalloc-64 .*)$/m, '$1\nnew_cache_x   1   2   64   64   1 : tunables 0 0 0 : slabdata 1 1 0')
+      .replace(/^kmalloc-128 /m, 'kmalloc-128x ').replace(/^kmalloc-256 .*\n/m, '')],
+    ['two cache names with one key ("a.b", "a_b") add up', (t) => t.replace(/^kmalloc-64 (.*)$/m, 'my.cache $1\nmy_cache $1')],
+    ['a tab between columns', (t) => t.replace(/^(kmalloc-64) +/m, '$1\t')],
+    ['a NUL byte mid-file', (t) => t.replace(/^(kmalloc-64 .*)$/m, '$1\u0000')],
+    ['a control byte in a cache name', (t) => t.replace(/^kmalloc-64 /m, 'kmal\u0007loc-64 ')],
+    ['an @ in a cache name', (t) => t.replace(/^kmalloc-64 /m, 'kmalloc@64 ')],
+    ['non-ASCII in a meminfo line', (t) => t.replace('MemFree:', 'MemFree\u00e9:')],
+    ['a bare CR inside a line', (t) => t.replace(/^(kmalloc-64 +\d+)/m, '$1\r')],
+    ['a last line ending in CR', (t) => `${t.trimEnd()}\r`],
+    ['cut inside meminfo', (t) => t.slice(0, t.lastIndexOf('Slab:'))],
+    ['cut inside a slab row', (t) => t.slice(0, t.lastIndexOf(': slabdata'))],
+    ['a huge meminfo value', (t) => t.replace(/^MemFree: +\d+/m, 'MemFree:        123456789012345678901234')],
+    ['a 17-digit slab number', (t) => t.replace(/^(kmalloc-64 +)\d+/m, '$112345678901234567')],
+    ['"tunables" misspelt', (t) => t.replace(/^(kmalloc-64 .*): tunables/m, '$1: tunable ')],
   ];
   for (const [name, edit] of variants) {
     withFile(edit(f.text), (path) => {
