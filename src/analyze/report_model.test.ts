@@ -31,3 +31,13 @@ test('the attribution tree adds up to the change of MemFree', () => {
   assert.equal(slab?.verdict, 'leak');
   assert.equal(slab?.children[0]?.id, 'slab.kmalloc-256.bytes');
 });
+
+test('a process that exited before the end of the window is not a leaking culprit', () => {
+  const table = makeTable({ name: 'exit', leak: 'user', ...base, ratePerHour: 0.01, seconds: 1200 });
+  const uss = table.series.get('proc.leaky:4242.uss') as Float64Array;
+  uss.fill(NaN, 1000);
+  const a = analyzeRecording(table);
+  const row = a.culprits.process.find((r) => r.key === 'proc.leaky:4242.uss');
+  assert.equal(row?.verdict, 'bounded');
+  assert.match(row?.evidence.at(-1) ?? '', /exited/);
+});

@@ -14,10 +14,6 @@ interface KmemleakOptions {
 }
 
 /** The flag every target-side command accepts but that is not wired to a remote shell yet. */
-export function refuseVia(command: string, via: string | undefined): void {
-  if (via === undefined) return;
-  throw new InputError(`--via is not supported by "${command}" yet: run memsleuth ${command} on the target itself (it needs only node), or capture the files by hand and use "memsleuth evidence"`);
-}
 
 export function positiveInt(name: string, text: string): number {
   const n = Number(text);
@@ -38,7 +34,7 @@ export const kmemleakCommand: CommandSpec = {
     cmd
       .description('find kernel leaks with kmemleak: clear, wait (or run a workload), scan N times, keep objects reported by consecutive scans, rank their call sites; everything it changes is restored')
       .argument('[workload...]', 'program to run between "clear" and the scans (after --), instead of waiting --interval')
-      .option('--via <cmd>', 'run on a remote target through this command (not wired yet)')
+      .option('--via <cmd>', 'run on a remote target through a command that gives a shell: "ssh root@board", "adb shell"')
       .option('--scans <n>', 'scans after the wait', '3')
       .option('--min-scans <n>', 'consecutive scans an object must be reported by to count', '2')
       .option('--interval <duration>', 'wait after "clear" when no workload is given', '60s')
@@ -57,23 +53,28 @@ export const kmemleakCommand: CommandSpec = {
         '  memsleuth kmemleak --scans 3 -- ./run_driver_test.sh',
       ].join('\n'))
       .action(async (workload: string[], opts: KmemleakOptions) => {
-        refuseVia('kmemleak', opts.via);
         const scans = positiveInt('--scans', opts.scans);
         const minScans = positiveInt('--min-scans', opts.minScans);
         const top = positiveInt('--top', opts.top);
         const frames = positiveInt('--frames', opts.frames);
         const intervalSec = await durationOption('--interval', opts.interval);
         const scanGapSec = await durationOption('--scan-gap', opts.scanGap);
-        const { LocalShell } = await import('../trace/target_shell.js');
+        const { openShell } = await import('../trace/open_shell.js');
+        const shell = await openShell(opts.via);
         const { UndoStack } = await import('../trace/undo.js');
         const { runKmemleak } = await import('../trace/kmemleak.js');
         const log = (line: string): void => { process.stderr.write(`memsleuth: ${line}\n`); };
         const undo = new UndoStack({ log });
-        const run = await undo.guard((u) => {
-          const o: Parameters<typeof runKmemleak>[0] = { shell: new LocalShell(), undo: u, scans, minScans, intervalSec, scanGapSec, log };
-          if (workload.length > 0) o.workload = workload;
-          return runKmemleak(o);
-        });
+        let run;
+        try {
+          run = await undo.guard((u) => {
+            const o: Parameters<typeof runKmemleak>[0] = { shell, undo: u, scans, minScans, intervalSec, scanGapSec, log };
+            if (workload.length > 0) o.workload = workload;
+            return runKmemleak(o);
+          });
+        } finally {
+          shell.close?.();
+        }
 
         let sites = run.sites;
         let problems: string[] = [];

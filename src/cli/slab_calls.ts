@@ -1,5 +1,5 @@
 import type { CommandSpec } from './command.js';
-import { durationOption, positiveInt, refuseVia } from './kmemleak.js';
+import { durationOption, positiveInt } from './kmemleak.js';
 
 interface SlabCallsOptions {
   via?: string;
@@ -16,7 +16,7 @@ export const slabCallsCommand: CommandSpec = {
       .description("rank a slab cache's call sites by growth: read its SLUB alloc_calls (or alloc_traces) twice and show the sites whose outstanding objects grew")
       .argument('<cache>', 'slab cache name as in /proc/slabinfo, e.g. kmalloc-2k')
       .argument('[workload...]', 'program to run between the two reads (after --), instead of waiting --interval')
-      .option('--via <cmd>', 'run on a remote target through this command (not wired yet)')
+      .option('--via <cmd>', 'run on a remote target through a command that gives a shell: "ssh root@board", "adb shell"')
       .option('--interval <duration>', 'time between the two reads', '60s')
       .option('--json', 'print both reads and the growth as JSON')
       .option('--top <n>', 'sites shown', '10')
@@ -30,20 +30,25 @@ export const slabCallsCommand: CommandSpec = {
         '  memsleuth slab-calls kmalloc-64 -- ./stress_driver.sh',
       ].join('\n'))
       .action(async (cache: string, workload: string[], opts: SlabCallsOptions) => {
-        refuseVia('slab-calls', opts.via);
         const top = positiveInt('--top', opts.top);
         const frames = positiveInt('--frames', opts.frames);
         const intervalSec = await durationOption('--interval', opts.interval);
-        const { LocalShell } = await import('../trace/target_shell.js');
+        const { openShell } = await import('../trace/open_shell.js');
+        const shell = await openShell(opts.via);
         const { UndoStack } = await import('../trace/undo.js');
         const { runSlabCalls } = await import('../trace/slab_calls.js');
         const log = (line: string): void => { process.stderr.write(`memsleuth: ${line}\n`); };
         const undo = new UndoStack({ log });
-        const run = await undo.guard((u) => {
-          const o: Parameters<typeof runSlabCalls>[0] = { shell: new LocalShell(), undo: u, cache, intervalSec, log };
-          if (workload.length > 0) o.workload = workload;
-          return runSlabCalls(o);
-        });
+        let run;
+        try {
+          run = await undo.guard((u) => {
+            const o: Parameters<typeof runSlabCalls>[0] = { shell, undo: u, cache, intervalSec, log };
+            if (workload.length > 0) o.workload = workload;
+            return runSlabCalls(o);
+          });
+        } finally {
+          shell.close?.();
+        }
         if (opts.json === true) {
           const { siteWhere } = await import('../report/evidence_text.js');
           process.stdout.write(`${JSON.stringify({

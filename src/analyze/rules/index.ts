@@ -5,9 +5,14 @@
  *   3. sawtooth     GC / pool cycles: judge the troughs, not the peaks
  *   4. step         a one-off step is not a leak; judge after it
  *   5. warmup       warm-up then plateau is bounded; judge after the change point
- *   6. saturating   growth that levels off (model comparison) is bounded
+ *   6. saturating   growth that levels off (model comparison) is bounded; still bending is inconclusive;
+ *                   a leak under a finished warm-up is judged after the curve settled
  *   7. short-recording  under 10 minutes, a rise must be material (1e-4 MemTotal) to be called a leak
  *   8. significance robust trend test: leak, stable, or inconclusive with how long to record
+ * Then, across series (report_model.ts applies them once every series is judged):
+ *   explained_by_parts  a total whose growth is mostly parts levelling off (warm-ups) is inconclusive
+ *   part_of_whole       a slab cache or vmalloc caller whose total did not gain half its growth is inconclusive
+ * and culprits.ts: a process that exited before the window ends is bounded, not leaking.
  */
 import { flatRule } from './flat.js';
 import { reclaimableRule } from './reclaimable.js';
