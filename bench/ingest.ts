@@ -6,7 +6,9 @@
  *
  * The generic path runs on the first --generic-mb (default 128) of the log, the fast path on all of it.
  *
- *   node dist/bench/ingest.js [--size-mb 1024] [--generic-mb 128] [--keep]
+ * The fast path uses a worker thread besides the main one on a large log; "1 thread" is it without.
+ *
+ *   node dist/bench/ingest.js [--size-mb 1024] [--generic-mb 128] [--keep] [--log FILE (reuse a generated log)]
  */
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -90,13 +92,14 @@ const HAVE_TIME = existsSync('/usr/bin/time');
 const BIN = resolve(here, '..', '..', 'bin', 'memsleuth.js');
 
 /** In-process ingestion: the typed API ('typed', what the CLI uses) or the Map one; wall and CPU seconds. */
-function inProcess(path: string, mode: 'auto' | 'generic', api: 'typed' | 'map' = 'typed'): { sec: number; cpuSec: number; samples: number; values: number; path: string } {
+function inProcess(path: string, mode: 'auto' | 'generic', api: 'typed' | 'map' = 'typed', threads: 'auto' | 1 = 'auto'): { sec: number; cpuSec: number; samples: number; values: number; path: string } {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let values = 0;
+  const options = threads === 1 ? { intervalSec: 5, path: mode, parallel: false as const } : { intervalSec: 5, path: mode };
   const r = api === 'typed'
-    ? ingestSeriesTyped(path, { intervalSec: 5, path: mode }, (_t, row) => { values += row.count; })
-    : ingestSeries(path, { intervalSec: 5, path: mode }, (_t, v) => { values += v.size; });
+    ? ingestSeriesTyped(path, options, (_t, row) => { values += row.count; })
+    : ingestSeries(path, options, (_t, v) => { values += v.size; });
   const c = process.cpuUsage(c0);
   return { sec: (performance.now() - t0) / 1000, cpuSec: (c.user + c.system) / 1e6, samples: r.samples, values, path: r.path };
 }
@@ -126,14 +129,17 @@ function longLine(mb: number): void {
 function main(): void {
   const sizeMb = arg('--size-mb', 1024);
   const runs = arg('--runs', 3);
-  const path = join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.log`);
+  const logArg = process.argv.indexOf('--log');
+  const given = logArg >= 0 ? process.argv[logArg + 1] : undefined;
+  const path = given ?? join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.log`);
   const t0 = performance.now();
-  generate(path, sizeMb * 1024 * 1024);
+  if (given === undefined) generate(path, sizeMb * 1024 * 1024);
   const size = statSync(path).size;
   const mb = size / (1024 * 1024);
   console.log(`generated ${mb.toFixed(0)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${path}; ${runs} runs each, medians (other jobs share this machine)`);
   try {
     const cat: number[] = [], wc: number[] = [], inproc: number[] = [], inprocCpu: number[] = [], cli: number[] = [], cliCpu: number[] = [], cliRss: number[] = [];
+    const one: number[] = [], oneCpu: number[] = [];
     let last = inProcess(path, 'auto');
     let lines = '';
     for (let r = 0; r < runs; r++) {
@@ -144,6 +150,9 @@ function main(): void {
       last = inProcess(path, 'auto');
       inproc.push(last.sec);
       inprocCpu.push(last.cpuSec);
+      const o = inProcess(path, 'auto', 'typed', 1);
+      one.push(o.sec);
+      oneCpu.push(o.cpuSec);
       const c = timeCommand(process.execPath, [BIN, 'ingest', path, '--json'], '/dev/null');
       cli.push(c.sec);
       if (c.cpuSec !== undefined) cliCpu.push(c.cpuSec);
@@ -169,12 +178,13 @@ function main(): void {
     line('cat > /dev/null:', rate(mb, cat));
     line('wc -l:', wcRate, `  (${lines} lines)`);
     line('ingest in-process:', rate(mb, inproc), `  (CPU ${rate(mb, inprocCpu).toFixed(0)} MB/s; ingestSeriesTyped, ${last.path} path, ${last.samples} samples, ${last.values} series values; peak RSS of this process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
+    line('  1 thread:', rate(mb, one), `  (CPU ${rate(mb, oneCpu).toFixed(0)} MB/s; parallel: false)`);
     line('  Map API:', mb / mapApi.sec, `  (CPU ${(mb / mapApi.cpuSec).toFixed(0)} MB/s; ingestSeries, one run)`);
     line('ingest CLI:', rate(mb, cli), `  (${cliCpu.length ? `CPU ${rate(mb, cliCpu).toFixed(0)} MB/s; ` : ''}node bin/memsleuth.js ingest FILE --json${cliRss.length ? `, peak RSS ${median(cliRss).toFixed(0)} MB` : ''})`);
     line('generic path:', rate(genericMb, generic), `  (first ${genericMb.toFixed(0)} MB, ${g.samples} samples, ${g.values} series values)`);
     console.log('targets: >= 300 MB/s, <= 25x wc -l, peak RSS < 300 MB');
   } finally {
-    if (!process.argv.includes('--keep')) rmSync(path, { force: true });
+    if (given === undefined && !process.argv.includes('--keep')) rmSync(path, { force: true });
   }
   const longMb = arg('--long-line-mb', 300);
   longLine(longMb);

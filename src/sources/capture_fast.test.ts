@@ -157,3 +157,61 @@ test('sniffing refuses logs with terminal noise the fast path would stop at', ()
   assert.ok(plain);
   assert.equal(canTakeFastPath(readFileSync(plain.path)), true);
 });
+
+/** The plain capture `copies` times over (3 samples each), MemFree varied per copy: a log of a few MB. */
+function bigLog(copies: number): string {
+  const f = fixtures(/^capture-seed-loop-local\.txt$/)[0];
+  assert.ok(f);
+  const out: string[] = [];
+  for (let i = 0; i < copies; i++) out.push(f.text.replace(/^MemFree: +\d+/gm, `MemFree:        ${1000 + i}`));
+  return out.join('');
+}
+
+/** Inserts `add` lines before the `nth` line (0-based) that starts with `prefix`. */
+function insertBefore(text: string, prefix: string, nth: number, ...add: string[]): { text: string; line: number } {
+  const lines = text.split('\n');
+  let seen = 0;
+  const at = lines.findIndex((l) => l.startsWith(prefix) && seen++ === nth);
+  assert.ok(at >= 0, `${prefix} #${nth}`);
+  lines.splice(at, 0, ...add);
+  return { text: lines.join('\n'), line: at + 1 };
+}
+
+test('a handover in the middle of a large log resumes at the abandoned sample: same samples, same warning lines', () => {
+  // A stray line inside the 61st slabinfo, and a two-line note between two later samples.
+  const a = insertBefore(bigLog(40), 'kmalloc-64 ', 60, 'debug: stray print');
+  const b = insertBefore(a.text, 'MemTotal:', 90, 'note: leak seen here', 'note: second line');
+  withFile(b.text, (path) => {
+    const want = reference(path, 5);
+    const { got, path: which } = series(path, { intervalSec: 5 });
+    assert.equal(which, 'fast+generic');
+    assert.deepStrictEqual(got, want);
+    assert.ok(got.length >= 120);
+    const lines = got.flatMap((g) => g.meta.warnings.map((w) => w.line));
+    assert.ok(lines.includes(a.line), `a warning at line ${a.line}: ${lines.join(',')}`);
+  });
+});
+
+test('a handover in the last sample of a log cut inside slabinfo: the truncation warning counts the lines before it', () => {
+  const cut = bigLog(10);
+  const text = insertBefore(cut.slice(0, cut.lastIndexOf('kmalloc-64 ')), 'Slab:', 29, 'debug: stray print').text;
+  withFile(text, (path) => {
+    const want = reference(path, 5);
+    const { got, path: which } = series(path, { intervalSec: 5 });
+    assert.equal(which, 'fast+generic');
+    assert.deepStrictEqual(got, want);
+    assert.ok(got.at(-1)?.meta.warnings.some((w) => w.severity === 'data-loss'));
+  });
+});
+
+test('a headerless free row after a handover reuses the free header read before the handover', () => {
+  // Between meminfo and slabinfo of a later sample: the generic path opens a free section with the last header.
+  const text = insertBefore(bigLog(10), 'slabinfo - version', 20, 'Mem:        24684096      462668    23900104        8788      564172    24221428').text;
+  withFile(text, (path) => {
+    const want = reference(path, 5);
+    const { got, path: which } = series(path, { intervalSec: 5 });
+    assert.equal(which, 'fast+generic');
+    assert.deepStrictEqual(got, want);
+    assert.ok(got.some((g) => g.meta.sections.filter((s) => s === 'free').length > 0 && g.meta.sections[1] === 'free'));
+  });
+});

@@ -12,8 +12,9 @@
  * It gives the generic path's answer or none: it follows the sectionizer's rules for these three kinds, and at
  * the first thing the generic path would handle differently or warn about (a line it does not know, a control
  * byte, non-ASCII text, an "@", a terminal timestamp, a date/uptime section, a duplicate key, a wrapped row...)
- * it stops and says so; ingestSeries() then runs the generic path, skipping the samples already delivered, which
- * are the same. Every byte of a hot line is checked against the classes its shape allows, every other line's
+ * it stops and says so, with where the sample it was reading began (byte, line, and what the sectionizer carries
+ * from one sample to the next: the last free header and each kind's line count); ingestSeries() then runs the
+ * generic path from there, so nothing before that sample is read twice. Every byte of a hot line is checked against the classes its shape allows, every other line's
  * bytes against printable ASCII, so a control byte or non-ASCII byte anywhere is seen. A test holds both paths
  * equal value for value on the real captures.
  */
@@ -25,7 +26,7 @@ import type { SnapshotWarning } from '../model/snapshot.js';
 import type { FreeRow } from '../model/proc_files.js';
 import { DEFAULT_PAGE_SIZE } from '../model/units.js';
 import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls } from '../capture/terminal_noise.js';
-import { SHAPES, SHAPE_OF, isSeparator } from '../capture/shapes.js';
+import { FREE_ROW_RE, SHAPES, SHAPE_OF, isSeparator } from '../capture/shapes.js';
 import { parseFree } from '../parse/free.js';
 import type { SeriesMeta, SeriesOptions } from './capture_file.js';
 
@@ -111,7 +112,7 @@ export function growRow(row: SeriesRow, id: number, count: number): void {
 }
 
 /** Thrown to leave the scan: the generic path takes over. */
-class Stop extends Error {}
+export class Stop extends Error {}
 
 /** Names interned by their bytes (FNV-1a, checked byte for byte, so a collision costs time, never a wrong key). */
 class Names {
@@ -179,6 +180,28 @@ const enum Mode { None, Meminfo, Slab, Free }
 const KIND_BIT = { meminfo: 1, slabinfo: 2, free: 4 } as const;
 type FastKind = keyof typeof KIND_BIT;
 const MODE_OF: Record<FastKind, Mode> = { meminfo: Mode.Meminfo, slabinfo: Mode.Slab, free: Mode.Free };
+/** The kinds this path reads, in the order of ResumePoint.counts. */
+export const FAST_KINDS: readonly FastKind[] = ['meminfo', 'slabinfo', 'free'];
+const KIND_INDEX: Record<FastKind, number> = { meminfo: 0, slabinfo: 1, free: 2 };
+/** A line of this many bytes or more is cut by the generic reader (ChunkedLines). */
+export const MAX_LINE_BYTES = 1 << 20;
+
+/**
+ * A sample's start as the sectionizer stands there: the generic reader starts at byte `byte` (a line start), line
+ * numbers going on from `line`, sample indexes from `index`, primed with what the sectionizer carries over from
+ * earlier samples: the line count of the last section of each kind (FAST_KINDS order; -1: none), which decides
+ * the "capture ended inside this section" warning, and the last free header, which headerless free rows reuse.
+ */
+export interface ResumePoint {
+  byte: number;
+  line: number;
+  index: number;
+  counts: number[];
+  freeHeader: string | undefined;
+}
+
+/** The start of a file. */
+export const FILE_START: ResumePoint = { byte: 0, line: 0, index: 0, counts: [-1, -1, -1], freeHeader: undefined };
 
 const isAlpha = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isWord = (c: number): boolean => isAlpha(c) || (c >= 48 && c <= 57) || c === 95 || c === 40 || c === 41;
@@ -196,10 +219,10 @@ function plainLine(buf: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-type OnRow = (tSec: number, row: SeriesRow, meta: SeriesMeta) => void;
+export type OnRow = (tSec: number, row: SeriesRow, meta: SeriesMeta) => void;
 
 /** The scan's state: the open sample, the open section, and what it has learnt of the log's names. */
-class FastScan {
+export class FastScan {
   readonly row: SeriesRow;
   private readonly interval: number;
   private readonly cleaner = new LineCleaner();
@@ -243,8 +266,26 @@ class FastScan {
   private secFirstText = '';
   private slabRows = 0;
   private freeLines: string[] = [];
-  private readonly lineCounts = new Map<string, number>();
-  private lineNo = 0;
+  /** The sectionizer's lineCounts (by KIND_INDEX; -1: none yet) and last free header: what a sample start carries. */
+  private readonly counts = new Int32Array(3).fill(-1);
+  private freeHeader: string | undefined;
+  /** The same at the open sample's start, and where that start is (byte of its first line). */
+  private readonly sampleCounts = new Int32Array(3).fill(-1);
+  private sampleFreeHeader: string | undefined;
+  private samplePos = 0;
+  /** Where this scan began (reset()), and what it carried there. */
+  private startPos = 0;
+  private startLine = 0;
+  private startIndex = 0;
+  private readonly startCounts = new Int32Array(3).fill(-1);
+  private startFreeHeader: string | undefined;
+  /** Line and kind of the first section this scan opened (-1: none yet). */
+  firstOpenLine = -1;
+  firstOpenKind = -1;
+  /** File offset of the chunk's buf[0], and the current line's start in it. */
+  private base = 0;
+  private p = 0;
+  lineNo = 0;
   /** The value of the last number read by num(). */
   private v = 0;
   private scratch = new Uint8Array(256);
@@ -255,11 +296,73 @@ class FastScan {
     this.interval = options.intervalSec ?? 1;
   }
 
+  /**
+   * Starts over at byte `pos` (a line start) of the file, as the sectionizer stands at a sample's start: no open
+   * sample or section, `line` lines before, `index` samples before, carrying `counts` and `freeHeader`. What it
+   * learnt of names is kept (guesses only).
+   */
+  reset(pos: number, line: number, index: number, counts: ArrayLike<number>, freeHeader: string | undefined): void {
+    this.open = false;
+    this.mode = Mode.None;
+    this.lineNo = line;
+    this.index = index;
+    for (let i = 0; i < 3; i++) this.counts[i] = counts[i] as number;
+    this.freeHeader = freeHeader;
+    this.startPos = pos;
+    this.startLine = line;
+    this.startIndex = index;
+    this.startCounts.set(this.counts);
+    this.startFreeHeader = freeHeader;
+    this.firstOpenLine = -1;
+    this.firstOpenKind = -1;
+  }
+
+  /** Where a generic reader must start to go on from here: the open sample's start, else where this scan began. */
+  resumePoint(): ResumePoint {
+    if (this.open) {
+      return { byte: this.samplePos, line: this.firstLine - 1, index: this.index, counts: Array.from(this.sampleCounts), freeHeader: this.sampleFreeHeader };
+    }
+    // No sample open: only before this scan's first section (after one, a sample is always open).
+    return { byte: this.startPos, line: this.startLine, index: this.startIndex, counts: Array.from(this.startCounts), freeHeader: this.startFreeHeader };
+  }
+
+  /** Samples delivered by this scan since reset(). */
+  get delivered(): number {
+    return this.index - this.startIndex;
+  }
+
+  /** True when the line just read started a sample (nothing else of it read yet but that line). */
+  get sampleStartedHere(): boolean {
+    return this.open && this.firstLine === this.lineNo && this.sections.length === 0;
+  }
+
+  /** Kind (KIND_INDEX) of the open section, -1 when none. */
+  get openKind(): number {
+    return this.mode === Mode.None ? -1 : KIND_INDEX[this.secName];
+  }
+
+  /** The carried state at the open sample's start (what a scan from there needs). */
+  sampleCarry(): { counts: number[]; freeHeader: string | undefined } {
+    return { counts: Array.from(this.sampleCounts), freeHeader: this.sampleFreeHeader };
+  }
+
+  /** True when end() would look up a line count this scan has not seen (it started past the file's start). */
+  endNeedsCarry(): boolean {
+    return this.mode !== Mode.None && this.mode !== Mode.Free && this.counts[KIND_INDEX[this.secName]] === -1
+      && this.startCounts[KIND_INDEX[this.secName]] === -1 && this.startPos > 0;
+  }
+
+  /** The file offset of buf[0] for the next chunk() call. */
+  setBase(base: number): void {
+    this.base = base;
+  }
+
   /** Lines of buf[start, end): end is just past an LF, or the end of the file. */
   chunk(buf: Buffer, u8: Uint8Array, dv: DataView, start: number, end: number): void {
     let p = start;
     while (p < end) {
       this.lineNo++;
+      this.p = p;
       const c = u8[p] as number;
       let nl = -1;
       if (this.mode === Mode.Slab) {
@@ -270,8 +373,11 @@ class FastScan {
       if (nl < 0) {
         nl = buf.indexOf(LF, p);
         if (nl < 0 || nl >= end) nl = end;
+        // A line the generic reader would cut (MAX_LINE_BYTES) is its business (a hot row of that length too,
+        // below: a row adds to the open sample only, which the generic path reads again).
+        if (nl - p >= MAX_LINE_BYTES - 2) throw new Stop();
         this.otherLine(buf, p, nl, nl < end);
-      }
+      } else if (nl - p >= MAX_LINE_BYTES - 2) throw new Stop();
       p = nl + 1;
     }
   }
@@ -584,6 +690,11 @@ class FastScan {
   private openSection(kind: FastKind, t: string): void {
     if (this.open && (this.kinds & KIND_BIT[kind]) !== 0) this.emit();
     if (!this.open) this.startSample(this.lineNo);
+    if (this.firstOpenLine < 0) {
+      this.firstOpenLine = this.lineNo;
+      this.firstOpenKind = KIND_INDEX[kind];
+    }
+    if (kind === 'free' && !FREE_ROW_RE.test(t)) this.freeHeader = t;
     this.mode = MODE_OF[kind];
     this.secName = kind;
     this.secLines = 1;
@@ -611,13 +722,16 @@ class FastScan {
     this.mode = Mode.None;
     this.kinds |= KIND_BIT[this.secName];
     this.sections.push(this.secName);
-    this.lineCounts.set(this.secName, this.secLines);
+    this.counts[KIND_INDEX[this.secName]] = this.secLines;
   }
 
   private startSample(line: number): void {
     this.open = true;
     this.stamp++;
     this.firstLine = line;
+    this.samplePos = this.base + this.p;
+    this.sampleCounts.set(this.counts);
+    this.sampleFreeHeader = this.freeHeader;
     this.kinds = 0;
     this.sections = [];
     this.warnings = [];
@@ -676,8 +790,8 @@ class FastScan {
   /** End of input, as Sectionizer.end() sees it. */
   end(): void {
     if (this.mode !== Mode.None) {
-      const before = this.lineCounts.get(this.secName);
-      if (before !== undefined && this.secLines < before && this.mode !== Mode.Free) {
+      const before = this.counts[KIND_INDEX[this.secName]] as number;
+      if (before >= 0 && this.secLines < before && this.mode !== Mode.Free) {
         const w = warning(this.secFirst, this.secFirstText, `${this.secName}: the capture ended inside this section (${this.secLines} lines, the previous one had ${before}); kept as is`, 'data-loss');
         this.warnings.push({ ...w, source: 'capture' });
       }
@@ -687,44 +801,99 @@ class FastScan {
   }
 }
 
+/** All samples delivered (`samples` in all), or where the generic path goes on. */
+export type FastResult = { complete: true; samples: number } | { complete: false; resume: ResumePoint };
+
+/** How a drive() ended: the end of the file, the line at `stopAt` read, or a Stop (nothing past it delivered). */
+export type DriveEnd = 'eof' | 'stopAt' | 'stop';
+
+/** Reused read buffers (one per thread). */
+export class ScanBuffers {
+  readonly buf: Buffer;
+  readonly u8: Uint8Array;
+  readonly dv: DataView;
+  constructor(readonly size = 4 << 20) {
+    const ab = new ArrayBuffer(size);
+    this.buf = Buffer.from(ab);
+    // The scanners read a plain Uint8Array: V8 indexes it faster than a Buffer (a subclass).
+    this.u8 = new Uint8Array(ab);
+    this.dv = new DataView(ab);
+  }
+}
+
 /**
- * Scans the log; returns complete: false when it stopped early (samples delivered so far are the generic path's
- * first ones). Keys are numbered in `keys`.
+ * Feeds the lines of the open file `fd` from byte `from` (a line start) to `scan`: to the end of the file, or,
+ * with stopAt >= 0 (a line start past `from`), up to and including the line that starts at stopAt. Does not
+ * call scan.end().
  */
-export function scanSeriesFast(
-  path: string, options: SeriesOptions, keys: KeyTable, onRow: OnRow, chunkBytes = 4 << 20,
-): { complete: boolean } {
-  const scan = new FastScan(keys, options, onRow);
-  const fd = openSync(path, 'r');
-  const ab = new ArrayBuffer(chunkBytes);
-  const buf = Buffer.from(ab);
-  // The scanners read a plain Uint8Array: V8 indexes it faster than a Buffer (a subclass).
-  const u8 = new Uint8Array(ab);
-  const dv = new DataView(ab);
+export function drive(scan: FastScan, fd: number, from: number, stopAt: number, b: ScanBuffers): DriveEnd {
+  const { buf, u8, dv } = b;
+  const size = b.size;
+  let base = from;
   let keep = 0;
   try {
     for (;;) {
-      const n = readSync(fd, buf, keep, chunkBytes - keep, null);
+      const n = readSync(fd, buf, keep, size - keep, base + keep);
       const end = keep + n;
+      scan.setBase(base);
+      if (stopAt >= 0 && stopAt - base < end) {
+        const lf = buf.indexOf(LF, stopAt - base);
+        if (lf >= 0 && lf < end) {
+          scan.chunk(buf, u8, dv, 0, lf + 1);
+          return 'stopAt';
+        }
+        if (n === 0) {
+          scan.chunk(buf, u8, dv, 0, end);
+          return 'stopAt';
+        }
+      }
       if (n === 0) {
         if (end > 0) scan.chunk(buf, u8, dv, 0, end);
-        break;
+        return 'eof';
       }
       const last = buf.lastIndexOf(LF, end - 1);
       if (last < 0) {
-        if (end === chunkBytes) throw new Stop(); // a line longer than the buffer: the generic path cuts it
+        if (end === size) throw new Stop(); // a line longer than the buffer: the generic path cuts it
         keep = end;
         continue;
       }
       scan.chunk(buf, u8, dv, 0, last + 1);
       keep = end - last - 1;
       if (keep > 0) buf.copy(buf, 0, last + 1, end);
+      base += last + 1;
     }
-    scan.end();
-    return { complete: true };
   } catch (e) {
-    if (e instanceof Stop) return { complete: false };
+    if (e instanceof Stop) return 'stop';
     throw e;
+  }
+}
+
+/** scan.end(), or 'stop' when it met something of the generic path's. */
+export function finish(scan: FastScan): 'eof' | 'stop' {
+  try {
+    scan.end();
+    return 'eof';
+  } catch (e) {
+    if (e instanceof Stop) return 'stop';
+    throw e;
+  }
+}
+
+/**
+ * Scans the log from `from` (default: its start) to its end; returns complete: false when it stopped early, with
+ * where the generic path must go on (samples delivered so far are the generic path's first ones). Keys are
+ * numbered in `keys`.
+ */
+export function scanSeriesFast(
+  path: string, options: SeriesOptions, keys: KeyTable, onRow: OnRow, from: ResumePoint = FILE_START, chunkBytes = 4 << 20,
+): FastResult {
+  const scan = new FastScan(keys, options, onRow);
+  scan.reset(from.byte, from.line, from.index, from.counts, from.freeHeader);
+  const fd = openSync(path, 'r');
+  try {
+    let how: DriveEnd | 'eof' = drive(scan, fd, from.byte, -1, new ScanBuffers(chunkBytes));
+    if (how === 'eof') how = finish(scan);
+    return how === 'eof' ? { complete: true, samples: from.index + scan.delivered } : { complete: false, resume: scan.resumePoint() };
   } finally {
     closeSync(fd);
   }

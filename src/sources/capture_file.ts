@@ -3,17 +3,21 @@
  * in) into samples and Snapshots, in constant memory whatever its size: one reused read buffer, one pending line,
  * one open sample. Text goes through the same cleaner and sectionizer as everything else (DESIGN.md, "One text path").
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isAscii } from 'node:buffer';
 import { warning, type ParseWarning } from '../model/parsed.js';
 import type { ProcessSample, Snapshot, SnapshotWarning } from '../model/snapshot.js';
 import type { FreeRow } from '../model/proc_files.js';
 import { flattenSnapshot, keyPart, processKey, type SeriesValues } from '../model/series.js';
-import { KeyTable, canTakeFastPath, growRow, newSeriesRow, scanSeriesFast, type SeriesRow } from './capture_fast.js';
+import {
+  FAST_KINDS, FILE_START, KeyTable, MAX_LINE_BYTES, canTakeFastPath, growRow, newSeriesRow, scanSeriesFast, type ResumePoint, type SeriesRow,
+} from './capture_fast.js';
+import { PARALLEL_MIN_BYTES, scanSeriesParallel, type ParallelOptions } from './capture_parallel.js';
 
 export { KeyTable, rowToMap, type SeriesRow } from './capture_fast.js';
 import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls } from '../capture/terminal_noise.js';
 import { Sectionizer } from '../capture/sectionizer.js';
+import { MARKER } from '../capture/markers.js';
 import { sectionText, type RawSample, type Section } from '../capture/section.js';
 import { parseBootId, parseDate, parseUptime } from '../capture/clock.js';
 import { parseMeminfo } from '../parse/meminfo.js';
@@ -56,7 +60,7 @@ export interface ReadOptions {
 
 const DEFAULT_CHUNK = 1 << 20;
 /** A "line" longer than this many bytes is not text a terminal printed: its head is kept, the rest skipped. */
-export const MAX_LINE_BYTES = 1 << 20;
+export { MAX_LINE_BYTES };
 
 /** A line cut at MAX_LINE_BYTES: where, and how many bytes of it were skipped. */
 export interface CutLine { line: number; skippedBytes: number }
@@ -78,9 +82,14 @@ export class ChunkedLines {
   private lineNo = 0;
   /** Inside a line past MAX_LINE_BYTES: bytes skipped so far, -1 when not. */
   private skipping = -1;
+  /** File offset of the next read; null: the descriptor's own position (the file is read from its start). */
+  private pos: number | null = null;
 
-  constructor(path: string, private readonly chunkBytes = DEFAULT_CHUNK) {
+  /** Reads from byte `from` (a line start), numbering lines on from `linesBefore`. */
+  constructor(path: string, private readonly chunkBytes = DEFAULT_CHUNK, from = 0, linesBefore = 0) {
     this.fd = openSync(path, 'r');
+    if (from > 0) this.pos = from;
+    this.lineNo = linesBefore;
     // Its own ArrayBuffer, so the word-at-a-time control scan is aligned.
     this.buf = Buffer.from(new ArrayBuffer(Math.max(1, chunkBytes)));
   }
@@ -88,7 +97,8 @@ export class ChunkedLines {
   /** Calls onLine for every line completed by the next read; false once the file is exhausted. */
   readChunk(onLine: (line: string, lineNo: number, hints: number) => void): boolean {
     let buf = this.buf;
-    const n = readSync(this.fd, buf, this.keep, buf.length - this.keep, null);
+    const n = readSync(this.fd, buf, this.keep, buf.length - this.keep, this.pos);
+    if (this.pos !== null) this.pos += n;
     const end = this.keep + n;
     if (this.skipping >= 0) return this.skip(n, end, onLine);
     if (n === 0) {
@@ -177,17 +187,30 @@ export class ChunkedLines {
 const AT = 64;
 
 /** Samples of a capture log, one at a time. */
-export function* readCaptureFile(path: string, options: ReadOptions = {}): Generator<CaptureSample> {
+export function readCaptureFile(path: string, options: ReadOptions = {}): Generator<CaptureSample> {
+  return readCaptureFrom(path, options, FILE_START);
+}
+
+/**
+ * readCaptureFile() from a sample's start (a ResumePoint the fast path found: it never takes a line with a
+ * terminal time, so the clock has nothing to carry). The sectionizer is primed with what it would carry there.
+ */
+function* readCaptureFrom(path: string, options: ReadOptions, from: ResumePoint): Generator<CaptureSample> {
   const queue: RawSample[] = [];
-  const sectionizer = new Sectionizer((s) => queue.push(s));
+  let primed = false;
+  const sectionizer = new Sectionizer((s) => {
+    if (primed) queue.push(s);
+  });
+  primeSectionizer(sectionizer, from);
+  primed = true;
   const clock = new SampleClock(options.intervalSec ?? 1);
-  const lines = new ChunkedLines(path, options.chunkBytes ?? DEFAULT_CHUNK);
+  const lines = new ChunkedLines(path, options.chunkBytes ?? DEFAULT_CHUNK, from.byte, from.line);
   const cleaner = new LineCleaner();
   const push = (raw: string, lineNo: number, hints: number): void => {
     const c = cleaner.clean(raw, hints);
     if (c !== undefined) sectionizer.pushText(c, lineNo, cleaner.time, (hints & CHUNK_NO_AT) !== 0);
   };
-  let index = 0;
+  let index = from.index;
   let told = 0;
   try {
     for (let more = true; more;) {
@@ -209,6 +232,26 @@ export function* readCaptureFile(path: string, options: ReadOptions = {}): Gener
   } finally {
     lines.close();
   }
+}
+
+/**
+ * Brings a new Sectionizer to the state the one that read the file up to `from` had there, through its public
+ * input only: the free header (a header line opens a free section), then each kind's line count (a framed
+ * section of that many lines: the count is all a closed section leaves), then "done" to close what is open.
+ * The samples this makes are dropped by the caller; the gap count and open sample end as a fresh one's.
+ */
+function primeSectionizer(sectionizer: Sectionizer, from: ResumePoint): void {
+  const counts = from.counts;
+  if (from.freeHeader === undefined && counts.every((n) => n < 0)) return;
+  if (from.freeHeader !== undefined) sectionizer.pushText(from.freeHeader, 0, undefined);
+  FAST_KINDS.forEach((kind, i) => {
+    const n = counts[i] ?? -1;
+    if (n < 0) return;
+    sectionizer.pushText(`${MARKER} resume sec ${kind}`, 0, undefined);
+    for (let k = 0; k < n; k++) sectionizer.pushText('-', 0, undefined);
+    sectionizer.pushText(`${MARKER} resume end 0`, 0, undefined);
+  });
+  sectionizer.pushText(`${MARKER} resume done`, 0, undefined);
 }
 
 function cutWarning(c: CutLine): ParseWarning {
@@ -470,6 +513,11 @@ export interface SeriesOptions {
   chunkBytes?: number;
   /** 'auto' (default): the byte-scanning path where the log allows it, else the generic one. */
   path?: 'auto' | 'generic' | 'fast';
+  /**
+   * The byte-scanning path on worker threads for a large log (PARALLEL_MIN_BYTES and up; default: one worker
+   * besides this thread); false: never.
+   */
+  parallel?: ParallelOptions | false;
 }
 
 export interface SeriesSummary {
@@ -510,28 +558,28 @@ type OnMap = (tSec: number, values: SeriesValues, meta: SeriesMeta) => void;
 
 function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, onMap: OnMap | undefined): SeriesSummary {
   const mode = options.path ?? 'auto';
-  let delivered = 0;
   const cutLines: CutLine[] = [];
   const keys = new KeyTable();
+  let from = FILE_START;
   if (mode !== 'generic' && (mode === 'fast' || sniffFast(path))) {
     const deliver = onRow ?? mapOfRows(onMap as OnMap);
-    const r = scanSeriesFast(path, options, keys, (t, row, m) => {
-      delivered++;
-      deliver(t, row, m);
-    });
-    if (r.complete) return { samples: delivered, path: 'fast', cutLines };
+    const par = options.parallel;
+    const r = par !== false && fileSize(path) >= (par?.minBytes ?? PARALLEL_MIN_BYTES)
+      ? scanSeriesParallel(path, options, par ?? {}, keys, deliver)
+      : scanSeriesFast(path, options, keys, deliver);
+    if (r.complete) return { samples: r.samples, path: 'fast', cutLines };
+    from = r.resume;
   }
-  // The generic path from the start; samples the fast path already gave are the same ones, so they are skipped.
-  const skip = delivered;
+  // The generic path from the start of the sample the fast path left (the ones before are delivered).
   const flattener = new SeriesFlattener();
   const values: SeriesValues = new Map();
   const row = newSeriesRow(keys);
-  let samples = 0;
+  let samples = from.index;
   const read: ReadOptions = { onCutLine: (c) => { if (cutLines.length < 100) cutLines.push(c); } };
   if (options.intervalSec !== undefined) read.intervalSec = options.intervalSec;
   if (options.chunkBytes !== undefined) read.chunkBytes = options.chunkBytes;
-  for (const sample of readCaptureFile(path, read)) {
-    if (samples++ < skip) continue;
+  for (const sample of readCaptureFrom(path, read, from)) {
+    samples++;
     const snap = toSnapshot(sample);
     values.clear();
     flattener.flatten(snap, values);
@@ -553,7 +601,7 @@ function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, 
       onRow(sample.timestamp.sec, row, meta);
     }
   }
-  return { samples, path: skip > 0 ? 'fast+generic' : 'generic', cutLines };
+  return { samples, path: from.index > 0 ? 'fast+generic' : 'generic', cutLines };
 }
 
 /** Rows as one Map updated in place: most keys come back every sample; keys a sample lacks are deleted. */
@@ -586,6 +634,10 @@ function mapOfRows(onMap: OnMap): OnRow {
     lastCount = count;
     onMap(t, values, meta);
   };
+}
+
+function fileSize(path: string): number {
+  return statSync(path).size;
 }
 
 function sniffFast(path: string): boolean {

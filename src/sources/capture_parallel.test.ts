@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixtures } from '../../test/corpus.js';
+import { flattenSnapshot } from '../model/series.js';
+import { planRanges } from './capture_parallel.js';
+import { ingestSeries, ingestSeriesTyped, ingestToSnapshots, rowToMap, type SeriesMeta, type SeriesOptions } from './capture_file.js';
+
+interface Got { t: number; values: Map<string, number>; meta: SeriesMeta }
+
+/** ingestSeries and ingestSeriesTyped with `options`: the same samples, key numbers stable. */
+function series(path: string, options: SeriesOptions): { got: Got[]; path: string } {
+  const got: Got[] = [];
+  const r = ingestSeries(path, options, (t, values, meta) => got.push({ t, values: new Map(values), meta }));
+  const typed: Got[] = [];
+  const seen = new Map<string, number>();
+  const rt = ingestSeriesTyped(path, options, (t, row, meta) => {
+    for (let i = 0; i < row.count; i++) {
+      const id = row.ids[i] as number;
+      const key = row.keys.names[id] as string;
+      assert.equal(seen.get(key) ?? id, id, `key ${key} keeps its number`);
+      seen.set(key, id);
+    }
+    typed.push({ t, values: rowToMap(row), meta });
+  });
+  assert.equal(rt.path, r.path);
+  assert.equal(r.samples, got.length);
+  assert.deepStrictEqual(typed, got);
+  return { got, path: r.path };
+}
+
+function reference(path: string, intervalSec: number): Got[] {
+  const out: Got[] = [];
+  ingestToSnapshots(path, {
+    intervalSec,
+    onSample: (snap, s) => out.push({
+      t: s.timestamp.sec, values: flattenSnapshot(snap),
+      meta: { index: s.index, firstLine: s.firstLine, sections: s.sections.map((x) => x.name), kinds: s.sections.map((x) => x.kind), timestamp: s.timestamp, warnings: snap.warnings },
+    }),
+  });
+  return out;
+}
+
+function withFile<T>(text: string, fn: (path: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-cappar-'));
+  try {
+    const path = join(dir, 'capture.log');
+    writeFileSync(path, text);
+    return fn(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The plain capture `copies` times over (3 samples each, about 27 KB a sample), MemFree varied per copy. */
+function bigLog(copies: number): string {
+  const f = fixtures(/^capture-seed-loop-local\.txt$/)[0];
+  assert.ok(f);
+  const out: string[] = [];
+  for (let i = 0; i < copies; i++) out.push(f.text.replace(/^MemFree: +\d+/gm, `MemFree:        ${1000 + i}`));
+  return out.join('');
+}
+
+/** Samples of slabinfo, meminfo, free in that order: a MemTotal line is inside a sample, never at its start. */
+function slabFirstLog(samples: number): string {
+  const f = fixtures(/^capture-seed-loop-local\.txt$/)[0];
+  assert.ok(f);
+  const t = f.text;
+  const mem = t.slice(t.indexOf('MemTotal:'), t.indexOf('#####', t.indexOf('MemTotal:')));
+  const slab = t.slice(t.indexOf('slabinfo - version'), t.indexOf('#####', t.indexOf('slabinfo - version')));
+  const free = t.slice(t.indexOf('               total'), t.indexOf('#####', t.indexOf('               total')));
+  const sep = '#'.repeat(68);
+  const out: string[] = [];
+  for (let i = 0; i < samples; i++) {
+    out.push(`${sep}\ncat slabinfo...\n${slab}${sep}\ncat meminfo...\n${mem.replace(/^MemFree: +\d+/m, `MemFree:        ${1000 + i}`)}${'#'.repeat(19)}\n${free}`);
+  }
+  return out.join('');
+}
+
+function insertBefore(text: string, prefix: string, nth: number, ...add: string[]): string {
+  const lines = text.split('\n');
+  let seen = 0;
+  const at = lines.findIndex((l) => l.startsWith(prefix) && seen++ === nth);
+  assert.ok(at >= 0, `${prefix} #${nth}`);
+  lines.splice(at, 0, ...add);
+  return lines.join('\n');
+}
+
+/** Ranges of about one sample (the joins are many), or of several. */
+const SPLITS: { name: string; options: SeriesOptions }[] = [
+  { name: '1 worker, ranges of ~1 sample', options: { intervalSec: 5, parallel: { minBytes: 0, rangeBytes: 20_000, workers: 1, maxPending: 2 } } },
+  { name: '2 workers, ranges of ~3 samples', options: { intervalSec: 5, parallel: { minBytes: 0, rangeBytes: 80_000, workers: 2, maxPending: 3 } } },
+];
+
+test('ranges start at a MemTotal line and cover the file', () => {
+  withFile(bigLog(4), (path) => {
+    const ranges = planRanges(path, 20_000);
+    assert.ok(ranges.length > 5);
+    assert.equal(ranges[0]?.start, 0);
+    for (let i = 1; i < ranges.length; i++) assert.equal(ranges[i]?.start, ranges[i - 1]?.end);
+  });
+});
+
+test('the parallel fast path equals the generic path value for value, line for line', () => {
+  const variants: [string, string, 'fast' | 'fast+generic'][] = [
+    ['plain', bigLog(12), 'fast'],
+    ['CRLF', bigLog(12).replace(/\n/g, '\r\n'), 'fast'],
+    ['no final newline', bigLog(12).trimEnd(), 'fast'],
+    ['a stray line mid-log (a range stops: the generic path goes on)', insertBefore(bigLog(12), 'kmalloc-64 ', 17, 'debug: stray print'), 'fast+generic'],
+    ['cut inside the last slabinfo (its line count comes from an earlier range)', (() => {
+      const t = bigLog(12);
+      return t.slice(0, t.lastIndexOf('kmalloc-64 '));
+    })(), 'fast'],
+    ['a headerless free row in a later range (the header comes from an earlier one)', insertBefore(bigLog(12), 'slabinfo - version', 25, 'Mem:        24684096      462668    23900104        8788      564172    24221428'), 'fast+generic'],
+    ['samples that do not start at MemTotal (the joins fail: sequential from there)', slabFirstLog(36), 'fast'],
+    ['meminfo only', bigLog(12).replace(/^slabinfo - version[^]*?(?=^#{68})/gm, ''), 'fast'],
+  ];
+  for (const [name, text, wantPath] of variants) {
+    withFile(text, (path) => {
+      const want = reference(path, 5);
+      assert.ok(want.length > 20, name);
+      for (const s of SPLITS) {
+        const { got, path: which } = series(path, s.options);
+        assert.equal(which, wantPath, `${name} (${s.name})`);
+        assert.deepStrictEqual(got, want, `${name} (${s.name})`);
+      }
+    });
+  }
+});

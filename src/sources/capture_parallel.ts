@@ -1,0 +1,394 @@
+/**
+ * The fast path (capture_fast.ts) on more than one core, for a large log: the file is cut into byte ranges at
+ * lines that start a "MemTotal:" line, each range is scanned by a FastScan of its own (this thread and worker
+ * threads take ranges in turn), and the samples are delivered here in file order, at most `maxPending` ranges
+ * parsed ahead of the one being delivered (constant memory whatever the log's size).
+ *
+ * Same answers as one sequential scan, checked at every join rather than assumed: a range's scan reads on through
+ * the first line of the next range and reports whether that line started a sample (so the sample before it is
+ * complete and delivered), which kind it opened, and what the sectionizer carries there (each kind's last line
+ * count, the last free header); the next range's scan, started fresh at that line, must open the same kind at
+ * its first line. Everything else a scan keeps across samples is a guess that only saves time (name order).
+ * Where a join does not hold, a range's scan stops (a line left to the generic path), or a worker fails, the
+ * samples up to the last sample start known to be exact are delivered and the sequential scan goes on from there
+ * (handing over to the generic path as usual). Sample indexes and line numbers are made global here; each scan
+ * numbers keys in its own KeyTable, sends a key's string once, and keys are renumbered into the caller's table
+ * the first time a delivered sample holds them (so numbering depends on the samples only, not on timing).
+ *
+ * The API stays synchronous: this thread blocks on Atomics.wait and takes results with receiveMessageOnPort.
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { SnapshotWarning } from '../model/snapshot.js';
+import {
+  FAST_KINDS, FastScan, KeyTable, ScanBuffers, drive, finish, growRow, newSeriesRow, scanSeriesFast,
+  type FastResult, type OnRow, type ResumePoint, type SeriesRow,
+} from './capture_fast.js';
+import type { SeriesMeta, SeriesOptions } from './capture_file.js';
+
+export interface ParallelOptions {
+  /** Smallest file worth the threads (default PARALLEL_MIN_BYTES). */
+  minBytes?: number;
+  /** Bytes per range (default: the file / 128, between 4 and 16 MB). */
+  rangeBytes?: number;
+  /** Worker threads besides this one, which scans ranges too (default 1). */
+  workers?: number;
+  /** Ranges scanned and not yet delivered, at most (default 4). */
+  maxPending?: number;
+}
+
+export const PARALLEL_MIN_BYTES = 64 << 20;
+
+export interface Range { start: number; end: number }
+
+/** What a range's scan gives back. Lines and sample indexes count from the range's start. */
+export interface RangeResult {
+  k: number;
+  /** Which scanner (0: this thread, 1...: workers): whose key numbers `ids` are. */
+  source: number;
+  error?: string;
+  samples: number;
+  /** Per sample: number of values, first line, section kinds (2 bits each, FAST_KINDS index + 1); arrays may be longer than used. */
+  hdr: Int32Array<ArrayBuffer>;
+  ids: Int32Array<ArrayBuffer>;
+  values: Float64Array<ArrayBuffer>;
+  /** Keys the scanner numbered since its last result, in number order. */
+  newKeys: string[];
+  warnings: { sample: number; warning: SnapshotWarning }[];
+  /**
+   * 'join': the next range's first line started a sample (kind joinKind, carrying `carry`), `lines` lines in this
+   * range; 'eof': the file's end, all delivered; 'stop' / 'badjoin': go on sequentially from `resume`.
+   */
+  how: 'join' | 'eof' | 'stop' | 'badjoin';
+  lines: number;
+  firstOpenLine: number;
+  firstOpenKind: number;
+  joinKind: number;
+  carry: { counts: number[]; freeHeader: string | undefined };
+  resume?: ResumePoint;
+}
+
+export interface WorkerJob {
+  path: string;
+  ranges: Range[];
+  ctl: SharedArrayBuffer;
+  port: MessagePort;
+  source: number;
+  maxPending: number;
+}
+
+/** Slots of the shared control array. */
+const NEXT = 0, POSTED = 1, DELIVERED = 2, ABORT = 3;
+const NO_COUNTS: readonly number[] = [-1, -1, -1];
+const NEEDLE = Buffer.from('\nMemTotal:');
+/** A worker that has posted nothing for this long is taken for dead: the scan goes on without it. */
+const STALL_MS = 60_000;
+
+/** Ranges of about rangeBytes, each after the first starting at a "MemTotal:" line. */
+export function planRanges(path: string, rangeBytes: number): Range[] {
+  const fd = openSync(path, 'r');
+  try {
+    const size = statSync(path).size;
+    const starts = [0];
+    const probe = Buffer.allocUnsafe(256 << 10);
+    for (let at = rangeBytes; at < size; at += rangeBytes) {
+      const n = readSync(fd, probe, 0, probe.length, at - 1);
+      const i = probe.subarray(0, n).indexOf(NEEDLE);
+      if (i < 0) continue;
+      const cut = at + i;
+      if (cut > (starts.at(-1) as number) && cut < size) starts.push(cut);
+    }
+    return starts.map((start, k) => ({ start, end: starts[k + 1] ?? size }));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Scans ranges of one file with one FastScan and KeyTable (one per thread), packing the samples for delivery. */
+export class RangeParser {
+  private readonly keys = new KeyTable();
+  private sentKeys = 0;
+  private readonly scan: FastScan;
+  private readonly bufs = new ScanBuffers();
+  private readonly fd: number;
+  private hdr = new Int32Array(0);
+  private ids = new Int32Array(0);
+  private values = new Float64Array(0);
+  private nSamples = 0;
+  private nValues = 0;
+  private warnings: { sample: number; warning: SnapshotWarning }[] = [];
+
+  constructor(path: string, private readonly ranges: readonly Range[], private readonly source: number) {
+    this.fd = openSync(path, 'r');
+    this.scan = new FastScan(this.keys, {}, (_t, row, meta) => this.add(row, meta));
+  }
+
+  run(k: number): RangeResult {
+    const range = this.ranges[k] as Range;
+    const last = k === this.ranges.length - 1;
+    // Fresh arrays each time (a worker gives them away), sized from the last range's.
+    this.hdr = new Int32Array(Math.max(3 * 256, this.nSamples * 3 + 96));
+    this.ids = new Int32Array(Math.max(1 << 14, this.nValues + (this.nValues >> 4)));
+    this.values = new Float64Array(this.ids.length);
+    this.nSamples = 0;
+    this.nValues = 0;
+    this.warnings = [];
+    const scan = this.scan;
+    scan.reset(range.start, 0, 0, NO_COUNTS, undefined);
+    let how: RangeResult['how'];
+    const end = drive(scan, this.fd, range.start, last ? -1 : range.end, this.bufs);
+    if (end === 'stopAt') how = scan.sampleStartedHere ? 'join' : 'badjoin';
+    else if (end === 'eof') how = !last || scan.endNeedsCarry() || finish(scan) === 'stop' ? 'stop' : 'eof';
+    else how = 'stop';
+    const newKeys = this.keys.names.slice(this.sentKeys);
+    this.sentKeys = this.keys.size;
+    const r: RangeResult = {
+      k, source: this.source, samples: this.nSamples,
+      hdr: this.hdr, ids: this.ids, values: this.values,
+      newKeys, warnings: this.warnings, how, lines: scan.lineNo - 1,
+      firstOpenLine: scan.firstOpenLine, firstOpenKind: scan.firstOpenKind, joinKind: scan.openKind, carry: scan.sampleCarry(),
+    };
+    if (how === 'stop' || how === 'badjoin') r.resume = scan.resumePoint();
+    return r;
+  }
+
+  private add(row: SeriesRow, meta: SeriesMeta): void {
+    const n = row.count;
+    if ((this.nSamples + 1) * 3 > this.hdr.length) {
+      const h = new Int32Array(this.hdr.length * 2);
+      h.set(this.hdr);
+      this.hdr = h;
+    }
+    if (this.nValues + n > this.ids.length) {
+      let len = this.ids.length * 2;
+      while (len < this.nValues + n) len *= 2;
+      const a = new Int32Array(len);
+      a.set(this.ids);
+      this.ids = a;
+      const v = new Float64Array(len);
+      v.set(this.values);
+      this.values = v;
+    }
+    let code = 0;
+    meta.sections.forEach((s, j) => {
+      code |= (FAST_KINDS.indexOf(s as (typeof FAST_KINDS)[number]) + 1) << (2 * j);
+    });
+    const h = this.nSamples * 3;
+    this.hdr[h] = n;
+    this.hdr[h + 1] = meta.firstLine;
+    this.hdr[h + 2] = code;
+    const { ids, values } = row;
+    const outIds = this.ids, outValues = this.values;
+    let o = this.nValues;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i] as number;
+      outIds[o] = id;
+      outValues[o++] = values[id] as number;
+    }
+    this.nValues = o;
+    for (const w of meta.warnings) this.warnings.push({ sample: this.nSamples, warning: w });
+    this.nSamples++;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** A worker's loop: takes ranges in turn until none are left or it is told to stop. */
+export function runWorker(job: WorkerJob): void {
+  const ctl = new Int32Array(job.ctl);
+  let parser: RangeParser | undefined;
+  try {
+    parser = new RangeParser(job.path, job.ranges, job.source);
+    for (;;) {
+      if (Atomics.load(ctl, ABORT) !== 0) break;
+      const d = Atomics.load(ctl, DELIVERED);
+      if (Atomics.load(ctl, NEXT) - d >= job.maxPending) {
+        Atomics.wait(ctl, DELIVERED, d, 1000);
+        continue;
+      }
+      const k = Atomics.add(ctl, NEXT, 1);
+      if (k >= job.ranges.length) break;
+      let r: RangeResult;
+      try {
+        r = parser.run(k);
+      } catch (e) {
+        r = failed(k, job.source, e);
+      }
+      job.port.postMessage(r, [r.hdr.buffer, r.ids.buffer, r.values.buffer]);
+      Atomics.add(ctl, POSTED, 1);
+      Atomics.notify(ctl, POSTED);
+    }
+  } finally {
+    parser?.close();
+    job.port.close();
+  }
+}
+
+function failed(k: number, source: number, e: unknown): RangeResult {
+  return {
+    k, source, error: e instanceof Error ? e.message : String(e), samples: 0, hdr: new Int32Array(0), ids: new Int32Array(0),
+    values: new Float64Array(0), newKeys: [], warnings: [], how: 'badjoin', lines: 0, firstOpenLine: -1, firstOpenKind: -1,
+    joinKind: -1, carry: { counts: [...NO_COUNTS], freeHeader: undefined },
+  };
+}
+
+/** Key numbers of one scanner mapped to the caller's. */
+interface Source { names: string[]; remap: Int32Array }
+
+/**
+ * The fast path over `path` on this thread and `workers` worker threads; the same result as scanSeriesFast()
+ * (which it falls back to where it cannot prove a join, or for a file too small to split).
+ */
+export function scanSeriesParallel(path: string, options: SeriesOptions, par: ParallelOptions, keys: KeyTable, onRow: OnRow): FastResult {
+  const size = statSync(path).size;
+  const rangeBytes = par.rangeBytes ?? Math.min(16 << 20, Math.max(4 << 20, Math.ceil(size / 128)));
+  const ranges = planRanges(path, rangeBytes);
+  const nWorkers = par.workers ?? 1;
+  if (ranges.length < 2 || nWorkers < 1) return scanSeriesFast(path, options, keys, onRow);
+  const maxPending = Math.max(2, par.maxPending ?? 4);
+  const interval = options.intervalSec ?? 1;
+  const ctl = new Int32Array(new SharedArrayBuffer(16));
+  const ports: MessagePort[] = [];
+  const workers: Worker[] = [];
+  const sources: Source[] = [];
+  const local = new RangeParser(path, ranges, 0);
+  const results = new Map<number, RangeResult>();
+  const row = newSeriesRow(keys);
+  // Where the range being delivered starts: a sample start, exact (checked at the join).
+  const carry = { line: 0, index: 0, counts: [...NO_COUNTS], freeHeader: undefined as string | undefined };
+  let expectKind = -1;
+  let next = 0;
+  let resumeAt: ResumePoint | undefined;
+
+  const received = (r: RangeResult): void => {
+    const src = (sources[r.source] ??= { names: [], remap: new Int32Array(0) });
+    for (const k of r.newKeys) src.names.push(k);
+    if (src.remap.length < src.names.length) {
+      const m = new Int32Array(Math.max(src.names.length, src.remap.length * 2)).fill(-1);
+      m.set(src.remap);
+      src.remap = m;
+    }
+    results.set(r.k, r);
+  };
+  const carryPoint = (): ResumePoint => ({ byte: (ranges[next] as Range).start, line: carry.line, index: carry.index, counts: [...carry.counts], freeHeader: carry.freeHeader });
+
+  /** Delivers range `next`; false when the scan must go on sequentially from resumeAt. */
+  const deliver = (r: RangeResult): boolean => {
+    if (r.error !== undefined || (next > 0 && (r.firstOpenLine !== 1 || r.firstOpenKind !== expectKind))) {
+      resumeAt = carryPoint();
+      return false;
+    }
+    const src = sources[r.source] as Source;
+    const { hdr, ids, values } = r;
+    let v = 0;
+    for (let s = 0; s < r.samples; s++) {
+      const n = hdr[3 * s] as number;
+      const code = hdr[3 * s + 2] as number;
+      growRow(row, 0, n);
+      let out = row.ids;
+      let vals = row.values;
+      const remap = src.remap;
+      for (let i = 0; i < n; i++, v++) {
+        const id = ids[v] as number;
+        let g = remap[id] as number;
+        if (g < 0) {
+          g = keys.id(src.names[id] as string);
+          remap[id] = g;
+          growRow(row, g, 0);
+          out = row.ids;
+          vals = row.values;
+        }
+        out[i] = g;
+        vals[g] = values[v] as number;
+      }
+      row.count = n;
+      const sections: string[] = [];
+      for (let c = code; c !== 0; c >>>= 2) sections.push(FAST_KINDS[(c & 3) - 1] as string);
+      const warnings: SnapshotWarning[] = [];
+      for (const w of r.warnings) if (w.sample === s) warnings.push({ ...w.warning, line: w.warning.line + carry.line });
+      const index = carry.index + s;
+      const sec = index * interval;
+      const meta: SeriesMeta = {
+        index, firstLine: carry.line + (hdr[3 * s + 1] as number), sections, kinds: sections.slice(),
+        timestamp: { sec, source: 'index' }, warnings,
+      };
+      onRow(sec, row, meta);
+    }
+    if (r.how === 'join') {
+      carry.line += r.lines;
+      carry.index += r.samples;
+      overlay(carry, r.carry.counts, r.carry.freeHeader);
+      expectKind = r.joinKind;
+      return true;
+    }
+    if (r.how === 'eof') return true;
+    const at = r.resume as ResumePoint;
+    const counts = [...carry.counts];
+    for (let i = 0; i < counts.length; i++) if ((at.counts[i] as number) >= 0) counts[i] = at.counts[i] as number;
+    resumeAt = { byte: at.byte, line: carry.line + at.line, index: carry.index + at.index, counts, freeHeader: at.freeHeader ?? carry.freeHeader };
+    return false;
+  };
+
+  let total = -1;
+  try {
+    for (let i = 0; i < nWorkers; i++) {
+      const { port1, port2 } = new MessageChannel();
+      ports.push(port1);
+      const job: WorkerJob = { path, ranges, ctl: ctl.buffer as SharedArrayBuffer, port: port2, source: i + 1, maxPending };
+      try {
+        const w = new Worker(new URL('./capture_worker.js', import.meta.url), { workerData: job, transferList: [port2] });
+        // A worker that dies is noticed by its silence (STALL_MS); its error event must not end the process.
+        w.on('error', () => undefined);
+        workers.push(w);
+      } catch {
+        port2.close();
+        break;
+      }
+    }
+    while (next < ranges.length) {
+      const seen = Atomics.load(ctl, POSTED);
+      for (const p of ports) {
+        for (let m = receiveMessageOnPort(p); m !== undefined; m = receiveMessageOnPort(p)) received(m.message as RangeResult);
+      }
+      const r = results.get(next);
+      if (r !== undefined) {
+        results.delete(next);
+        const ok = deliver(r);
+        if (!ok) break;
+        if (r.how === 'eof') {
+          total = carry.index + r.samples;
+          break;
+        }
+        next++;
+        Atomics.add(ctl, DELIVERED, 1);
+        Atomics.notify(ctl, DELIVERED);
+        continue;
+      }
+      const claimed = Atomics.load(ctl, NEXT);
+      if (claimed < ranges.length && claimed - next < maxPending) {
+        const k = Atomics.add(ctl, NEXT, 1);
+        if (k < ranges.length) received(local.run(k));
+        continue;
+      }
+      if (Atomics.wait(ctl, POSTED, seen, STALL_MS) === 'timed-out' && Atomics.load(ctl, POSTED) === seen) {
+        resumeAt = carryPoint();
+        break;
+      }
+    }
+  } finally {
+    Atomics.store(ctl, ABORT, 1);
+    Atomics.notify(ctl, DELIVERED);
+    for (const p of ports) p.close();
+    for (const w of workers) void w.terminate().catch(() => undefined);
+    local.close();
+  }
+  if (total >= 0) return { complete: true, samples: total };
+  return scanSeriesFast(path, options, keys, onRow, resumeAt ?? carryPoint());
+}
+
+function overlay(carry: { counts: number[]; freeHeader: string | undefined }, counts: readonly number[], freeHeader: string | undefined): void {
+  for (let i = 0; i < carry.counts.length; i++) if ((counts[i] as number) >= 0) carry.counts[i] = counts[i] as number;
+  if (freeHeader !== undefined) carry.freeHeader = freeHeader;
+}
