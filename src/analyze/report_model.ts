@@ -19,6 +19,7 @@ import { analyzeParallel, type SeriesJob } from './parallel.js';
 import type { SeriesKind } from './rules/index.js';
 import { explainedByParts } from './rules/explained_by_parts.js';
 import { contradictedByTotal } from './rules/part_of_whole.js';
+import { remainderInTransit } from './rules/remainder.js';
 
 export interface AnalyzeRecordingOptions {
   /** Window on the recording's axis (seconds since its first sample). */
@@ -162,6 +163,24 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     }
   }
 
+  // The uncounted remainder rising as the caches fall, with memory to spare, is a transfer (rules/remainder.ts).
+  const rem = aggregateVerdicts.get(groupKey('unexplained'));
+  if (rem?.verdict === 'leak') {
+    const parts = [groupKey('unexplained'), SYSTEM.pageCache, SYSTEM.buffers, groupKey('slabReclaimable')].map((k) => judge.values(k));
+    const free = judge.values('meminfo.MemFree');
+    if (parts.every((v) => v !== undefined) && free && memTotal !== null && memTotal > 0) {
+      const sum = new Float64Array(w.t.length);
+      let minFree = Infinity;
+      for (let i = 0; i < sum.length; i++) {
+        sum[i] = parts.reduce((n, v) => n + ((v as Float64Array)[i] as number), 0);
+        const f = free[i] as number;
+        if (Number.isFinite(f) && f < minFree) minFree = f;
+      }
+      judge.define('system.unexplainedWithCaches', sum);
+      const down = remainderInTransit(rem, judge.judge('system.unexplainedWithCaches'), Number.isFinite(minFree) ? minFree / memTotal : null);
+      if (down) { aggregateVerdicts.set(groupKey('unexplained'), down); judge.verdicts.set(groupKey('unexplained'), down); }
+    }
+  }
   // Parts the total contradicts are not leaks (rules/part_of_whole.ts).
   const growthOf = (keys: string[]): number | null => {
     let n = 0;

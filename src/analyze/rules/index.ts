@@ -12,6 +12,7 @@
  * Then, across series (report_model.ts applies them once every series is judged):
  *   explained_by_parts  a total whose growth is mostly parts levelling off (warm-ups) is inconclusive
  *   part_of_whole       a slab cache or vmalloc caller whose total did not gain half its growth is inconclusive
+ *   remainder           uncounted kernel memory rising as the caches fall, with memory to spare, is in transit
  * and culprits.ts: a process that exited before the window ends is bounded, not leaking.
  */
 import { flatRule } from './flat.js';

@@ -34,3 +34,13 @@ test('a total with a leaking part, or with growth the shapes do not explain, sta
   assert.equal(explainedByParts(row('system.anon', 'leak', 25e6), [row('a', 'leak', 20e6), row('b', 'bounded', 5e6)]), undefined);
   assert.equal(explainedByParts(row('system.anon', 'leak', 25e6), [row('b', 'bounded', 5e6), row('c', 'inconclusive', 20e6)]), undefined);
 });
+
+test('uncounted memory rising while the caches fall, with memory to spare, is in transit', async () => {
+  const { remainderInTransit } = await import('./remainder.js');
+  const rem = row('system.unexplained', 'leak', 2e8);
+  assert.equal(remainderInTransit(rem, row('system.unexplainedWithCaches', 'stable', -4e8), 0.86)?.verdict, 'inconclusive');
+  // Under pressure (MemFree near the watermark) a real uncounted leak also shrinks the caches: not excused.
+  assert.equal(remainderInTransit(rem, row('system.unexplainedWithCaches', 'stable', 0), 0.02), undefined);
+  // Remainder and caches together still growing: not a transfer.
+  assert.equal(remainderInTransit(rem, row('system.unexplainedWithCaches', 'leak', 2e8), 0.86), undefined);
+});
