@@ -60,7 +60,23 @@ function defineKernel(cmd: Command, setExitCode: (code: number) => void): void {
         ...(opts.vmlinux !== undefined ? { vmlinux: opts.vmlinux } : {}),
         onProgress: (m) => process.stderr.write(`memsleuth: ${m}\n`),
       });
-      if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
+      // Growth per call site over the window is a series like any other: the same verdict rules judge it
+      // (growing without bound, a bounded pool, or too short to tell).
+      const { analyzeSeries } = await import('../analyze/trend.js');
+      const verdicts = new Map<string, { verdict: string; rateBytesPerSec: number; ci: [number, number]; rule: string }>();
+      for (const s of result.series) {
+        if (s.unit !== 'bytes' || s.points.length < 2) continue;
+        const f = analyzeSeries(Float64Array.from(s.points, (p) => p.t), Float64Array.from(s.points, (p) => p.value), { subject: s.site });
+        verdicts.set(s.site, { verdict: f.verdict, rateBytesPerSec: f.rateBytesPerSec, ci: f.ci, rule: f.rule });
+      }
+      // Series are keyed by the label sites.ts gives a call site: "symbol+0xoff [module]".
+      const verdictOf = (site: { stack: { symbol?: string; offset?: string; module?: string; address?: string }[] }): string => {
+        const f = site.stack[0];
+        if (!f) return '';
+        const label = f.symbol !== undefined ? `${f.symbol}${f.offset ?? ''}${f.module !== undefined && f.module !== 'vmlinux' ? ` [${f.module}]` : ''}` : f.address ?? '';
+        return verdicts.get(label)?.verdict ?? '';
+      };
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ...result, verdicts: Object.fromEntries(verdicts) }, null, 1)}\n`);
       else {
         const out: string[] = [];
         out.push(`engine ${result.engine} (${result.engineReason}); window ${result.windowSec} s, settle ${result.settleSec} s${result.minAgeSec > 0 ? `, objects older than ${result.minAgeSec} s` : ''}${result.interrupted ? ' (interrupted: no settle period)' : ''}`);
@@ -70,12 +86,12 @@ function defineKernel(cmd: Command, setExitCode: (code: number) => void): void {
         } else out.push('lost events: 0');
         out.push(`allocations ${result.counters.allocs}, matched frees ${result.counters.matchedFrees}`);
         out.push('');
-        out.push(`${'outstanding'.padStart(12)} ${'objects'.padStart(8)} ${'age min/max s'.padStart(14)}  ${'cache'.padEnd(20)} call site`);
+        out.push(`${'outstanding'.padStart(12)} ${'objects'.padStart(8)} ${'age min/max s'.padStart(14)}  ${'trend'.padEnd(12)}  ${'cache'.padEnd(20)} call site`);
         for (const s of result.sites) {
           const f = s.stack[0];
           const where = f ? `${f.symbol ?? f.address ?? '?'}${f.offset ?? ''}${f.file !== undefined ? ` (${f.file}:${f.line ?? '?'})` : ''}` : '?';
           const age = s.ageSec ? `${s.ageSec.min.toFixed(1)}/${s.ageSec.max.toFixed(1)}` : '';
-          out.push(`${fmtBytes(s.bytes).padStart(12)} ${String(s.count).padStart(8)} ${age.padStart(14)}  ${terminalSafe(s.cache ?? '').padEnd(20)} ${terminalSafe(where)}`);
+          out.push(`${fmtBytes(s.bytes).padStart(12)} ${String(s.count).padStart(8)} ${age.padStart(14)}  ${verdictOf(s).padEnd(12)}  ${terminalSafe(s.cache ?? '').padEnd(20)} ${terminalSafe(where)}`);
         }
         if (result.sites.length === 0) out.push('  (nothing outstanding)');
         for (const w of result.warnings) out.push(`warning: ${w}`);
