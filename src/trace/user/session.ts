@@ -50,6 +50,12 @@ export async function withSession<T>(o: UserTraceOptions, launch: boolean, body:
     } else throw new InputError('This engine launches the command itself', 'bug');
     maps = new MapsKeeper(target.pid);
     maps.start(200);
+    if (target.launched) {
+      const exe = o.command?.[0] ?? '';
+      const resume = target.resume.bind(target);
+      const keeper = maps;
+      target.resume = () => { resume(); keeper.captureAfterExec(exe); };
+    }
     rss = new RssSampler(target.pid);
     const s: Session = { target, maps, rss, undo, dir, comm: commOf(target.pid), t0: process.hrtime.bigint(), problems: [], notes: [] };
     return await body(s);

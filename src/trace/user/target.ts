@@ -47,6 +47,23 @@ export class MapsKeeper {
     }
     return this.text;
   }
+  /**
+   * A launched command waits at its gate as a stopped `sh`; after SIGCONT it execs the program, which may run
+   * to completion before the next poll. Spin briefly until the maps show the program and its C library, so a
+   * short-lived process can still be symbolized. Returns whether the program's mapping was seen.
+   */
+  captureAfterExec(exe: string, timeoutMs = 200): boolean {
+    const name = exe.slice(exe.lastIndexOf('/') + 1);
+    const deadline = performance.now() + timeoutMs;
+    let seenExe = false;
+    while (performance.now() < deadline) {
+      const t = this.refresh();
+      seenExe ||= t.includes(`/${name}\n`);
+      if (seenExe && /\/libc[.-]/.test(t)) return true;
+    }
+    return seenExe;
+  }
+
   start(everyMs = 500): void {
     this.timer ??= setInterval(() => this.refresh(), everyMs);
     this.timer.unref();
