@@ -30,7 +30,6 @@ interface RunFlags {
 }
 
 const TOOLS: readonly RunTool[] = ['none', 'heaptrack', 'bpftrace', 'faults', 'valgrind', 'lsan'];
-const TRACED = new Set<RunTool>(['heaptrack', 'bpftrace', 'faults']);
 
 /** "65536", "64K", "64KiB", "1M", "2g" -> bytes. */
 export function parseByteSize(text: string, flag: string): number {

@@ -7,8 +7,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isAscii } from 'node:buffer';
 import { warning, type ParseWarning } from '../model/parsed.js';
 import type { ProcessSample, Snapshot, SnapshotWarning } from '../model/snapshot.js';
-import type { FreeRow } from '../model/proc_files.js';
-import { flattenSnapshot, keyPart, processKey, type SeriesValues } from '../model/series.js';
+import { SeriesFlattener, type SeriesValues } from '../model/series.js';
 import {
   FAST_KINDS, FILE_START, KeyTable, MAX_LINE_BYTES, canTakeFastPath, growRow, newSeriesRow, scanSeriesFast, type ResumePoint, type SeriesRow,
 } from './capture_fast.js';
@@ -86,7 +85,7 @@ export class ChunkedLines {
   private pos: number | null = null;
 
   /** Reads from byte `from` (a line start), numbering lines on from `linesBefore`. */
-  constructor(path: string, private readonly chunkBytes = DEFAULT_CHUNK, from = 0, linesBefore = 0) {
+  constructor(path: string, chunkBytes = DEFAULT_CHUNK, from = 0, linesBefore = 0) {
     this.fd = openSync(path, 'r');
     if (from > 0) this.pos = from;
     this.lineNo = linesBefore;
@@ -388,111 +387,6 @@ function relocate(w: ParseWarning, s: Section, source: string): SnapshotWarning 
   return { ...w, line: w.line > 0 ? s.firstLine + w.line - 1 : s.firstLine, source };
 }
 
-/**
- * flattenSnapshot() (model/series.ts) with each key built once per name rather than once per sample: the keys of
- * a long capture repeat every few seconds, and building them is most of what flattening costs. Same keys, same
- * values, same order; a test holds the two equal on real captures.
- */
-export class SeriesFlattener {
-  private readonly keys = new Map<string, string>();
-  private readonly slabKeys = new Map<string, readonly [string, string, string]>();
-
-  flatten(snapshot: Snapshot, out: SeriesValues = new Map()): SeriesValues {
-    const { meminfo, slabinfo, vmallocinfo, vmstat, free, allocinfo } = snapshot;
-    if (meminfo) {
-      for (const k in meminfo.bytes) out.set(this.key('meminfo.', k), meminfo.bytes[k] as number);
-      for (const k in meminfo.counts) out.set(this.key('meminfo.', k), meminfo.counts[k] as number);
-    }
-    if (free) {
-      this.freeRow(out, 'free.mem.', free.mem);
-      this.freeRow(out, 'free.swap.', free.swap);
-    }
-    if (slabinfo) {
-      for (const c of slabinfo.caches) {
-        const [bytes, active, objs] = this.slabKey(c.name);
-        add(out, bytes, c.slabBytes);
-        add(out, active, c.activeBytes);
-        add(out, objs, c.activeObjs);
-      }
-    }
-    if (vmallocinfo) {
-      for (const a of vmallocinfo.areas) {
-        const caller = a.caller ? keyPart(a.caller) : 'unknown';
-        add(out, `vmalloc.caller.${caller}.bytes`, a.size);
-        add(out, `vmalloc.caller.${caller}.areas`, 1);
-        add(out, 'vmalloc.total.bytes', a.size);
-      }
-    }
-    if (vmstat) for (const k in vmstat) out.set(this.key('vmstat.', k), vmstat[k] as number);
-    if (allocinfo || snapshot.watched?.length || snapshot.processes.some((p) => p.smaps)) {
-      // Not in capture logs: the model's own code, so the rare case cannot drift from it.
-      const { meminfo: _m, slabinfo: _s, vmallocinfo: _v, vmstat: _vs, free: _f, ...others } = snapshot;
-      const rest = flattenSnapshot(others);
-      for (const [k, v] of rest) out.set(k, v);
-      return out;
-    }
-    for (const p of snapshot.processes) {
-      const base = processKey(p.comm, p.pid);
-      if (p.memory) {
-        const m = p.memory;
-        out.set(`${base}.uss`, m.uss);
-        out.set(`${base}.pss`, m.pss);
-        out.set(`${base}.rss`, m.rss);
-        out.set(`${base}.swap`, m.swap);
-        if (m.vss !== undefined) out.set(`${base}.vss`, m.vss);
-        if (m.swapPss !== undefined) out.set(`${base}.swap_pss`, m.swapPss);
-      }
-      const st = p.status;
-      if (st) {
-        for (const k of STATUS_KEYS) {
-          const v = st.bytes[k];
-          if (v !== undefined) out.set(`${base}.status.${k}`, v);
-        }
-        if (st.threads !== undefined) out.set(`${base}.threads`, st.threads);
-        if (st.fdSize !== undefined) out.set(`${base}.fdsize`, st.fdSize);
-      }
-    }
-    return out;
-  }
-
-  private freeRow(out: SeriesValues, prefix: string, row: FreeRow | undefined): void {
-    if (!row) return;
-    for (const k in row) {
-      const v = row[k as keyof FreeRow];
-      if (v !== undefined) out.set(this.key(prefix, k), v);
-    }
-  }
-
-  private key(prefix: string, name: string): string {
-    const id = prefix + name;
-    let k = this.keys.get(id);
-    if (k === undefined) {
-      if (this.keys.size > MAX_CACHED_KEYS) this.keys.clear();
-      k = prefix + keyPart(name);
-      this.keys.set(id, k);
-    }
-    return k;
-  }
-
-  private slabKey(name: string): readonly [string, string, string] {
-    let k = this.slabKeys.get(name);
-    if (k === undefined) {
-      if (this.slabKeys.size > MAX_CACHED_KEYS) this.slabKeys.clear();
-      const base = `slab.${keyPart(name)}`;
-      k = [`${base}.bytes`, `${base}.active_bytes`, `${base}.objs`];
-      this.slabKeys.set(name, k);
-    }
-    return k;
-  }
-}
-
-const STATUS_KEYS = ['VmRSS', 'VmSize', 'VmSwap', 'RssAnon', 'RssFile', 'RssShmem', 'VmPTE', 'VmData'] as const;
-/** Names seen in one log are a few hundred; a log of endlessly new names must not grow the cache without end. */
-const MAX_CACHED_KEYS = 100_000;
-
-function add(out: SeriesValues, key: string, value: number): void {
-  out.set(key, (out.get(key) ?? 0) + value);
-}
 
 /** What ingestSeries() says about each sample besides its values. */
 export interface SeriesMeta {
