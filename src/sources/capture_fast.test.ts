@@ -1,59 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fixtures, seed } from '../../test/corpus.js';
-import { flattenSnapshot } from '../model/series.js';
 import { canTakeFastPath } from './capture_fast.js';
-import { ingestSeries, ingestSeriesTyped, ingestToSnapshots, rowToMap, type SeriesMeta, type SeriesOptions } from './capture_file.js';
+import { series, reference, withFile } from './capture_testing.js';
 
-/** values as a Map: equal keys and values; insertion order is not part of the contract. */
-interface Got { t: number; values: Map<string, number>; meta: SeriesMeta }
-
-function series(path: string, options: SeriesOptions): { got: Got[]; path: string } {
-  const got: Got[] = [];
-  const r = ingestSeries(path, options, (t, values, meta) => got.push({ t, values: new Map(values), meta }));
-  // The typed API gives the same samples: its rows as Maps, its key numbers one per key string.
-  const typed: Got[] = [];
-  const seen = new Map<string, number>();
-  const rt = ingestSeriesTyped(path, options, (t, row, meta) => {
-    for (let i = 0; i < row.count; i++) {
-      const id = row.ids[i] as number;
-      const key = row.keys.names[id] as string;
-      assert.equal(seen.get(key) ?? id, id, `key ${key} keeps its number`);
-      seen.set(key, id);
-    }
-    typed.push({ t, values: rowToMap(row), meta });
-  });
-  assert.equal(rt.path, r.path);
-  assert.deepStrictEqual(typed, got);
-  return { got, path: r.path };
-}
-
-/** What the generic path gives: flattenSnapshot(toSnapshot(sample)) and the snapshot's warnings. */
-function reference(path: string, intervalSec: number): Got[] {
-  const out: Got[] = [];
-  ingestToSnapshots(path, {
-    intervalSec,
-    onSample: (snap, s) => out.push({
-      t: s.timestamp.sec, values: flattenSnapshot(snap),
-      meta: { index: s.index, firstLine: s.firstLine, sections: s.sections.map((x) => x.name), kinds: s.sections.map((x) => x.kind), timestamp: s.timestamp, warnings: snap.warnings },
-    }),
-  });
-  return out;
-}
-
-function withFile<T>(text: string, fn: (path: string) => T): T {
-  const dir = mkdtempSync(join(tmpdir(), 'ms-capfast-'));
-  try {
-    const path = join(dir, 'capture.log');
-    writeFileSync(path, text);
-    return fn(path);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const realCaptures = (): { name: string; path: string; text: string }[] => [
   ...fixtures(/^capture-seed-loop-local.*\.txt$/),

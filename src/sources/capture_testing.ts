@@ -1,0 +1,57 @@
+/**
+ * Test helpers for the capture-log readers: every path (generic, fast, parallel; Map and typed rows) must give
+ * what flattenSnapshot(toSnapshot(sample)) gives. Used by capture_fast.test.ts and capture_parallel.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { flattenSnapshot } from '../model/series.js';
+import { ingestSeries, ingestSeriesTyped, ingestToSnapshots, rowToMap, type SeriesMeta, type SeriesOptions } from './capture_file.js';
+
+export interface Got { t: number; values: Map<string, number>; meta: SeriesMeta }
+
+export function series(path: string, options: SeriesOptions): { got: Got[]; path: string } {
+  const got: Got[] = [];
+  const r = ingestSeries(path, options, (t, values, meta) => got.push({ t, values: new Map(values), meta }));
+  // The typed API gives the same samples: its rows as Maps, its key numbers one per key string.
+  const typed: Got[] = [];
+  const seen = new Map<string, number>();
+  const rt = ingestSeriesTyped(path, options, (t, row, meta) => {
+    for (let i = 0; i < row.count; i++) {
+      const id = row.ids[i] as number;
+      const key = row.keys.names[id] as string;
+      assert.equal(seen.get(key) ?? id, id, `key ${key} keeps its number`);
+      seen.set(key, id);
+    }
+    typed.push({ t, values: rowToMap(row), meta });
+  });
+  assert.equal(rt.path, r.path);
+  assert.equal(r.samples, got.length);
+  assert.deepStrictEqual(typed, got);
+  return { got, path: r.path };
+}
+
+/** What the generic path gives: flattenSnapshot(toSnapshot(sample)) and the snapshot's warnings. */
+export function reference(path: string, intervalSec: number): Got[] {
+  const out: Got[] = [];
+  ingestToSnapshots(path, {
+    intervalSec,
+    onSample: (snap, s) => out.push({
+      t: s.timestamp.sec, values: flattenSnapshot(snap),
+      meta: { index: s.index, firstLine: s.firstLine, sections: s.sections.map((x) => x.name), kinds: s.sections.map((x) => x.kind), timestamp: s.timestamp, warnings: snap.warnings },
+    }),
+  });
+  return out;
+}
+
+export function withFile<T>(text: string, fn: (path: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-capture-'));
+  try {
+    const path = join(dir, 'capture.log');
+    writeFileSync(path, text);
+    return fn(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
