@@ -5,39 +5,45 @@
 import { Command, CommanderError } from 'commander';
 import { BugError, InputError, TargetError } from '../model/errors.js';
 import { EXIT_BUG, EXIT_USAGE, type CommandSpec } from './command.js';
-import { snapshotCommand } from './snapshot.js';
-import { psCommand } from './ps.js';
-import { parseCommand } from './parse.js';
-import { diffCommand } from './diff.js';
-import { ingestCommand } from './ingest.js';
-import { evidenceCommand } from './evidence.js';
-import { kmemleakCommand } from './kmemleak.js';
-import { slabCallsCommand } from './slab_calls.js';
-import { oomCommand } from './oom.js';
-import { analyzeCommand } from './analyze.js';
-import { recordCommand } from './record.js';
-import { watchCommand } from './watch.js';
-import { scriptCommand } from './script.js';
-import { exportCommand } from './export.js';
-import { serveCommand } from './serve.js';
-import { traceCommand } from './trace.js';
-import { runCommand } from './run.js';
-
-const COMMANDS: CommandSpec[] = [
-  snapshotCommand, psCommand, parseCommand, diffCommand, ingestCommand,
-  recordCommand, watchCommand, scriptCommand, exportCommand, serveCommand,
-  analyzeCommand, evidenceCommand, traceCommand, kmemleakCommand, slabCallsCommand, oomCommand, runCommand,
+/**
+ * The registry, in the order `--help` lists it. Each command module is loaded only when it is the one being run
+ * (all of them for --help or an unknown word), so `memsleuth ps` does not pay for the other sixteen.
+ */
+const COMMANDS: { name: string; load: () => Promise<CommandSpec> }[] = [
+  { name: 'snapshot', load: async () => (await import('./snapshot.js')).snapshotCommand },
+  { name: 'ps', load: async () => (await import('./ps.js')).psCommand },
+  { name: 'parse', load: async () => (await import('./parse.js')).parseCommand },
+  { name: 'diff', load: async () => (await import('./diff.js')).diffCommand },
+  { name: 'ingest', load: async () => (await import('./ingest.js')).ingestCommand },
+  { name: 'record', load: async () => (await import('./record.js')).recordCommand },
+  { name: 'watch', load: async () => (await import('./watch.js')).watchCommand },
+  { name: 'script', load: async () => (await import('./script.js')).scriptCommand },
+  { name: 'export', load: async () => (await import('./export.js')).exportCommand },
+  { name: 'serve', load: async () => (await import('./serve.js')).serveCommand },
+  { name: 'analyze', load: async () => (await import('./analyze.js')).analyzeCommand },
+  { name: 'evidence', load: async () => (await import('./evidence.js')).evidenceCommand },
+  { name: 'trace', load: async () => (await import('./trace.js')).traceCommand },
+  { name: 'kmemleak', load: async () => (await import('./kmemleak.js')).kmemleakCommand },
+  { name: 'slab-calls', load: async () => (await import('./slab_calls.js')).slabCallsCommand },
+  { name: 'oom', load: async () => (await import('./oom.js')).oomCommand },
+  { name: 'run', load: async () => (await import('./run.js')).runCommand },
 ];
 
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
+  // `memsleuth ps | head` closes the pipe early: that is the reader being done, not an error worth a stack.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err; });
+  }
   let exitCode = 0;
   const program = new Command('memsleuth')
     .description('Find Linux memory leaks and name the culprit')
     .option('--debug', 'print stack traces of internal errors')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
-  for (const spec of COMMANDS) spec.define(program.command(spec.name), (code) => { exitCode = code; });
+  const named = COMMANDS.find((c) => c.name === argv[2]);
+  const specs = await Promise.all((named ? [named] : COMMANDS).map((c) => c.load()));
+  for (const spec of specs) spec.define(program.command(spec.name), (code) => { exitCode = code; });
   try {
     await program.parseAsync(argv);
   } catch (err) {

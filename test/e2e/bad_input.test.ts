@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { runCli } from './cli_helpers.js';
+import { spawnSync } from 'node:child_process';
+import { repoRoot } from '../corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memsleuth-bad-'));
 const missing = join(dir, 'no-such-file.txt');
@@ -70,3 +72,10 @@ test('parse: a file too large to hold is refused with a pointer to ingest', () =
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a reader that closes the pipe early (| head -1) ends the command quietly', () => {
+  const bin = join(repoRoot, 'bin', 'memsleuth.js');
+  const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" --help | head -1; "${process.execPath}" "${bin}" snapshot | head -1`], { encoding: 'utf8' });
+  assert.equal(r.stdout.split('\n').filter(Boolean).length, 2, r.stdout);
+  assert.equal(r.stderr, '');
+});
