@@ -94,7 +94,9 @@ test('SerialTarget: printk lines between the lines of a frame are dropped, numbe
   await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
   const sh = spawn('sh', [], { stdio: ['pipe', 'pipe', 'pipe'] });
   const shExited = new Promise<void>((resolve) => sh.once('exit', () => resolve()));
-  port.on('data', (buf: Buffer) => sh.stdin.write(buf));
+  // The line outlives the shell at teardown: bytes that arrive after it exited are dropped, not written.
+  sh.stdin.on('error', () => undefined);
+  port.on('data', (buf: Buffer) => { if (sh.stdin.writable) sh.stdin.write(buf); });
   let pending = '';
   let n = 0;
   let injected = 0;
@@ -108,7 +110,7 @@ test('SerialTarget: printk lines between the lines of a frame are dropped, numbe
       pending = pending.slice(nl + 1);
       nl = pending.indexOf('\n');
     }
-    if (text) port.write(Buffer.from(text, 'latin1'));
+    if (text && port.isOpen) port.write(Buffer.from(text, 'latin1'));
   };
   sh.stdout.on('data', out);
   sh.stderr.on('data', out);
