@@ -5,12 +5,17 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Analysis } from '../model/analysis.js';
+import type { ReportData } from '../report/html/report_data.js';
 import type { AnalysisResponse, ChartSpec } from './api_types.js';
 
 export interface AnalysisJob { dbPath: string; recordingId: number }
-export interface AnalysisJobResult { analysis: Analysis | null; lastSampleId: number | null; keys: string[]; error: string | null }
+export interface AnalysisJobResult {
+  analysis: Analysis | null; lastSampleId: number | null; keys: string[]; error: string | null;
+  /** The HTML report's data block (buildReportData) of the same table and analysis; absent from runners that skip it. */
+  reportData?: ReportData | null;
+}
 
-interface Entry { response: AnalysisResponse; keys: Set<string> }
+interface Entry { response: AnalysisResponse; keys: Set<string>; reportData: ReportData | null }
 
 export type AnalysisRunner = (job: AnalysisJob, signal: AbortSignal) => Promise<AnalysisJobResult>;
 
@@ -60,8 +65,20 @@ export class AnalysisCache {
     await Promise.allSettled([...this.inflight.values()]);
   }
 
+  /** True while an analysis of the recording is being computed. */
+  running(recordingId: number): boolean {
+    return this.inflight.has(recordingId);
+  }
+
   peek(recordingId: number): AnalysisResponse | undefined {
     return this.entries.get(recordingId)?.response;
+  }
+
+  /** Like get(), with the report data block computed alongside (null when the runner made none). */
+  async getWithReportData(recordingId: number, lastSampleId: number | null): Promise<{ response: AnalysisResponse; reportData: ReportData | null }> {
+    const e = this.entries.get(recordingId);
+    const entry = e && !this.stale(e, lastSampleId) ? e : await this.compute(recordingId);
+    return { response: entry.response, reportData: entry.reportData };
   }
 
   private stale(e: Entry, lastSampleId: number | null): boolean {
@@ -80,7 +97,7 @@ export class AnalysisCache {
       }
       const keys = new Set(r.keys);
       const entry: Entry = {
-        keys,
+        keys, reportData: r.reportData ?? null,
         response: {
           recordingId, computedAtMs: this.now(), lastSampleId: r.lastSampleId, analysis: r.analysis, error: r.error,
           refreshSec: this.refreshSec, charts: chartsFor(r.analysis, keys),

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeRecordingParallel } from '../analyze/report_model.js';
 import { summarySentence } from '../report/analysis_text.js';
+import { buildReportData } from '../report/html/render.js';
 import { openStore } from '../store/store.js';
 import type { AnalysisJob, AnalysisJobResult } from './analysis.js';
 import { tableFromRecording } from './store_table.js';
@@ -18,7 +19,9 @@ async function run(job: AnalysisJob): Promise<AnalysisJobResult> {
     const keys = [...built.table.series.keys()];
     const analysis = await analyzeRecordingParallel(built.table, {});
     analysis.summary = summarySentence(analysis);
-    return { analysis, lastSampleId: built.lastSampleId, keys, error: null };
+    // The report's data block from the same table and analysis, so the dashboard draws what `analyze --html` would.
+    const reportData = buildReportData(analysis, built.table);
+    return { analysis, lastSampleId: built.lastSampleId, keys, error: null, reportData };
   } finally {
     store.close();
   }

@@ -4,7 +4,16 @@
  */
 import { htmlEscape } from '../report/escape.js';
 
-export function dashboardPage(assets: { js: string; css: string }, recordingId: number | null): string {
+export interface PageAssets {
+  /** The dashboard's own bundle. */
+  js: string;
+  css: string;
+  /** The HTML report's bundle (global MemsleuthReport): loaded first, a classic script, so it is defined when the module runs. */
+  reportJs: string;
+  reportCss: string;
+}
+
+export function dashboardPage(assets: PageAssets, recordingId: number | null): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -13,6 +22,7 @@ export function dashboardPage(assets: { js: string; css: string }, recordingId: 
 <meta name="memsleuth-recording" content="${recordingId === null ? '' : htmlEscape(String(recordingId))}">
 <title>memsleuth live</title>
 <link rel="icon" href="data:,">
+<link rel="stylesheet" href="${htmlEscape(assets.reportCss)}">
 <link rel="stylesheet" href="${htmlEscape(assets.css)}">
 </head>
 <body>
@@ -24,8 +34,11 @@ export function dashboardPage(assets: { js: string; css: string }, recordingId: 
 <section id="verdict" class="verdict"></section>
 <section id="charts" class="charts"></section>
 <section id="latest" class="latest"></section>
-<section id="leaks" class="tables"></section>
-<section id="culprits" class="tables"></section>
+<section id="composition" class="report-view" hidden><h2>Memory composition over time</h2><p class="sub">Stacked: free at the bottom, what nobody accounts for ("unexplained") on top; the top edge is MemTotal.</p><div class="chart" data-chart="composition" role="img" aria-label="memory composition"></div></section>
+<section id="attribution" class="report-view" hidden></section>
+<section id="leaks" class="report-view"></section>
+<section id="culprits" class="report-view"></section>
+<script src="${htmlEscape(assets.reportJs)}"></script>
 <script type="module" src="${htmlEscape(assets.js)}"></script>
 </body>
 </html>

@@ -7,6 +7,9 @@ import type { AnalysisResponse, RecordingsResponse, SampleEvent, SeriesResponse 
 import { startDashboard, type Dashboard } from './server.js';
 import { makeRecording, parseExposition, T0, XSS_COMM } from './testing.js';
 import { processKey } from '../model/series.js';
+import { renderHtmlReport } from '../report/html/render.js';
+import type { ReportData } from '../report/html/report_data.js';
+import { tableFromRecording } from './store_table.js';
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
@@ -135,6 +138,33 @@ test('API: recordings, downsampled series, analysis', async () => {
   assert.ok(a.analysis?.culprits.process.some((p) => p.key === xss && p.verdict === 'leak'), 'the leaking process is a culprit');
   assert.deepStrictEqual(a.charts[0], { id: 'system', title: 'System memory', keys: ['meminfo.MemAvailable', 'meminfo.MemFree', 'meminfo.Cached', 'meminfo.SUnreclaim', 'meminfo.AnonPages'] });
   assert.ok(a.charts.some((c) => c.keys.includes(xss)), 'the leaking process is charted');
+});
+
+test('/api/report-data is exactly the data block the HTML report embeds; the report bundle is served', async () => {
+  const d = await start();
+  const r = await get(d.port, '/api/report-data');
+  assert.equal(r.status, 200);
+  assert.match(String(r.headers['content-type']), /^application\/json/);
+  const data = JSON.parse(r.body) as ReportData;
+  const a = JSON.parse((await get(d.port, '/api/analysis')).body) as AnalysisResponse;
+  assert.ok(a.analysis && a.lastSampleId !== null);
+  // The report of the same analysis and table, as `memsleuth analyze --html` makes it.
+  const built = tableFromRecording(rec.store, rec.writer.recordingId, 'x');
+  assert.equal(built?.lastSampleId, a.lastSampleId, 'no sample arrived in between');
+  const html = renderHtmlReport({ analysis: a.analysis, ...(built ? { table: built.table } : {}), title: 't', assets: { js: '', css: '' } });
+  const block = /<script type="application\/json" id="memsleuth-data">(.*?)<\/script>/s.exec(html)?.[1] ?? 'null';
+  assert.deepStrictEqual(data, JSON.parse(block));
+  assert.ok(data.composition && data.composition.groups.length > 0, 'composition');
+  assert.ok(data.leaks.length > 0, 'leak charts');
+  assert.ok(Object.keys(data.sparklines).some((k) => k.startsWith('proc')), 'sparklines of the process table');
+  assert.equal((await get(d.port, '/api/report-data?recording=999')).status, 404);
+  const js = await get(d.port, '/assets/report.js');
+  assert.equal(js.status, 200);
+  assert.match(String(js.headers['content-type']), /^text\/javascript/);
+  assert.match(js.body, /MemsleuthReport/);
+  assert.match(String((await get(d.port, '/assets/report.css')).headers['content-type']), /^text\/css/);
+  const page = (await get(d.port, '/')).body;
+  assert.ok(page.indexOf('/assets/report.js') >= 0 && page.indexOf('/assets/report.js') < page.indexOf('/assets/dashboard.js'), 'report bundle loads first');
 });
 
 test('SSE: samples appended by the writer arrive within a second, with the values asked for', async () => {

@@ -7,7 +7,9 @@
  *   ...; await d.close();
  *
  * Routes (GET and HEAD only): /  /assets/<bundle file>  /api/recordings  /api/series  /api/analysis
- * /events (SSE)  /metrics. Anything else is 404. The recorder is another process writing the same file: the
+ * /api/report-data  /events (SSE)  /metrics. /api/report-data is the data block the HTML report embeds
+ * (buildReportData of the cached analysis and its table); the page draws it with the report's own bundle
+ * (/assets/report.js, global MemsleuthReport), so the dashboard shows the report's views, refreshed live. Anything else is 404. The recorder is another process writing the same file: the
  * server holds one read-only connection and polls it for new samples every `pollMs` (250 ms), so a sample
  * reaches the browser within about a quarter of a second of its commit.
  */
@@ -28,7 +30,9 @@ import { allowedHosts, bearer, cookieName, generateToken, isLoopback, readCookie
 import { LiveFeed, type LiveSample } from './live.js';
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { dashboardPage } from './page.js';
-import { readColumns } from './store_table.js';
+import { readColumns, tableFromRecording } from './store_table.js';
+import { buildReportData } from '../report/html/render.js';
+import type { ReportData } from '../report/html/report_data.js';
 
 export interface DashboardOptions {
   dbPath: string;
@@ -43,7 +47,7 @@ export interface DashboardOptions {
   pollMs?: number;
   /** Analysis is recomputed at most this often. Default 10 s. */
   analysisRefreshSec?: number;
-  /** Where the client bundle lives (dashboard.js, dashboard.css). Default dist/client/. */
+  /** Where the client bundles live (dashboard.js, dashboard.css, report.js, report.css). Default dist/client/. */
   assetsDir?: string;
   /** Replaces the worker-thread analysis (tests). */
   analysisRunner?: AnalysisRunner;
@@ -63,6 +67,9 @@ export interface Dashboard {
 const ASSETS: Record<string, string> = {
   'dashboard.js': 'text/javascript; charset=utf-8',
   'dashboard.css': 'text/css; charset=utf-8',
+  // The HTML report's browser bundle (tools/bundle_client.ts): the dashboard draws the report's views with it.
+  'report.js': 'text/javascript; charset=utf-8',
+  'report.css': 'text/css; charset=utf-8',
 };
 
 const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../client/', import.meta.url));
@@ -144,6 +151,7 @@ class DashboardServer {
     if (this.closed) return;
     this.closed = true;
     for (const f of this.feeds.values()) f.stop();
+    for (const t of this.trailing.values()) clearTimeout(t);
     for (const r of this.streams) r.end();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -184,7 +192,9 @@ class DashboardServer {
 
     const rawPath = raw.split('?')[0] ?? '';
     if (rawPath.includes('..') || /%2e|%2f|%5c/i.test(rawPath)) return sendText(res, 404, 'Not found\n');
-    if (path === '/') return sendHtml(res, dashboardPage({ js: '/assets/dashboard.js', css: '/assets/dashboard.css' }, this.currentRecordingId()));
+    if (path === '/') {
+      return sendHtml(res, dashboardPage({ js: '/assets/dashboard.js', css: '/assets/dashboard.css', reportJs: '/assets/report.js', reportCss: '/assets/report.css' }, this.currentRecordingId()));
+    }
     if (path.startsWith('/assets/')) return this.asset(res, path.slice('/assets/'.length));
     if (path === '/api/recordings') return sendJson(res, 200, this.recordings());
     if (path === '/api/series') return sendJson(res, 200, this.series(url));
@@ -192,6 +202,7 @@ class DashboardServer {
       const id = this.recordingParam(url);
       return sendJson(res, 200, await this.analysis.get(id, this.feed(id).lastSampleId));
     }
+    if (path === '/api/report-data') return sendJson(res, 200, await this.reportData(url));
     if (path === '/events') return this.events(req, res, url);
     if (path === '/metrics') return this.metrics(res);
     return sendText(res, 404, 'Not found\n');
@@ -268,6 +279,15 @@ class DashboardServer {
     return { recordingId: id, fromMs: fromMs ?? null, toMs: toMs ?? null, ...r };
   }
 
+  /** The report's data block for the cached analysis; built here from the store when the runner made none. */
+  private async reportData(url: URL): Promise<ReportData> {
+    const id = this.recordingParam(url);
+    const { response, reportData } = await this.analysis.getWithReportData(id, this.feed(id).lastSampleId);
+    if (reportData) return reportData;
+    const built = response.analysis ? tableFromRecording(this.store, id, `${this.options.dbPath} (recording ${id})`) : undefined;
+    return buildReportData(response.analysis ?? undefined, built?.table);
+  }
+
   private feed(recordingId: number): LiveFeed {
     let f = this.feeds.get(recordingId);
     if (!f) {
@@ -308,13 +328,34 @@ class DashboardServer {
 
   private readonly analysisListeners = new Set<(e: AnalysisEvent) => void>();
 
-  /** New samples arrived: recompute when due and tell the browsers. */
+  /** Retries of analyses that were not due when their samples arrived, by recording. */
+  private readonly trailing = new Map<number, NodeJS.Timeout>();
+
+  /**
+   * New samples arrived: recompute when due and tell the browsers. A sample that lands while an analysis runs
+   * or before the refresh period is over gets a trailing retry, so the last samples are analysed too.
+   */
   private refreshAnalysis(recordingId: number, lastSampleId: number): void {
     this.analysis.refreshIfDue(recordingId, lastSampleId).then((r) => {
-      if (!r || this.closed) return;
+      if (this.closed) return;
+      if (!r) { this.retryLater(recordingId, lastSampleId); return; }
       const e: AnalysisEvent = { recordingId, computedAtMs: r.computedAtMs, verdict: r.analysis?.verdict ?? null };
       for (const fn of this.analysisListeners) fn(e);
     }, () => undefined);
+  }
+
+  private retryLater(recordingId: number, lastSampleId: number): void {
+    if (this.trailing.has(recordingId)) return;
+    const timer = setTimeout(() => {
+      this.trailing.delete(recordingId);
+      if (this.closed) return;
+      const latest = this.feeds.get(recordingId)?.lastSampleId ?? lastSampleId;
+      // Caught up (and nothing running that could be behind it): done.
+      if (this.analysis.peek(recordingId)?.lastSampleId === latest && !this.analysis.running(recordingId)) return;
+      this.refreshAnalysis(recordingId, latest);
+    }, Math.max(250, this.analysis.refreshSec * 1000));
+    timer.unref();
+    this.trailing.set(recordingId, timer);
   }
 
   private metrics(res: ServerResponse): void {

@@ -276,6 +276,23 @@ function methodsSection(input: HtmlReportInput, buckets: number): string {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The data block renderHtmlReport embeds (`#memsleuth-data`), on its own: the live dashboard serves it. Sparkline
+ * ids are the ones the culprit tables give their rows (table id + row index, in the analysis' order).
+ */
+export function buildReportData(a: Analysis | undefined, table: SeriesTable | undefined, chart?: ChartDataOptions): ReportData {
+  const spark = new Map<string, string>();
+  if (a) {
+    const c = a.culprits;
+    for (const [id, rows] of [['slab', c.slab], ['proc', c.process], ['vmalloc', c.vmalloc], ['mapping', c.mapping], ['allocinfo', c.allocinfo], ['file', c.file]] as const) {
+      rows.forEach((r, i) => spark.set(`${id}${i}`, r.key));
+    }
+    return buildChartData(a, table, spark, chart);
+  }
+  if (table) return buildChartData(undefined, table, spark, chart);
+  return { version: 1, startedAtMs: null, composition: null, leaks: [], sparklines: {} };
+}
+
 export function renderHtmlReport(input: HtmlReportInput): string {
   const a = input.analysis;
   const table = input.table;

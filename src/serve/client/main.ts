@@ -1,14 +1,16 @@
 /**
- * The live dashboard in the browser: verdict, charts (uPlot) and culprit tables of one recording, kept current
- * by server-sent events. Bundled by tools/bundle_serve_client.ts into dist/client/dashboard.js.
+ * The live dashboard in the browser: verdict, live charts (uPlot) of one recording, kept current by server-sent
+ * events, and the HTML report's views (report_views.ts: composition, attribution tree, leak trends, culprit
+ * tables), redrawn on each new analysis. Bundled by tools/bundle_serve_client.ts into dist/client/dashboard.js.
  * Every string from the target goes into the page as text (textContent), never as markup.
  */
 import uPlot from 'uplot';
-import type { Analysis, SeriesVerdict } from '../../model/analysis.js';
-import { formatBytes, formatDuration, formatRate } from '../../report/units.js';
+import type { ReportData } from '../../report/html/report_data.js';
+import { formatBytes, formatDuration } from '../../report/units.js';
 import type {
   AnalysisEvent, AnalysisResponse, ChartSpec, HelloEvent, RecordingsResponse, SampleEvent, SeriesResponse,
 } from '../api_types.js';
+import { ReportViews, reportApi } from './report_views.js';
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 const CHART_HEIGHT = 240;
@@ -53,6 +55,9 @@ class Dashboard {
   private buffered: SampleEvent[] = [];
   private loadingCharts = false;
   private readonly latest = new Map<string, number | null>();
+  private readonly views = new ReportViews(reportApi());
+  /** Analyses can overlap (an event while one loads): only the last one asked for is drawn. */
+  private loads = 0;
 
   constructor(private readonly recordingId: number) {}
 
@@ -61,9 +66,14 @@ class Dashboard {
   }
 
   private async loadAnalysis(): Promise<void> {
-    const a = await getJson<AnalysisResponse>(`/api/analysis?recording=${this.recordingId}`);
+    const seq = ++this.loads;
+    const [a, data] = await Promise.all([
+      getJson<AnalysisResponse>(`/api/analysis?recording=${this.recordingId}`),
+      getJson<ReportData>(`/api/report-data?recording=${this.recordingId}`),
+    ]);
+    if (seq !== this.loads) return;
     renderVerdict(a);
-    renderTables(a.analysis);
+    this.views.render(a.analysis, data);
     const keys = a.charts.map((c) => `${c.id}:${c.keys.join(',')}`).join('|');
     if (keys !== this.chartKeys) {
       this.chartKeys = keys;
@@ -201,28 +211,6 @@ function table(title: string, head: string[], rows: string[][]): HTMLElement {
   }
   wrap.append(t);
   return wrap;
-}
-
-function verdictRows(rows: readonly SeriesVerdict[]): string[][] {
-  return rows.slice(0, 10).map((r) => [r.key, r.verdict, formatRate(r.rateBytesPerSec), formatBytes(r.lastBytes), r.level]);
-}
-
-function renderTables(a: Analysis | null): void {
-  const leaks = $('leaks');
-  const culprits = $('culprits');
-  leaks.replaceChildren();
-  culprits.replaceChildren();
-  if (!a) return;
-  if (a.leaks.length > 0) {
-    leaks.append(table('Leaks', ['subject', 'series', 'rate', 'growth', 'since', 'confidence'], a.leaks.map((l) => [
-      l.subject, l.key, formatRate(l.rateBytesPerSec), formatBytes(l.growthBytes), l.since ?? formatDuration(l.sinceSec), l.confidence.level,
-    ])));
-  }
-  const head = ['series', 'verdict', 'rate', 'now', 'confidence'];
-  const c = a.culprits;
-  for (const [title, rows] of [['Processes', c.process], ['Slab caches', c.slab], ['vmalloc callers', c.vmalloc], ['Mappings', c.mapping]] as const) {
-    if (rows.length > 0) culprits.append(table(title, head, verdictRows(rows)));
-  }
 }
 
 function renderLatest(latest: ReadonlyMap<string, number | null>): void {
