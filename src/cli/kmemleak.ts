@@ -1,5 +1,6 @@
 import type { CommandSpec } from './command.js';
 import { InputError } from '../model/errors.js';
+import { parseDuration } from './durations.js';
 
 interface KmemleakOptions {
   via?: string;
@@ -13,20 +14,13 @@ interface KmemleakOptions {
   frames: string;
 }
 
-/** The flag every target-side command accepts but that is not wired to a remote shell yet. */
-
 export function positiveInt(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a whole number >= 1, not "${text}"`);
   return n;
 }
 
-export async function durationOption(name: string, text: string): Promise<number> {
-  const { parseDurationSec } = await import('../trace/target_shell.js');
-  const sec = parseDurationSec(text);
-  if (sec === undefined) throw new InputError(`${name} must be a duration like 60s, 5m, 1h or 500ms, not "${text}"`);
-  return sec;
-}
+export const durationOption = (name: string, text: string): number => parseDuration(text, name, { allowZero: true });
 
 export const kmemleakCommand: CommandSpec = {
   name: 'kmemleak',
@@ -57,8 +51,8 @@ export const kmemleakCommand: CommandSpec = {
         const minScans = positiveInt('--min-scans', opts.minScans);
         const top = positiveInt('--top', opts.top);
         const frames = positiveInt('--frames', opts.frames);
-        const intervalSec = await durationOption('--interval', opts.interval);
-        const scanGapSec = await durationOption('--scan-gap', opts.scanGap);
+        const intervalSec = durationOption('--interval', opts.interval);
+        const scanGapSec = durationOption('--scan-gap', opts.scanGap);
         const { openShell } = await import('../trace/open_shell.js');
         const shell = await openShell(opts.via);
         const { UndoStack } = await import('../trace/undo.js');

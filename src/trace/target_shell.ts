@@ -80,19 +80,6 @@ export class LocalShell implements TargetShell {
   }
 }
 
-/** "60s", "5m", "1h", "500ms", "90" (seconds) -> seconds; undefined when it is not a duration. */
-export function parseDurationSec(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$/.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  switch (m[2]) {
-    case 'ms': return n / 1000;
-    case 'm': case 'min': return n * 60;
-    case 'h': return n * 3600;
-    default: return n;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Small target facts both kernel drivers need.
 
