@@ -72,15 +72,8 @@ export class SerialTarget extends FramedTarget {
   }
 
   /** Opens the port, logs in when asked, waits for a shell, probes access. */
-  static async connect(options: SerialTargetOptions): Promise<SerialTarget> {
-    const t = new SerialTarget(options);
-    try {
-      await t.connect();
-    } catch (err) {
-      await t.close();
-      throw err;
-    }
-    return t;
+  static connect(options: SerialTargetOptions): Promise<SerialTarget> {
+    return FramedTarget.connected(new SerialTarget(options));
   }
 
   protected openLink(handlers: LinkHandlers): Promise<Link> {

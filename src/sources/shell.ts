@@ -363,6 +363,17 @@ export abstract class FramedTarget implements Target {
     this.access_ = await this.probeAccess();
   }
 
+  /** Connects a freshly built target, closing it again when the first connection fails (no child left behind). */
+  protected static async connected<T extends FramedTarget>(t: T): Promise<T> {
+    try {
+      await t.connect();
+    } catch (err) {
+      await t.close();
+      throw err;
+    }
+    return t;
+  }
+
   /** Root and what is lost without it, from the probe made on connection. */
   get access(): AccessReport | undefined {
     return this.access_;
@@ -618,15 +629,8 @@ export class ShellTarget extends FramedTarget {
   }
 
   /** Spawns the command, waits for its shell, probes access. Throws TargetError when no shell answers. */
-  static async connect(options: ShellTargetOptions): Promise<ShellTarget> {
-    const t = new ShellTarget(options);
-    try {
-      await t.connect();
-    } catch (err) {
-      await t.close();
-      throw err;
-    }
-    return t;
+  static connect(options: ShellTargetOptions): Promise<ShellTarget> {
+    return FramedTarget.connected(new ShellTarget(options));
   }
 
   protected openLink(handlers: LinkHandlers): Promise<Link> {
