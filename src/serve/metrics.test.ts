@@ -62,7 +62,7 @@ test('exposition groups each family once, HELP and TYPE first, in first-seen ord
   assert.equal(new Exposition().text(), '');
 });
 
-function analysisStub(): Analysis {
+function minimalAnalysis(): Analysis {
   const verdict = {
     key: 'proc.app:42.uss', verdict: 'leak' as const, rule: 'significance', test: 'mann-kendall', sinceSec: 0, confidence: 0.99, pValue: 0.001,
     level: 'high' as const, points: 60, firstBytes: 1, lastBytes: 2, growthBytes: 1, evidence: [], nextStep: null, recordMoreSec: null,
@@ -82,7 +82,7 @@ test('renderMetrics: latest values and verdicts parse back with every rule of th
   const text = renderMetrics({
     recording: { id: 3, target: 'cam "01"', sampleCount: 60, lastSampleMs: 1_735_689_660_000 },
     latest: new Map([['meminfo.MemAvailable', 1.5e9], ['proc.<img_src=x_onerror="x">:9.uss', 4096], ['slab.kmalloc-64.bytes', 65536], ['weird key\\', 1]]),
-    analysis: analysisStub(), analysisAtMs: 1_735_689_661_000,
+    analysis: minimalAnalysis(), analysisAtMs: 1_735_689_661_000,
   });
   const f = parseExposition(text);
   assert.deepStrictEqual(f.get('memsleuth_meminfo')?.samples, [{ name: 'memsleuth_meminfo', labels: { field: 'MemAvailable', key: 'meminfo.MemAvailable' }, value: 1.5e9 }]);
@@ -110,7 +110,7 @@ test('promtool check metrics accepts the output (skipped without promtool)', (t)
   const text = renderMetrics({
     recording: { id: 3, target: 'cam "01"', sampleCount: 60, lastSampleMs: 1_735_689_660_000 },
     latest: new Map([['meminfo.MemAvailable', 1.5e9], ['proc.<img_src=x_onerror="x">:9.uss', 4096], ['slab.kmalloc-64.bytes', 65536]]),
-    analysis: analysisStub(), analysisAtMs: 1_735_689_661_000,
+    analysis: minimalAnalysis(), analysisAtMs: 1_735_689_661_000,
   });
   const dir = mkdtempSync(join(tmpdir(), 'memsleuth-prom-'));
   try {
