@@ -33,16 +33,16 @@ function rankByCount(sites: AllocationSite[], symbol: string): number {
 }
 
 /** Starts the workload once tracing is on (the first progress line) and waits for it. */
-async function traceWhile(engine: 'bpftrace' | 'ftrace', mode: 'churn' | 'leak', extra: { cache?: string } = {}): Promise<{ result: Awaited<ReturnType<typeof traceKernel>>; leaked: number }> {
+async function traceWhile(engine: 'bpftrace' | 'ftrace', mode: 'churn' | 'leak', extra: { cache?: string } = {}): Promise<{ result: Awaited<ReturnType<typeof traceKernel>>; leaked: number; iterations: number }> {
   let startWork: () => void = () => undefined;
   const started = new Promise<void>((r) => { startWork = r; });
   const tracing = traceKernel({ engine, durationSec: 5, settleSec: 2, handleSignals: false, top: 40, ...extra, onProgress: () => startWork() });
   await started;
   const w = runFdChurn(fdChurn, 2, mode, true, 8);
-  const { leaked } = await w.done;
+  const { leaked, iterations } = await w.done;
   const result = await tracing;
   w.release();
-  return { result, leaked };
+  return { result, leaked, iterations };
 }
 
 describe('trace kernel (live)', { skip: skipLive }, () => {
@@ -73,10 +73,14 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
   });
 
   test('bpftrace: open-and-close shows nothing significant outstanding after settling', { skip: noBpftrace, timeout: 30_000 }, async () => {
-    const { result } = await traceWhile('bpftrace', 'churn');
+    const { result, iterations } = await traceWhile('bpftrace', 'churn');
+    // The trace is system-wide and socket inodes are freed through RCU, so a few stragglers (other tenants,
+    // frees after the settle period) are normal. "Nothing significant" is measured against the leak scenario,
+    // which keeps 1 object in 64 iterations: churn must leave less than an eighth of that rate.
+    const bound = Math.max(50, iterations / 64 / 8);
     for (const sym of ['alloc_empty_file', 'sock_alloc_inode', 'alloc_pipe_info']) {
       const n = bySymbol(result.sites, sym)?.count ?? 0;
-      assert.ok(n < 50, `${sym}: ${n} objects outstanding after settling`);
+      assert.ok(n < bound, `${sym}: ${n} objects outstanding after settling (${iterations} iterations, bound ${bound.toFixed(0)})`);
     }
   });
 
