@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ingestSeries, ingestSeriesTyped } from '../src/sources/capture_file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CORPUS = resolve(here, '..', '..', '..', 'shared', 'corpus', 'local-6.18');
+const CORPUS = resolve(here, '..', '..', 'test', 'corpus', 'local-6.18');
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);

@@ -1,13 +1,16 @@
-/** Where the shared real-sample corpus and this machine's fixtures live, for tests in any folder. */
+/**
+ * Where the real-sample corpus, the field notes (seeds) and this machine's fixtures live, for tests in any folder.
+ * All of them are inside the repository (test/corpus/SOURCES.md, test/seeds/SOURCES.md, test/fixtures/SOURCES.md
+ * give their provenance): a clone runs its tests with nothing beside it.
+ */
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** dist/test/corpus.js -> repository root (two levels up from dist/test). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const sharedDir = resolve(repoRoot, '..', 'shared');
-export const corpusDir = join(sharedDir, 'corpus');
-export const seedsDir = join(sharedDir, 'seeds');
+export const corpusDir = join(repoRoot, 'test', 'corpus');
+export const seedsDir = join(repoRoot, 'test', 'seeds');
 export const fixturesDir = join(repoRoot, 'test', 'fixtures');
 
 export interface SampleFile { name: string; path: string; text: string }
