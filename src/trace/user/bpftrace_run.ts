@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TargetError } from '../../model/errors.js';
 import { findTool } from '../../symbolize/addr2line.js';
-import { sleep } from './target.js';
+import { within } from './target.js';
 import type { UndoStack } from './undo.js';
 
 export const READY = '@@READY';
@@ -84,8 +84,8 @@ export function runBpftrace(script: string, dir: string, undo: UndoStack, opts: 
   const stop = async (graceMs = 20_000): Promise<void> => {
     if (finished) return;
     try { child.kill('SIGINT'); } catch { /* gone */ }
-    const t = sleep(graceMs).then(() => 'timeout' as const);
-    if ((await Promise.race([exited.then(() => 'done' as const), t])) === 'timeout') { kill(); await exited; }
+    // within() clears its timer: a pending 20 s timer held the CLI open after the report was printed.
+    if ((await within(exited, graceMs)) === 'timeout') { kill(); await exited; }
   };
   return { child, stdout, stderr, ready, stop, exited };
 }

@@ -14,9 +14,9 @@ import { parseHeaptrackPrint } from '../../parse/evidence/heaptrack.js';
 import { findTool } from '../../symbolize/addr2line.js';
 import type { UserTraceOptions, UserTraceResult } from './result.js';
 import { RssSampler, commOf } from './result.js';
-import { MapsKeeper, attach, isAlive, sleep } from './target.js';
+import { MapsKeeper, attach, isAlive, sleep, within } from './target.js';
 import { UndoStack } from './undo.js';
-import { InputError } from '../../model/errors.js';
+import { checkTargetOptions } from './session.js';
 
 const run = promisify(execFile);
 
@@ -24,7 +24,7 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
   const heaptrack = findTool('heaptrack');
   const print = findTool('heaptrack_print');
   if (heaptrack === undefined || print === undefined) throw new TargetError('heaptrack is not installed (apt-get install heaptrack)', 'no-heaptrack');
-  if (o.pid === undefined && (o.command === undefined || o.command.length === 0)) throw new InputError('Give either a pid or a command', 'target');
+  checkTargetOptions(o);
   if (o.pid !== undefined && findTool('gdb') === undefined) throw new TargetError('heaptrack attaches through gdb, which is not installed (apt-get install gdb)', 'no-gdb');
   // heaptrack launches the command itself (LD_PRELOAD): no start gate, the session has no target of ours then.
   const undo = new UndoStack().arm();
@@ -72,7 +72,7 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
       } else if (pid !== 0) {
         try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
       }
-      await Promise.race([exited, sleep(30_000)]);
+      await within(exited, 30_000);
     }
     target?.kill();
     maps.stop();

@@ -9,7 +9,7 @@ import { InputError } from '../../model/errors.js';
 import type { UserTraceOptions } from './result.js';
 import { RssSampler, commOf } from './result.js';
 import type { Target } from './target.js';
-import { MapsKeeper, attach, launchStopped } from './target.js';
+import { MapsKeeper, attach, launchStopped, resolveCommand } from './target.js';
 import { UndoStack } from './undo.js';
 import { ensureTracefsMounted } from './tracefs.js';
 
@@ -27,6 +27,7 @@ export interface Session {
 
 export function checkTargetOptions(o: UserTraceOptions): void {
   if ((o.pid === undefined) === (o.command === undefined || o.command.length === 0)) throw new InputError('Give either a pid ("--pid PID") or a command ("-- CMD ARGS"), not both', 'target');
+  if (o.command !== undefined && o.command.length > 0) resolveCommand(o.command);
   if (o.sampleEvery !== undefined && (!Number.isInteger(o.sampleEvery) || o.sampleEvery < 1)) throw new InputError(`--sample-every must be a whole number >= 1, not "${o.sampleEvery}"`, 'sample');
 }
 
@@ -38,8 +39,8 @@ export async function withSession<T>(o: UserTraceOptions, launch: boolean, body:
   const dir = o.workDir ?? mkdtempSync(join(tmpdir(), 'memsleuth-trace-'));
   let maps: MapsKeeper | undefined;
   let rss: RssSampler | undefined;
+  let target: Target | undefined;
   try {
-    let target: Target;
     if (o.pid !== undefined) target = attach(o.pid);
     else if (launch) {
       const lo: Parameters<typeof launchStopped>[0] = { command: o.command ?? [] };
@@ -60,6 +61,7 @@ export async function withSession<T>(o: UserTraceOptions, launch: boolean, body:
     const s: Session = { target, maps, rss, undo, dir, comm: commOf(target.pid), t0: process.hrtime.bigint(), problems: [], notes: [] };
     return await body(s);
   } finally {
+    target?.release();
     maps?.stop();
     rss?.stop();
     const failures = undo.runAll();

@@ -5,11 +5,22 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { TargetError } from '../../model/errors.js';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { InputError, TargetError } from '../../model/errors.js';
 import type { UndoStack } from './undo.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for `p` at most `ms`; the timer is cleared either way, so it never holds the process open. */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function processState(pid: number): string | undefined {
   try {
@@ -83,9 +94,32 @@ export interface Target {
   exited: Promise<number | string | null>;
   done(): boolean;
   kill(): void;
+  /** Stops watching the process (an attached target polls /proc); leaves the process alone. Safe to call twice. */
+  release(): void;
 }
 
 export interface LaunchOptions { command: string[]; env?: Record<string, string>; cwd?: string; stdio?: 'inherit' | 'ignore' }
+
+/**
+ * The program a command line would run, found as the shell would (a path, or a name on PATH), or an InputError:
+ * without this check the start gate's `exec` fails only after the tracer is set up, and the trace reports an
+ * empty, successful run of nothing.
+ */
+export function resolveCommand(command: string[], path = process.env['PATH'] ?? ''): string {
+  const exe = command[0];
+  if (exe === undefined || exe === '') throw new InputError('No command to run: give it after "--"', 'no-command');
+  const runnable = (p: string): boolean => {
+    try { return statSync(p).isFile() && (accessSync(p, constants.X_OK), true); } catch { return false; }
+  };
+  if (exe.includes('/')) {
+    if (runnable(exe)) return exe;
+    throw new InputError(existsSync(exe) ? `Cannot run "${exe}": not an executable file` : `Cannot run "${exe}": no such file`, 'no-command');
+  }
+  for (const dir of path.split(delimiter)) {
+    if (dir !== '' && runnable(join(dir, exe))) return join(dir, exe);
+  }
+  throw new InputError(`Cannot run "${exe}": no such command on PATH`, 'no-command');
+}
 
 export async function launchStopped(o: LaunchOptions, undo: UndoStack): Promise<Target & { child: ChildProcess }> {
   const [exe, ...args] = o.command;
@@ -109,6 +143,7 @@ export async function launchStopped(o: LaunchOptions, undo: UndoStack): Promise<
   return {
     pid, launched: true, child, exited, kill,
     done: () => finished,
+    release: () => undefined,
     resume: () => { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } },
   };
 }
@@ -121,12 +156,16 @@ export function attach(pid: number): Target {
     timer = setInterval(() => {
       if (!isAlive(pid)) { finished = true; clearInterval(timer); resolve(null); }
     }, 100);
+    // The poll must never keep memsleuth alive on its own: `--pid P --duration 5s` ends at 5 s, not when P dies.
+    timer.unref();
   });
+  const release = (): void => { if (timer !== undefined) clearInterval(timer); };
   return {
     pid, launched: false, exited,
     done: () => finished,
     resume: () => undefined,
-    kill: () => { if (timer !== undefined) clearInterval(timer); },
+    kill: release,
+    release,
   };
 }
 

@@ -1,0 +1,66 @@
+/**
+ * `memsleuth trace user` end to end through bin/memsleuth.js: it ends when asked (--duration) while the target runs
+ * on, and a command that cannot run is one line and exit 2 before any tracer starts. No timing bounds: a CLI that
+ * does not exit fails by the test's own timeout.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { join } from 'node:path';
+import { runCli, runCliAsync } from '../../test/e2e/cli_helpers.js';
+import { findTool } from '../symbolize/addr2line.js';
+import { gcc, runUntilReady, tempDir, writeSource } from '../symbolize/test_programs.js';
+import { isAlive } from '../trace/user/target.js';
+
+const SLEEPER_C = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+void *volatile sink;
+int main(void) {
+  printf("READY\\n"); fflush(stdout);
+  for (;;) { sink = malloc(1000); usleep(10000); }
+}
+`;
+
+const isRoot = process.getuid?.() === 0;
+const hasGcc = findTool('gcc') !== undefined;
+const skipFaults = !isRoot ? 'needs root' : !hasGcc ? 'needs gcc' : findTool('bpftrace') === undefined ? 'needs bpftrace' : false;
+if (skipFaults !== false) console.log(`# skipping trace user --pid (faults engine): ${skipFaults}`);
+
+let dir = '';
+let cleanup = (): void => undefined;
+before(() => {
+  if (!hasGcc) return;
+  const t = tempDir('cli-trace-user');
+  dir = t.dir;
+  cleanup = t.cleanup;
+  writeSource(dir, 'sleeper.c', SLEEPER_C);
+  gcc(['-g', '-O1', '-o', 'sleeper', 'sleeper.c'], dir);
+});
+after(() => cleanup());
+
+test('trace user -- a missing program: one line, exit 2, no tracer started', () => {
+  for (const [argv, want] of [
+    [['./no-such-program-i17'], /^memsleuth: Cannot run "\.\/no-such-program-i17": no such file\n$/],
+    [['no-such-command-i17', '--flag'], /^memsleuth: Cannot run "no-such-command-i17": no such command on PATH\n$/],
+    [['/'], /^memsleuth: Cannot run "\/": not an executable file\n$/],
+  ] as const) {
+    for (const engine of ['faults', 'bpftrace', 'heaptrack']) {
+      const r = runCli(['trace', 'user', '--engine', engine, '--', ...argv]);
+      assert.equal(r.code, 2, `${engine} ${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, want);
+      assert.equal(r.stdout, '');
+    }
+  }
+});
+
+test('trace user --pid P --duration: exits after the duration and the process runs on', { skip: skipFaults, timeout: 120_000 }, async () => {
+  const running = await runUntilReady(join(dir, 'sleeper'));
+  try {
+    const r = await runCliAsync(['trace', 'user', '--engine', 'faults', '--pid', String(running.pid), '--duration', '1s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\(duration\)/);
+    assert.ok(isAlive(running.pid), 'the traced process must keep running');
+  } finally {
+    await running.stop();
+  }
+});
