@@ -116,11 +116,10 @@ test('valgrind --leak-check=full, text and --xml=yes: the top site is leak.c:@bi
   const xml = await evidenceJson([join(dir, 'vg.xml')]);
   assert.equal(xml.files[0]?.format, 'valgrind-xml');
   assertNamesLeak(xml, 'valgrind');
-  // both reports at once: the two largest sites are the same leak, once per report (valgrind XML names the
-  // binary on every frame and the text only on frames without file:line, so stackKey keeps them apart)
+  // both reports at once (two runs of one program): the same leak is one site, counted once, seen in both
   const both = await evidenceJson([join(dir, 'vg.txt'), join(dir, 'vg.xml')]);
-  assert.deepEqual(both.sites.slice(0, 2).map((s) => [s.bytes, s.where?.replace(/^.*\//, '')]), [[3000, `leak.c:${BIG}`], [3000, `leak.c:${BIG}`]]);
-  assert.deepEqual(both.totals.map((x) => [x.tool, x.kind, x.bytes]), [['valgrind', 'definite', 2 * (3000 + 24)]]);
+  assert.deepEqual(both.sites.slice(0, 2).map((s) => [s.bytes, s.where?.replace(/^.*\//, '')]), [[3000, `leak.c:${BIG}`], [24, `leak.c:${SMALL}`]]);
+  assert.deepEqual(both.totals.map((x) => [x.tool, x.kind, x.bytes]), [['valgrind', 'definite', 3000 + 24]]);
 });
 
 test('-fsanitize=leak (LSan), and -fsanitize=address: the top site is leak.c:@big', async (t) => {
@@ -239,4 +238,44 @@ test("kernel addresses: a kmemleak report with bare addresses, symbolized with t
 
 test('LEAK_C markers are where the test thinks they are', () => {
   assert.equal(readFileSync(join(dir, 'leak.c'), 'utf8').split('\n')[BIG - 1]?.includes('malloc(n)'), true);
+});
+
+test('one leak in valgrind text, valgrind XML and LSan reports (local fixtures) is one site, its bytes counted once', async () => {
+  const fx = (n: string): string => join(repoRoot, 'test', 'fixtures', n);
+  const out = await evidenceJson([fx('valgrind-memcheck-local.txt'), fx('valgrind-memcheck-local.xml'), fx('lsan-gcc12-asan-local.txt')]);
+  type Seen = JsonSite & { seenIn?: { tool: string; bytes: number }[]; indirectBytes?: number };
+  const sites = out.sites as Seen[];
+  const line = (s: Seen): number | undefined => s.stack.find((f) => f.file?.endsWith('leaky_heap.c') === true)?.line;
+  assert.deepEqual(sites.map((s) => [s.kind, line(s), s.bytes, s.indirectBytes, (s.seenIn ?? []).map((x) => x.tool).join(',')]), [
+    ['definite', 29, 640, undefined, 'valgrind,valgrind,lsan'],
+    ['definite', 24, 100, undefined, 'valgrind,valgrind,lsan'],
+    ['reachable', 37, 48, undefined, 'valgrind,valgrind'], // LSan does not report still-reachable blocks
+    ['indirect', 15, 32, undefined, 'valgrind,valgrind,lsan'],
+    ['indirect', 16, 30, undefined, 'valgrind,valgrind,lsan'],
+    ['definite', 15, 16, 62, 'valgrind,valgrind,lsan'],
+  ]);
+  // Totals are those of any one report (LSan: "SUMMARY: AddressSanitizer: 818 byte(s) leaked"), not three times them.
+  assert.deepEqual(out.totals.map((t) => [t.kind, t.tool, t.bytes]), [['definite', 'valgrind+lsan', 756], ['indirect', 'valgrind+lsan', 62], ['reachable', 'valgrind', 48]]);
+});
+
+test('mtrace raw log of a program started as "./leaky_mtrace": --symbolize finds it next to the log, or says why not', async (t) => {
+  if (!has('gcc')) { t.skip('gcc not installed'); return; }
+  if (!has('addr2line')) { t.skip('addr2line (binutils) not installed'); return; }
+  const debugLib = '/lib/x86_64-linux-gnu/libc_malloc_debug.so.0';
+  if (!existsSync(debugLib)) { t.skip(`${debugLib} missing (glibc < 2.34 or not x86_64 Debian): mtrace lives in libc there`); return; }
+  const dir = mkdtempSync(join(tmpdir(), 'memsleuth-mtrace-'));
+  try {
+    const fx = (n: string): string => join(repoRoot, 'test', 'fixtures', n);
+    execFileSync('gcc', ['-g', '-O0', '-o', 'leaky_mtrace', fx('leaky_heap.c'), fx('mtrace_on.c')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('./leaky_mtrace', ['0'], { cwd: dir, env: { ...process.env, MALLOC_TRACE: join(dir, 'trace.log'), LD_PRELOAD: debugLib } });
+    assert.match(readFileSync(join(dir, 'trace.log'), 'utf8'), /^@ \.\/leaky_mtrace:\[0x[0-9a-f]+\] \+ /m);
+    const found = await evidenceJson([join(dir, 'trace.log'), '--symbolize']);
+    assert.deepEqual(found.sites.map((s) => s.stack[0]?.line), [29, 24, 15, 37, 44]);
+    assert.ok(found.problems.some((p) => p.includes(`taken as "${join(dir, 'leaky_mtrace')}"`)), found.problems.join('\n'));
+    const elsewhere = await evidenceJson([join(dir, 'trace.log'), '--program-dir', tmpdir()]);
+    assert.equal(elsewhere.sites[0]?.stack[0]?.line, undefined);
+    assert.ok(elsewhere.problems.some((p) => /program "\.\/leaky_mtrace" was started by a relative path .*--program-dir/.test(p)), elsewhere.problems.join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { CommandSpec } from './command.js';
 import { InputError } from '../model/errors.js';
 import type { AllocationSite } from '../model/allocation_site.js';
@@ -15,6 +15,7 @@ interface EvidenceOptions {
   sysroot?: string;
   debugDir: string[];
   toolchain?: string;
+  programDir?: string;
   kallsyms?: string;
   modules?: string;
   vmlinux?: string;
@@ -81,6 +82,7 @@ export const evidenceCommand: CommandSpec = {
       .option('--sysroot <dir>', "target's root filesystem on this host, to find its binaries (implies --symbolize)")
       .option('--debug-dir <dir>', 'where separate debug files live (repeatable; default /usr/lib/debug)', collect, [])
       .option('--toolchain <prefix>', 'cross toolchain prefix for addr2line, e.g. arm-linux-gnueabihf-')
+      .option('--program-dir <dir>', 'directory a program named by a relative path ("./app" in an mtrace log) was started in (default: the report\'s directory, then the current one)')
       .option('--kallsyms <file>', "target's /proc/kallsyms, captured as root (implies --symbolize)")
       .option('--modules <file>', "target's /proc/modules, to place module addresses")
       .option('--vmlinux <file>', 'vmlinux with debug info, for kernel file:line (implies --symbolize)')
@@ -104,15 +106,17 @@ export const evidenceCommand: CommandSpec = {
         const frames = Number(opts.frames);
         if (!Number.isInteger(top) || top < 1) throw new InputError(`--top must be a whole number >= 1, not "${opts.top}"`);
         if (!Number.isInteger(frames) || frames < 1) throw new InputError(`--frames must be a whole number >= 1, not "${opts.frames}"`);
-        const { mergeSites, rankSites, diffSites } = await import('../model/allocation_sites.js');
+        const { mergeSites, mergeReports, rankSites, diffSites } = await import('../model/allocation_sites.js');
 
         const loaded: LoadedFile[] = [];
         for (const f of files) loaded.push(await loadEvidence(f, opts.format));
-        let sites = rankSites(mergeSites(loaded.flatMap((l) => l.sites)));
+        // Each file is one report: sites merge inside it (summed), then the same leak across reports is joined once.
+        let reports = loaded.map((l) => mergeSites(l.sites));
+        let sites = rankSites(mergeReports(reports));
         let old: AllocationSite[] | undefined;
         if (opts.diff !== undefined) old = rankSites(mergeSites((await loadEvidence(opts.diff, opts.format)).sites));
 
-        const wantSymbols = opts.symbolize === true || opts.maps !== undefined || opts.sysroot !== undefined || opts.kallsyms !== undefined || opts.vmlinux !== undefined;
+        const wantSymbols = opts.symbolize === true || opts.programDir !== undefined || opts.maps !== undefined || opts.sysroot !== undefined || opts.kallsyms !== undefined || opts.vmlinux !== undefined;
         let problems: string[] = [];
         if (wantSymbols) {
           const { symbolizeSites } = await import('../symbolize/index.js');
@@ -126,15 +130,19 @@ export const evidenceCommand: CommandSpec = {
           if (opts.sysroot !== undefined) so.sysroot = opts.sysroot;
           if (opts.debugDir.length > 0) so.debugDirs = opts.debugDir;
           if (opts.toolchain !== undefined) so.toolchainPrefix = opts.toolchain;
+          so.relativeTo = opts.programDir !== undefined ? [opts.programDir] : [...new Set([...files.map((f) => dirname(resolve(f))), process.cwd()])];
           if (opts.vmlinux !== undefined) {
             readOptional(opts.vmlinux, 'vmlinux');
             so.vmlinux = opts.vmlinux;
           }
           const { withProgress } = await import('../report/progress.js');
-          const nFrames = sites.reduce((n, s) => n + s.stack.length, 0);
-          const r = await withProgress(`symbolizing ${nFrames} frames of ${sites.length} sites`, () => symbolizeSites(sites, so));
+          const nFrames = reports.flat().reduce((n, s) => n + s.stack.length, 0);
+          const flat = reports.flat();
+          const r = await withProgress(`symbolizing ${nFrames} frames of ${flat.length} sites`, () => symbolizeSites(flat, so));
           // Symbol names fill in: sites that were apart only by address may now be one.
-          sites = rankSites(mergeSites(r.sites));
+          let at = 0;
+          reports = reports.map((rep) => mergeSites(r.sites.slice(at, (at += rep.length))));
+          sites = rankSites(mergeReports(reports));
           problems = r.problems;
           if (old !== undefined) {
             // The old report is another run: its addresses need its own maps, so only symbol-based frames match.

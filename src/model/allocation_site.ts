@@ -40,6 +40,12 @@ export interface AllocationSite {
   /** Innermost frame first, as tools print them. */
   stack: Frame[];
   bytes: Bytes;
+  /**
+   * Bytes lost only because this site's blocks are (valgrind "78 (16 direct, 62 indirect) bytes ... definitely
+   * lost": bytes 16, indirectBytes 62). Not part of `bytes`: with --show-leak-kinds=all the same 62 bytes are
+   * also their own "indirectly lost" sites, so adding them here would count them twice.
+   */
+  indirectBytes?: Bytes;
   /** Number of objects/blocks. */
   count: number;
   kind: LeakKind;
@@ -52,4 +58,9 @@ export interface AllocationSite {
   cache?: string;
   /** Where in the input this came from, for the report ("valgrind.log:41"). */
   origin?: string;
+  /**
+   * The reports that showed this same leak, when several did (valgrind text and XML of one run, valgrind and
+   * LSan of the same program): see mergeReports in allocation_sites.ts. `bytes` is then the largest of them.
+   */
+  seenIn?: Array<{ tool: EvidenceTool; origin?: string; bytes: Bytes; count: number }>;
 }

@@ -17,6 +17,8 @@ function frameKey(f: Frame): string {
   if (f.symbol !== undefined && f.symbol !== '') return f.module !== undefined ? `${baseSymbol(f.symbol)} [${f.module}]` : baseSymbol(f.symbol);
   if (f.module !== undefined && f.moduleOffset !== undefined) return `${f.module}+${f.moduleOffset}`;
   if (f.address !== undefined) return f.address.toLowerCase();
+  // mtrace and dmalloc reports name a caller only by "leaky.c:24": that is the whole identity of the site.
+  if (f.file !== undefined) return f.line !== undefined ? `${f.file}:${f.line}` : f.file;
   return '?';
 }
 
@@ -50,6 +52,7 @@ function combine(a: AllocationSite, b: AllocationSite): AllocationSite {
     kind: a.kind,
     tool: a.tool,
   };
+  if (a.indirectBytes !== undefined || b.indirectBytes !== undefined) out.indirectBytes = bytes((a.indirectBytes ?? 0) + (b.indirectBytes ?? 0));
   if (a.ageSec !== undefined || b.ageSec !== undefined) {
     const x = a.ageSec;
     const y = b.ageSec;
@@ -84,7 +87,9 @@ export function mergeSites(sites: readonly AllocationSite[]): AllocationSite[] {
     const k = mergeKey(s);
     const prev = byKey.get(k);
     if (prev === undefined) {
-      byKey.set(k, combine({ ...s, bytes: bytes(0), count: 0 }, s));
+      const empty: AllocationSite = { ...s, bytes: bytes(0), count: 0 };
+      delete empty.indirectBytes;
+      byKey.set(k, combine(empty, s));
     } else {
       const merged = combine(prev, s);
       if (prev.cache !== s.cache) delete merged.cache;
@@ -92,6 +97,76 @@ export function mergeSites(sites: readonly AllocationSite[]): AllocationSite[] {
     }
   }
   return [...byKey.values()];
+}
+
+/** Allocator entry points a leak report puts above the caller: they differ between tools, not between leaks. */
+const ALLOCATOR = /^(?:_{0,3}interceptor_|__wrap_|__libc_|__)?(?:malloc|calloc|realloc|reallocarray|memalign|aligned_alloc|posix_memalign|valloc|pvalloc|strdup|strndup)$|^operator new|^_Zn[wa][jm]/;
+/** Frames below main that only some tools print (LSan does, valgrind stops at main). */
+const STARTUP = /^(?:__libc_start_call_main|__libc_start_main(?:_impl|_alias_\d+)?|_start)$/;
+/** Frames compared across reports: valgrind's default --num-callers 12, minus its allocator frame, leaves 11. */
+const REPORT_FRAMES = 10;
+
+/**
+ * The identity of a leak across tools: the symbolized frames below the allocator, without module names (valgrind
+ * prints "malloc [vgpreload_memcheck-amd64-linux.so]", LSan "__interceptor_malloc"), startup frames, or more depth
+ * than every tool prints. Undefined when a frame below the allocator has no symbol: addresses differ between runs.
+ */
+function leakKey(s: AllocationSite): string | undefined {
+  const frames = s.stack.filter((f) => f.inline !== true);
+  let i = 0;
+  while (i < frames.length && ALLOCATOR.test(baseSymbol(frames[i]?.symbol ?? ''))) i++;
+  const rest = frames.slice(i).filter((f) => !STARTUP.test(f.symbol ?? '')).slice(0, REPORT_FRAMES);
+  if (rest.length === 0) return undefined;
+  const keys: string[] = [];
+  for (const [i, f] of rest.entries()) {
+    // The caller's line tells apart two allocations in one function ("malloc" at :15, "strdup" at :16).
+    const line = f.file !== undefined && f.line !== undefined ? `${f.file.replace(/^.*\//, '')}:${f.line}` : undefined;
+    if (f.symbol !== undefined && f.symbol !== '') keys.push(i === 0 && line !== undefined ? `${baseSymbol(f.symbol)}@${line}` : baseSymbol(f.symbol));
+    else if (line !== undefined) keys.push(line);
+    else return undefined;
+  }
+  return `${s.kind}|${keys.join(';')}`;
+}
+
+/**
+ * Joins reports that describe the same leaks: valgrind text and XML of one run, valgrind and LSan of the same
+ * program, several CI runs. Each list is one report, already merged (mergeSites); a site whose leak key (kind and
+ * symbolized stack below the allocator, see leakKey) matches a site of another report becomes one site whose bytes
+ * and count are the largest report's (adding them would count one leak once per report), with `seenIn` naming each
+ * report's numbers. Sites of one report are never joined here, and unsymbolized sites stay apart.
+ */
+export function mergeReports(reports: readonly (readonly AllocationSite[])[]): AllocationSite[] {
+  if (reports.length <= 1) return [...(reports[0] ?? [])];
+  const out: AllocationSite[] = [];
+  const byKey = new Map<string, { index: number; reports: Set<number> }>();
+  reports.forEach((sites, r) => {
+    for (const s of sites) {
+      const k = leakKey(s);
+      const prev = k !== undefined ? byKey.get(k) : undefined;
+      if (k === undefined || prev === undefined || prev.reports.has(r)) {
+        if (k !== undefined && prev === undefined) byKey.set(k, { index: out.length, reports: new Set([r]) });
+        out.push(s);
+        continue;
+      }
+      prev.reports.add(r);
+      const a = out[prev.index] as AllocationSite;
+      const seen = a.seenIn ?? [seenOf(a)];
+      const bigger = s.bytes > a.bytes || (s.bytes === a.bytes && s.stack.length > a.stack.length) ? s : a;
+      const merged: AllocationSite = { ...bigger, seenIn: [...seen, seenOf(s)] };
+      const indirect = Math.max(a.indirectBytes ?? 0, s.indirectBytes ?? 0);
+      if (indirect > 0) merged.indirectBytes = bytes(indirect);
+      const pids = union(a.pids, s.pids);
+      if (pids !== undefined) merged.pids = pids.sort((p, q) => p - q);
+      out[prev.index] = merged;
+    }
+  });
+  return out;
+}
+
+function seenOf(s: AllocationSite): NonNullable<AllocationSite['seenIn']>[number] {
+  const x: NonNullable<AllocationSite['seenIn']>[number] = { tool: s.tool, bytes: s.bytes, count: s.count };
+  if (s.origin !== undefined) x.origin = s.origin;
+  return x;
 }
 
 /** Largest first: bytes descending, then count descending. Returns a new array. */

@@ -8,7 +8,7 @@
  *       ├─ make_buffer (leak.c:5)
  *       └─ main (leak.c:10)
  */
-import type { AllocationSite, EvidenceTool, Frame, LeakKind } from '../model/allocation_site.js';
+import type { AllocationSite, Frame, LeakKind } from '../model/allocation_site.js';
 import type { SiteChange, SiteDiff } from '../model/allocation_sites.js';
 import type { Colors } from './color.js';
 import { terminalSafe } from './escape.js';
@@ -72,6 +72,9 @@ export function formatFrame(f: Frame): string {
     if (where === undefined && f.offset !== undefined) s += `${f.offset}${f.length ?? ''}`;
   } else if (f.module !== undefined && f.moduleOffset !== undefined) {
     s = `${basenameOf(f.module)}+${f.moduleOffset}`;
+  } else if (f.address === undefined && where !== undefined) {
+    // mtrace/dmalloc name a caller only by its source line: "leaky.c:24", not "? (leaky.c:24)".
+    return f.inline === true ? `${where} [inline]` : where;
   } else {
     s = f.address ?? '?';
   }
@@ -85,6 +88,11 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${Mat
 
 /** "100 B in 1 object" / "3 objects" (no bytes) / "1.2 MiB" (count unknown). */
 function amount(site: AllocationSite): string {
+  if (site.indirectBytes !== undefined && site.indirectBytes > 0) {
+    // valgrind's own shape: "78 (16 direct, 62 indirect) bytes in 1 blocks are definitely lost".
+    const total = formatBytes(site.bytes + site.indirectBytes);
+    return `${total} (${formatBytes(site.bytes)} direct, ${formatBytes(site.indirectBytes)} indirect) in ${plural(site.count, 'object')}`;
+  }
   if (site.bytes > 0 && site.count > 0) return `${formatBytes(site.bytes)} in ${plural(site.count, 'object')}`;
   if (site.count > 0) return plural(site.count, 'object');
   return formatBytes(site.bytes);
@@ -131,16 +139,26 @@ export function renderStack(site: AllocationSite, c: Colors, opts: SiteRenderOpt
 }
 
 function siteHeader(rank: string, site: AllocationSite, c: Colors): string {
-  const parts = [c.bold(amount(site)), site.kind, site.tool, ...labels(site).map(terminalSafe)];
-  if (site.origin !== undefined) parts.push(c.dim(terminalSafe(site.origin)));
+  const parts = [c.bold(amount(site)), site.kind, toolsOf(site), ...labels(site).map(terminalSafe)];
+  if (site.seenIn !== undefined) {
+    // One leak in several reports: say where each saw it, and with how much when they differ.
+    const same = site.seenIn.every((x) => x.bytes === site.bytes && x.count === site.count);
+    parts.push(c.dim(terminalSafe(`seen in ${site.seenIn.map((x) => `${x.origin ?? x.tool}${same ? '' : ` (${formatBytes(x.bytes)})`}`).join(', ')}`)));
+  } else if (site.origin !== undefined) parts.push(c.dim(terminalSafe(site.origin)));
   return `${rank}  ${parts.join('  ')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Totals
 
+/** "valgrind", or "valgrind+lsan" when several tools' reports showed the leak. */
+export function toolsOf(site: AllocationSite): string {
+  return site.seenIn !== undefined ? [...new Set(site.seenIn.map((x) => x.tool))].join('+') : site.tool;
+}
+
 export interface EvidenceTotal {
-  tool: EvidenceTool;
+  /** One tool, or "valgrind+lsan" for leaks several tools' reports showed (AllocationSite.seenIn). */
+  tool: string;
   kind: LeakKind;
   sites: number;
   count: number;
@@ -151,8 +169,9 @@ export interface EvidenceTotal {
 export function evidenceTotals(sites: readonly AllocationSite[]): EvidenceTotal[] {
   const by = new Map<string, EvidenceTotal>();
   for (const s of sites) {
-    const k = `${s.tool}|${s.kind}`;
-    const t = by.get(k) ?? { tool: s.tool, kind: s.kind, sites: 0, count: 0, bytes: 0 };
+    const tool = toolsOf(s);
+    const k = `${tool}|${s.kind}`;
+    const t = by.get(k) ?? { tool, kind: s.kind, sites: 0, count: 0, bytes: 0 };
     t.sites++;
     t.count += s.count;
     t.bytes += s.bytes;

@@ -3,6 +3,8 @@
  * (kallsyms + vmlinux/.ko), host or cross toolchain. Frames that already carry file:line are kept as they are.
  * Everything that could not be resolved is named in `problems`, once per cause, with the fix.
  */
+import { existsSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import type { AllocationSite, EvidenceTool, Frame } from '../model/allocation_site.js';
 import type { DriverOptions, LineResult, SourceFrame } from './addr2line.js';
 import { Addr2Line, hex } from './addr2line.js';
@@ -37,6 +39,11 @@ export interface SymbolizeOptions {
    * Default true; false looks every address up as given.
    */
   returnAddresses?: boolean;
+  /**
+   * Directories a program named by a relative path is looked for in (mtrace logs "./app:[0x11e3]" as the program
+   * was started): the first that holds the file wins, and the report says which one was taken.
+   */
+  relativeTo?: string[];
   /** PATH used to find the tools (tests). */
   searchPath?: string;
 }
@@ -165,6 +172,17 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
     const resolved = addr !== undefined ? resolveAddress(maps, addr) : undefined;
     let path = resolved?.path;
     if (path === undefined && f.module !== undefined) path = pathForModule(f.module, maps);
+    if (path !== undefined && !path.startsWith('/') && path.includes('/')) {
+      const rel = path;
+      const dirs = options.relativeTo ?? [];
+      const dir = dirs.find((d) => existsSync(resolvePath(d, rel)));
+      if (dir === undefined) {
+        problems.add(`program "${rel}" was started by a relative path and the report does not say from which directory${dirs.length > 0 ? ` (not found under ${dirs.map((d) => `"${d}"`).join(', ')})` : ''}: its frames stay unsymbolized; pass --program-dir with the directory it was started in`);
+        return;
+      }
+      path = resolvePath(dir, rel);
+      problems.add(`program "${rel}" (started by a relative path) taken as "${path}": pass --program-dir if it was started elsewhere`);
+    }
     if (path === undefined) {
       if (addr !== undefined && maps.length === 0 && f.module === undefined) problems.add(`user address ${hex(addr)} has no module: pass the process's /proc/PID/maps`);
       else if (addr !== undefined && maps.length > 0 && resolved === undefined) problems.add(`user address ${hex(addr)} is not in a file mapping of the maps given (anonymous or JIT memory, or maps of another process)`);
@@ -269,6 +287,9 @@ function inlineFrame(of: Frame, s: SourceFrame): Frame {
 /** "libc.so.6" or "/lib/libc.so.6" -> the path the maps use, or the module itself when it is a path. */
 function pathForModule(module: string, maps: MapEntry[]): string | undefined {
   if (module.startsWith('/')) return module;
+  const mapped = maps.find((m) => m.path !== undefined && (m.path === module || m.path.endsWith(`/${module.replace(/^\.\//, '')}`)))?.path;
+  if (mapped !== undefined) return mapped;
+  if (module.includes('/')) return module; // "./app": relative to where the program was started (see relativeTo)
   return maps.find((m) => m.path !== undefined && (m.path === module || m.path.endsWith(`/${module}`)))?.path;
 }
 

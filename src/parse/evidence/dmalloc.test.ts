@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { corpus } from '../../../test/corpus.js';
+import { corpus, fixtures } from '../../../test/corpus.js';
+import { mergeSites, rankSites } from '../../model/allocation_sites.js';
 import { parseDmalloc } from './dmalloc.js';
 
 const files = corpus('dmalloc');
@@ -50,4 +51,13 @@ test('dmalloc: ra= callers and junk', () => {
   const r = parseDmalloc("not freed: '0x804c008|s1' (10 bytes) from 'ra=0x8048abc'");
   assert.deepEqual(r.value.sites[0]?.stack, [{ address: '0x8048abc' }]);
   for (const t of ['', 'not freed:', "1: 2: not freed: '0x1' (x bytes) from '"]) assert.doesNotThrow(() => parseDmalloc(t));
+});
+
+test('dmalloc callers known only by file:line stay apart when merged (local fixture: five lines, five sites)', () => {
+  const [f] = fixtures(/^dmalloc-low-local\.log$/);
+  assert.ok(f);
+  const sites = rankSites(mergeSites(parseDmalloc(f.text, 'dm').value.sites));
+  assert.deepEqual(sites.map((s) => [s.stack[0]?.file, s.stack[0]?.line, s.bytes, s.count]), [
+    ['leaky_heap.c', 29, 640, 10], ['leaky_heap.c', 24, 100, 1], ['leaky_heap.c', 15, 48, 3], ['leaky_heap.c', 37, 48, 1], ['leaky_heap.c', 16, 30, 3],
+  ]);
 });

@@ -34,6 +34,7 @@ test('detectEvidence: local fixtures', () => {
     'lsan-gcc12-asan-local.txt': 'lsan',
     'massif-local.out': 'massif',
     'valgrind-memcheck-local.txt': 'valgrind',
+    'valgrind-memcheck-local.xml': 'valgrind-xml',
   });
 });
 

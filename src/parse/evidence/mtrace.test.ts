@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { corpus } from '../../../test/corpus.js';
+import { corpus, fixtures } from '../../../test/corpus.js';
+import { mergeSites, rankSites } from '../../model/allocation_sites.js';
 import { mtraceCaller, parseMtrace } from './mtrace.js';
 
 const files = corpus('mtrace');
@@ -55,4 +56,11 @@ test('mtrace: realloc pairs, failed realloc and junk', () => {
   assert.deepEqual(r.value.sites, [{ stack: [{ module: './p', moduleOffset: '0x20' }], bytes: 64, count: 1, kind: 'outstanding', tool: 'mtrace', origin: 'mtrace:4' }]);
   for (const t of ['', '= Start', '@ x', 'Memory not freed:\n0x1 0x', 'No memory leaks.']) assert.doesNotThrow(() => parseMtrace(t));
   assert.equal(parseMtrace('No memory leaks.').value.noLeaks, true);
+});
+
+test('mtrace report callers known only by file:line stay apart when merged (local fixture: lines 29, 24, 15, 37 and strdup.c:44)', () => {
+  const [f] = fixtures(/^mtrace-report-local\.txt$/);
+  assert.ok(f);
+  const sites = rankSites(mergeSites(parseMtrace(f.text, 'mt').value.sites));
+  assert.deepEqual(sites.map((s) => [s.stack[0]?.line, s.bytes, s.count]), [[29, 640, 10], [24, 100, 1], [15, 48, 3], [37, 48, 1], [44, 30, 3]]);
 });

@@ -35,6 +35,7 @@ test('valgrind 3.19 full: the (direct, indirect) record becomes its direct bytes
         { address: '0x109200', file: 'leaky.c', line: 28, symbol: 'main' },
       ],
       bytes: 16,
+      indirectBytes: 131,
       count: 1,
       kind: 'definite',
       tool: 'valgrind',
@@ -110,4 +111,14 @@ test('valgrind: never throws on junk', () => {
   for (const t of ['', '\n\n', '==1== ', 'x bytes in y blocks are definitely lost', '   at 0x1: ', '==12== LEAK SUMMARY:\n==12==    definitely lost: lots']) {
     assert.doesNotThrow(() => parseValgrindText(t));
   }
+});
+
+test('valgrind "78 (16 direct, 62 indirect)": the site keeps its 62 indirect bytes beside the 16 direct (local fixture)', () => {
+  const [f] = fixtures(/^valgrind-memcheck-local\.txt$/);
+  assert.ok(f);
+  const site = parseValgrindText(f.text).value.sites.find((s) => s.kind === 'definite' && s.bytes === 16);
+  assert.ok(site);
+  assert.equal(site.indirectBytes, 62);
+  // The indirect-only records still carry the same 62 bytes as their own sites: site bytes add up to the summary.
+  assert.equal(parseValgrindText(f.text).value.sites.filter((s) => s.kind === 'indirect').reduce((a, s) => a + s.bytes, 0), 62);
 });

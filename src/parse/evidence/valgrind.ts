@@ -239,7 +239,10 @@ export function parseValgrindText(text: string, source = 'valgrind'): Parsed<Val
       if (of !== undefined) record.lossRecords = of;
       if (r[3] !== undefined) {
         if (total !== undefined) record.totalBytes = bytes(total);
-        if (indirect !== undefined) record.indirectBytes = bytes(indirect);
+        if (indirect !== undefined) {
+          record.indirectBytes = bytes(indirect);
+          if (indirect > 0) site.indirectBytes = bytes(indirect);
+        }
       }
       records.push(record);
       if (pid !== undefined) pids.add(pid);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { corpus } from '../../../test/corpus.js';
+import { corpus, fixtures } from '../../../test/corpus.js';
 import { decodeXmlEntities, parseValgrindXml } from './valgrind_xml.js';
 
 /** Files with no leak error by construction: only non-leak errors, or killed before the leak check. */
@@ -42,6 +42,7 @@ test('valgrind-xml local 3.19: a leak error, whole', () => {
         { address: '0x109200', module: '/home/dev/gen/leaky', symbol: 'main', file: '/home/dev/gen/leaky.c', line: 28 },
       ],
       bytes: 16,
+      indirectBytes: 131,
       count: 1,
       kind: 'definite',
       tool: 'valgrind',
@@ -103,4 +104,13 @@ test('valgrind-xml: never throws on junk', () => {
   for (const t of ['', '<', '<valgrindoutput', '<valgrindoutput><error><kind>Leak_DefinitelyLost', '</a></b><c>', '<valgrindoutput><error><xwhat><leakedbytes>x</leakedbytes>']) {
     assert.doesNotThrow(() => parseValgrindXml(t));
   }
+});
+
+test('valgrind XML "78 (16 direct, 62 indirect)": bytes 16, indirectBytes 62 (local fixture, same program as the text one)', () => {
+  const [f] = fixtures(/^valgrind-memcheck-local\.xml$/);
+  assert.ok(f);
+  const r = parseValgrindXml(f.text).value;
+  assert.deepEqual(r.sites.map((s) => [s.kind, s.bytes, s.indirectBytes]), [
+    ['indirect', 30, undefined], ['indirect', 32, undefined], ['reachable', 48, undefined], ['definite', 16, 62], ['definite', 100, undefined], ['definite', 640, undefined],
+  ]);
 });

@@ -338,5 +338,6 @@ function readError(el: XmlElement, source: string, leaks: ValgrindXmlLeak[], oth
   if (what !== undefined) leak.text = what;
   if (leaked !== undefined) leak.leakedBytes = bytes(leaked);
   if (indirect !== undefined) leak.indirectBytes = bytes(indirect);
+  if (indirect !== undefined && indirect > 0) site.indirectBytes = bytes(indirect);
   leaks.push(leak);
 }
