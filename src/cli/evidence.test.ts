@@ -279,3 +279,21 @@ test('mtrace raw log of a program started as "./leaky_mtrace": --symbolize finds
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('never "no leaks" from a report that says otherwise or was not read: heaptrack_print without -l, a wrong --format, a bad --toolchain', async () => {
+  const fx = (n: string): string => join(repoRoot, 'test', 'fixtures', n);
+  const noL = await cli([fx('heaptrack_print-default-local.txt')]);
+  assert.equal(noL.code, 2);
+  assert.match(noL.stderr, /total memory leaked: 866B" but lists no leak sites .*run heaptrack_print -l -f ht\.zst/);
+  assert.doesNotMatch(noL.stdout + noL.stderr, /No allocation sites/);
+  // beside a report that has sites, the file is listed with its reason instead
+  const beside = await cli([fx('heaptrack_print-default-local.txt'), fx('lsan-gcc12-asan-local.txt')]);
+  assert.equal(beside.code, 0, beside.stderr);
+  assert.match(beside.stdout, /heaptrack_print-default-local\.txt: heaptrack, 0 sites, 1 warning\n.*run heaptrack_print -l -f ht\.zst/);
+  const wrong = await cli(['--format', 'valgrind', fx('lsan-gcc12-asan-local.txt')]);
+  assert.deepEqual([wrong.code, wrong.stderr.trim().split('\n').length], [2, 1]);
+  assert.match(wrong.stderr, /is not a valgrind report \(it reads as lsan: use --format lsan/);
+  const tool = await cli(['--toolchain', 'no-such-triplet-', fx('mtrace-raw-relative-local.txt')]);
+  assert.equal(tool.code, 2);
+  assert.match(tool.stderr, /--toolchain "no-such-triplet-": neither "no-such-triplet-addr2line" nor "no-such-triplet-gdb" is on PATH/);
+});

@@ -57,6 +57,13 @@ async function loadEvidence(file: string, format: string): Promise<LoadedFile> {
   const parser = (EVIDENCE_PARSERS as Record<string, ((t: string) => { value: { sites: AllocationSite[] }; warnings: ParseWarning[] }) | undefined>)[chosen];
   if (parser === undefined) throw new InputError(`Unknown evidence format "${chosen}": known formats are auto, ${known.join(', ')}`);
   const parsed = parser(text);
+  if (format !== 'auto' && parsed.value.sites.length === 0) {
+    // A forced format that reads nothing must not pass for "no leaks".
+    const looks = detectEvidence(text);
+    if (looks !== chosen) {
+      throw new InputError(`"${file}" is not a ${chosen} report${looks !== undefined ? ` (it reads as ${looks}: use --format ${looks}, or leave --format out)` : ': nothing in it reads as one (leave --format out to detect the tool)'}`);
+    }
+  }
   return { file, format: chosen, sites: parsed.value.sites.map((s) => withFileOrigin(s, file)), warnings: parsed.warnings };
 }
 
@@ -81,7 +88,7 @@ export const evidenceCommand: CommandSpec = {
       .option('--maps <file>', 'captured /proc/PID/maps of the process the user-space addresses come from (implies --symbolize)')
       .option('--sysroot <dir>', "target's root filesystem on this host, to find its binaries (implies --symbolize)")
       .option('--debug-dir <dir>', 'where separate debug files live (repeatable; default /usr/lib/debug)', collect, [])
-      .option('--toolchain <prefix>', 'cross toolchain prefix for addr2line, e.g. arm-linux-gnueabihf-')
+      .option('--toolchain <prefix>', 'cross toolchain prefix for addr2line, e.g. arm-linux-gnueabihf- (implies --symbolize)')
       .option('--program-dir <dir>', 'directory a program named by a relative path ("./app" in an mtrace log) was started in (default: the report\'s directory, then the current one)')
       .option('--kallsyms <file>', "target's /proc/kallsyms, captured as root (implies --symbolize)")
       .option('--modules <file>', "target's /proc/modules, to place module addresses")
@@ -110,13 +117,19 @@ export const evidenceCommand: CommandSpec = {
 
         const loaded: LoadedFile[] = [];
         for (const f of files) loaded.push(await loadEvidence(f, opts.format));
+        // "No leaks" only from reports that were understood: a file that yields no site and says why is an error
+        // when nothing else was found; beside other sites its reason is listed under the file.
+        const unread = loaded.filter((l) => l.sites.length === 0 && l.warnings.some((w) => w.severity === 'error'));
+        if (unread.length > 0 && loaded.every((l) => l.sites.length === 0)) {
+          throw new InputError(unread.map((l) => `Cannot read leaks from "${l.file}" (${l.format}): ${l.warnings.filter((w) => w.severity === 'error').map((w) => w.reason).join('; ')}`).join('\n'));
+        }
         // Each file is one report: sites merge inside it (summed), then the same leak across reports is joined once.
         let reports = loaded.map((l) => mergeSites(l.sites));
         let sites = rankSites(mergeReports(reports));
         let old: AllocationSite[] | undefined;
         if (opts.diff !== undefined) old = rankSites(mergeSites((await loadEvidence(opts.diff, opts.format)).sites));
 
-        const wantSymbols = opts.symbolize === true || opts.programDir !== undefined || opts.maps !== undefined || opts.sysroot !== undefined || opts.kallsyms !== undefined || opts.vmlinux !== undefined;
+        const wantSymbols = opts.symbolize === true || opts.programDir !== undefined || opts.toolchain !== undefined || opts.maps !== undefined || opts.sysroot !== undefined || opts.kallsyms !== undefined || opts.vmlinux !== undefined;
         let problems: string[] = [];
         if (wantSymbols) {
           const { symbolizeSites } = await import('../symbolize/index.js');
@@ -129,7 +142,13 @@ export const evidenceCommand: CommandSpec = {
           if (modules !== undefined) so.modules = modules;
           if (opts.sysroot !== undefined) so.sysroot = opts.sysroot;
           if (opts.debugDir.length > 0) so.debugDirs = opts.debugDir;
-          if (opts.toolchain !== undefined) so.toolchainPrefix = opts.toolchain;
+          if (opts.toolchain !== undefined) {
+            const { findTool } = await import('../symbolize/index.js');
+            if (findTool(`${opts.toolchain}addr2line`) === undefined && findTool(`${opts.toolchain}gdb`) === undefined) {
+              throw new InputError(`--toolchain "${opts.toolchain}": neither "${opts.toolchain}addr2line" nor "${opts.toolchain}gdb" is on PATH (the prefix names the cross tools, e.g. arm-linux-gnueabihf- for arm-linux-gnueabihf-addr2line)`);
+            }
+            so.toolchainPrefix = opts.toolchain;
+          }
           so.relativeTo = opts.programDir !== undefined ? [opts.programDir] : [...new Set([...files.map((f) => dirname(resolve(f))), process.cwd()])];
           if (opts.vmlinux !== undefined) {
             readOptional(opts.vmlinux, 'vmlinux');

@@ -243,7 +243,7 @@ function renderInputs(inputs: EvidenceInput[], c: Colors, maxWarnings: number): 
     const bad = inp.warnings.filter((w) => w.severity !== 'info');
     out.push(`  ${terminalSafe(inp.file)}: ${inp.format}, ${plural(inp.sites, 'site')}${bad.length > 0 ? `, ${plural(bad.length, 'warning')}` : ''}`);
     for (const w of bad.slice(0, maxWarnings)) {
-      out.push(c.dim(`    line ${w.line}: ${terminalSafe(w.reason)}${w.text !== '' ? `: ${terminalSafe(w.text)}` : ''}`));
+      out.push(c.dim(`    ${w.line > 0 ? `line ${w.line}: ` : ''}${terminalSafe(w.reason)}${w.text !== '' ? `: ${terminalSafe(w.text)}` : ''}`));
     }
     if (bad.length > maxWarnings) out.push(c.dim(`    ... ${bad.length - maxWarnings} more (see memsleuth parse ${terminalSafe(inp.file)})`));
   }

@@ -32,6 +32,8 @@ export interface HeaptrackEntry {
 export interface Heaptrack {
   sites: AllocationSite[];
   command?: string;
+  /** The recording heaptrack_print read ("reading file "ht.zst" - please wait ..."), for the command to re-run. */
+  dataFile?: string;
   /** Every section by its title ("MOST CALLS TO ALLOCATION FUNCTIONS", "PEAK MEMORY CONSUMERS", "MEMORY LEAKS", ...). */
   sections: Record<string, HeaptrackEntry[]>;
   totals: {
@@ -48,6 +50,11 @@ export interface Heaptrack {
 const SIZE = /^(\d+(?:\.\d+)?)([BKMGTP])$/;
 const FACTOR: Record<string, number> = { B: 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };
 const ENTRY = /^(.*?)\bfrom(:?)$/;
+
+/** A path as one shell word, quoted only when it needs to be. */
+function shellWord(s: string): string {
+  return /^[\w./+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
 
 /** "640B", "72.70K", "3.99M" -> bytes (heaptrack's formatBytes divides by 1000). */
 export function heaptrackSize(s: string): Bytes | undefined {
@@ -85,6 +92,7 @@ export function parseHeaptrackPrint(text: string, source = 'heaptrack'): Parsed<
   let entry: HeaptrackEntry | undefined; // where frames go now
   let frame: Frame | undefined;
   let rounded = false;
+  let leakedLine = '';
 
   const closeGroup = (): void => {
     if (group && section && !groupHasCallers) section.push(group);
@@ -101,6 +109,11 @@ export function parseHeaptrackPrint(text: string, source = 'heaptrack'): Parsed<
     const line = raw.trim();
     if (line === '') {
       frame = undefined;
+      continue;
+    }
+    const rf = /^reading file "(.*)" - please wait/.exec(line);
+    if (rf && rf[1] !== undefined) {
+      value.dataFile = rf[1];
       continue;
     }
     const cmd = /^Debuggee command was: (.*)$/.exec(line);
@@ -136,7 +149,10 @@ export function parseHeaptrackPrint(text: string, source = 'heaptrack'): Parsed<
           const b = heaptrackSize(v);
           if (b === undefined) break;
           if (total[1] === 'peak heap memory consumption') totals.peakHeapBytes = b;
-          else if (total[1] === 'total memory leaked') totals.leakedBytes = b;
+          else if (total[1] === 'total memory leaked') {
+            totals.leakedBytes = b;
+            leakedLine = line;
+          }
           else if (total[1] === 'suppressed leaks') totals.suppressedLeakBytes = b;
           else totals.peakRssBytes = b;
         }
@@ -189,7 +205,15 @@ export function parseHeaptrackPrint(text: string, source = 'heaptrack'): Parsed<
 
   const leaks = sections['MEMORY LEAKS'];
   if (leaks === undefined) {
-    warnings.push(warning(0, '', 'no MEMORY LEAKS section (heaptrack_print was run without -l / --print-leaks): no sites', 'info'));
+    // Without -l heaptrack_print still states the total: a leak it did not itemize is not "no leak".
+    const rerun = `heaptrack_print -l -f ${value.dataFile !== undefined ? shellWord(value.dataFile) : 'FILE.zst'}`;
+    if (totals.leakedBytes === undefined) {
+      warnings.push(warning(0, '', `no MEMORY LEAKS section and no "total memory leaked" line (cut short, or not heaptrack_print output): run ${rerun}`, 'error'));
+    } else if (totals.leakedBytes > 0) {
+      warnings.push(warning(0, '', `the report says "${leakedLine}" but lists no leak sites (heaptrack_print was run without -l): run ${rerun}`, 'error'));
+    } else {
+      warnings.push(warning(0, '', 'no MEMORY LEAKS section (heaptrack_print was run without -l); the report says 0 B leaked', 'info'));
+    }
   } else {
     for (const l of leaks) {
       value.sites.push({ stack: l.stack, bytes: l.bytes ?? bytes(0), count: l.calls ?? 0, kind: 'outstanding', tool: 'heaptrack', origin: `${source}:${l.line}` });
