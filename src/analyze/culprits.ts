@@ -6,7 +6,7 @@
  * VmPTE climbs with PageTables.
  */
 import type {
-  AllocinfoCulprit, Analysis, Confidence, FileCulprit, MappingCulprit, OwnerInference, ProcessCulprit, SeriesVerdict,
+  AllocinfoCulprit, Analysis, Confidence, FileCulprit, MappingCulprit, OwnerInference, ProcessCulprit, ProcessSize, SeriesVerdict,
   SlabCulprit, VmallocCulprit,
 } from '../model/analysis.js';
 import type { SeriesKind } from './rules/index.js';
@@ -47,9 +47,9 @@ export function parseCulpritKey(key: string): ParsedKey | undefined {
   if (m) return { family: 'slab', name: m[1] as string };
   m = /^vmalloc\.caller\.(.+)\.bytes$/.exec(key);
   if (m) return { family: 'vmalloc', name: m[1] as string };
-  m = /^proc\.(.+):(\d+)\.map\.(.+)\.(uss|rss)$/.exec(key);
+  m = /^proc\.(.+):(\d+)\.map\.(.+)\.(uss|rss|anon|file)$/.exec(key);
   if (m) return { family: 'mapping', name: m[3] as string, comm: m[1] as string, pid: Number(m[2]), metric: m[4] as string };
-  m = /^proc\.(.+):(\d+)\.(uss|pss|rss)$/.exec(key);
+  m = /^proc\.(.+):(\d+)\.(anon|uss|pss|rss)$/.exec(key);
   if (m) return { family: 'process', name: `${m[1] as string}:${m[2] as string}`, comm: m[1] as string, pid: Number(m[2]), metric: m[3] as string };
   m = /^allocinfo\.(.+)\.bytes$/.exec(key);
   if (m) return { family: 'allocinfo', name: m[1] as string };
@@ -68,7 +68,49 @@ export function byLeakRate(a: SeriesVerdict, b: SeriesVerdict): number {
 export interface CulpritOptions {
   /** Rows kept per family besides the leaks. Default 20. */
   top?: number;
+  /** memsleuth's own processes: judged, but into `ownRows`, never ranked as culprits. */
+  ownPids?: ReadonlySet<number>;
+  ownRows?: ProcessCulprit[];
 }
+
+const SIZE_METRICS = ['uss', 'pss', 'rss'] as const;
+
+/**
+ * The series a process is judged on: anonymous memory (proc.X.anon; in recordings made before it existed,
+ * status RssAnon + VmSwap, defined on the judge), else USS, PSS or RSS, whichever was recorded.
+ */
+export function processMetric(judge: SeriesJudge, base: string, keys: ReadonlySet<string>): { key: string; metric: ProcessCulprit['metric'] } | undefined {
+  if (keys.has(`${base}.anon`)) return { key: `${base}.anon`, metric: 'anon' };
+  const anon = judge.values(`${base}.status.RssAnon`);
+  if (anon) {
+    const swap = judge.values(`${base}.status.VmSwap`);
+    const v = new Float64Array(anon.length);
+    for (let i = 0; i < v.length; i++) {
+      const s = swap?.[i];
+      v[i] = (anon[i] as number) + (s !== undefined && Number.isFinite(s) ? s : 0);
+    }
+    judge.define(`${base}.anon`, v);
+    return { key: `${base}.anon`, metric: 'anon' };
+  }
+  for (const m of SIZE_METRICS) if (keys.has(`${base}.${m}`)) return { key: `${base}.${m}`, metric: m };
+  return undefined;
+}
+
+/** USS, PSS, RSS of a process over the window (first and last sampled values), for the tables. */
+function sizesOf(judge: SeriesJudge, base: string): ProcessSize[] {
+  const out: ProcessSize[] = [];
+  for (const metric of SIZE_METRICS) {
+    const v = judge.values(`${base}.${metric}`);
+    if (!v) continue;
+    const p = finitePoints(judge.w.t, v);
+    if (p.v.length === 0) continue;
+    out.push({ metric, firstBytes: p.v[0] as number, lastBytes: p.v[p.v.length - 1] as number });
+  }
+  return out;
+}
+
+/** Mappings whose pages are anonymous by name (recordings without the per-mapping Anonymous split). */
+const ANON_MAPPING = /^\[(heap|stack|anon)/;
 
 function keep<T extends SeriesVerdict>(rows: T[], top: number): T[] {
   rows.sort(byLeakRate);
@@ -85,11 +127,9 @@ export function rankCulprits(judge: SeriesJudge, options: CulpritOptions = {}): 
   const mapping: MappingCulprit[] = [];
   const allocinfo: AllocinfoCulprit[] = [];
   const file: FileCulprit[] = [];
-  const hasUss = new Set<string>();
-  for (const key of judge.w.keys) {
-    const k = parseCulpritKey(key);
-    if (k?.family === 'process' && k.metric === 'uss') hasUss.add(k.name);
-  }
+  const keySet = new Set(judge.w.keys);
+  const own = options.ownPids ?? new Set<number>();
+  const doneProc = new Set<string>();
   for (const key of judge.w.keys) {
     const k = parseCulpritKey(key);
     if (!k) continue;
@@ -103,7 +143,7 @@ export function rankCulprits(judge: SeriesJudge, options: CulpritOptions = {}): 
           const p = finitePoints(judge.w.t, objs);
           if (p.v.length >= 2) objsGrowth = (p.v[p.v.length - 1] as number) - (p.v[0] as number);
         }
-        slab.push({ ...v, cache: k.name, objsGrowth, cluster: null });
+        slab.push({ ...v, cache: k.name, objsGrowth, cluster: null, follows: null });
         break;
       }
       case 'vmalloc': {
@@ -112,17 +152,44 @@ export function rankCulprits(judge: SeriesJudge, options: CulpritOptions = {}): 
         break;
       }
       case 'process': {
-        // USS is what the process alone holds (what killing it frees); PSS and RSS only when USS was not recorded.
-        if (k.metric !== 'uss' && hasUss.has(k.name)) break;
-        if (k.metric === 'rss' && judge.w.keys.includes(`proc.${k.name}.pss`)) break;
-        const v = exitedOr(judge, key, judge.ifMoving(key));
-        if (v) procByPid.set(k.name, { ...v, comm: k.comm ?? '', pid: k.pid ?? 0, metric: k.metric as ProcessCulprit['metric'] });
+        // One verdict per process, on its anonymous memory (processMetric); its other sizes ride along.
+        if (doneProc.has(k.name)) break;
+        doneProc.add(k.name);
+        const base = `proc.${k.name}`;
+        const pm = processMetric(judge, base, keySet);
+        if (!pm) break;
+        const v = exitedOr(judge, pm.key, judge.ifMoving(pm.key));
+        if (!v) break;
+        const row: ProcessCulprit = { ...v, comm: k.comm ?? '', pid: k.pid ?? 0, metric: pm.metric, sizes: sizesOf(judge, base) };
+        if (own.has(row.pid)) options.ownRows?.push(row);
+        else procByPid.set(k.name, row);
         break;
       }
       case 'mapping': {
-        if (k.metric !== 'uss') break;
-        const v = exitedOr(judge, key, judge.ifMoving(key));
-        if (v) mapping.push({ ...v, comm: k.comm ?? '', pid: k.pid ?? 0, mapping: k.name, metric: 'uss' });
+        if (k.metric !== 'uss' || own.has(k.pid ?? -1)) break;
+        const base = key.slice(0, -'.uss'.length);
+        const who = { comm: k.comm ?? '', pid: k.pid ?? 0, mapping: k.name };
+        const anonKey = `${base}.anon`;
+        const uss = judge.values(key);
+        const anon = judge.values(anonKey);
+        if (anon && uss) {
+          // Split: the anonymous part is judged; the rest of the USS is file-backed page cache (reclaimable).
+          const a = exitedOr(judge, anonKey, judge.ifMoving(anonKey));
+          if (a) mapping.push({ ...a, ...who, metric: 'anon' });
+          const file = new Float64Array(uss.length);
+          for (let i = 0; i < file.length; i++) file[i] = (uss[i] as number) - (anon[i] as number);
+          judge.define(`${base}.file`, file);
+          const f = judge.ifMoving(`${base}.file`, 'reclaimable');
+          if (f) mapping.push({ ...f, ...who, metric: 'file' });
+        } else if (ANON_MAPPING.test(k.name)) {
+          const v = exitedOr(judge, key, judge.ifMoving(key));
+          if (v) mapping.push({ ...v, ...who, metric: 'uss' });
+        } else if (uss) {
+          // A file mapping's private pages, recorded without the split: clean file pages, page cache.
+          judge.define(`${base}.file`, uss);
+          const f = judge.ifMoving(`${base}.file`, 'reclaimable');
+          if (f) mapping.push({ ...f, ...who, metric: 'file' });
+        }
         break;
       }
       case 'allocinfo': {

@@ -4,6 +4,8 @@
  * confidence interval: the fastest plausible fall gives the soonest time, the slowest the latest (none when the
  * interval allows no fall). Without zoneinfo the watermark is estimated the way the kernel sizes
  * min_free_kbytes (mm/page_alloc.c: 4 * sqrt(lowmem kB), clamped to 128 kB .. 256 MiB).
+ * No time is given from a window shorter than `minSpanSec` (10 min): 20 s of samples show that memory rose,
+ * not a rate that lasts, and an OOM time from them extrapolates the rate a hundredfold ("too-short").
  */
 import type { Confidence, Forecast, RateEstimate } from '../model/analysis.js';
 import type { Zone } from '../model/proc_files.js';
@@ -22,7 +24,14 @@ export interface ForecastInput {
   rateSource: string;
   /** Wall-clock ms of the window's last sample, when known. */
   endMs?: number | undefined;
+  /** Length of the judged window, seconds; with minSpanSec, too short a window gives no time. */
+  spanSec?: number | undefined;
+  /** Shortest window a time to OOM is extrapolated from. Default 600. */
+  minSpanSec?: number | undefined;
 }
+
+/** Shortest window a forecast is made from (analyze/trend.ts SHORT_SPAN_SEC: persistence needs 10 minutes). */
+export const MIN_FORECAST_SPAN_SEC = 600;
 
 export function watermarkOf(zones: readonly Zone[] | undefined, memTotalBytes: number | null): { bytes: number | null; source: Forecast['watermarkSource'] } {
   if (zones && zones.length > 0) {
@@ -62,6 +71,13 @@ export function forecastOom(input: ForecastInput): Forecast {
     base.status = 'no-oom-trend';
     base.confidence = { level: input.level, reason: `${input.rateSource} shows no leak` };
     base.evidence.push(`${input.rateSource}: no sustained fall of available memory`);
+    return base;
+  }
+  const minSpan = input.minSpanSec ?? MIN_FORECAST_SPAN_SEC;
+  if (input.spanSec !== undefined && input.spanSec < minSpan) {
+    base.status = 'too-short';
+    base.confidence = { level: 'low', reason: `the recording lasted ${Math.round(input.spanSec)} s: too short to extrapolate a time to OOM (needs ${Math.round(minSpan / 60)} min)` };
+    base.evidence.push(`${Math.round(input.spanSec)} s of samples show that memory rose, not that it keeps rising at ${rate.toPrecision(3)} B/s: no OOM time from under ${Math.round(minSpan / 60)} min of recording`);
     return base;
   }
   base.status = 'oom-expected';

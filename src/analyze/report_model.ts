@@ -8,7 +8,7 @@
 import type { Finding } from '../model/finding.js';
 import type { SeriesTable } from '../model/series_table.js';
 import {
-  ANALYSIS_SCHEMA, type Analysis, type Confidence, type ConfidenceLevel, type Leak, type LeakKind, type LockstepCluster, type SeriesVerdict,
+  ANALYSIS_SCHEMA, type Analysis, type Confidence, type ConfidenceLevel, type Leak, type LeakKind, type LockstepCluster, type ProcessCulprit, type SeriesVerdict,
 } from '../model/analysis.js';
 import { SeriesJudge, windowOf, finitePoints, isFlat, MIN_TREND_POINTS, analyzeOptionsFor, type JudgeOptions } from './judge.js';
 import { attribute, deriveSystemSeries, groupKey, SYSTEM } from './attribution.js';
@@ -20,6 +20,8 @@ import type { SeriesKind } from './rules/index.js';
 import { explainedByParts } from './rules/explained_by_parts.js';
 import { contradictedByTotal } from './rules/part_of_whole.js';
 import { remainderInTransit } from './rules/remainder.js';
+import { ownTree, setApartOwn, ownFootprint } from './own.js';
+import { dependentGrowth, explainedByFollowers } from './rules/dependent.js';
 
 export interface AnalyzeRecordingOptions {
   /** Window on the recording's axis (seconds since its first sample). */
@@ -116,8 +118,10 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
   if (table.meta.timeSource === 'index') notes.push(`the recording has no clock: samples are taken as ${table.meta.intervalSec ?? 1} s apart, so rates and times are in that unit`);
   if (table.boots.length > 1) notes.push(`${table.boots.length} boot segments: counters restart at a reboot; analyse one boot with --window`);
 
-  // System level.
+  // System level, without memsleuth's own processes and tools (own.ts).
   const basis = deriveSystemSeries(judge);
+  const ownPids = ownTree(judge, table.meta);
+  const apart = setApartOwn(judge, ownPids, table.meta.tools ?? [], { anon: groupKey('anon'), vmalloc: groupKey('vmalloc'), unavailable: SYSTEM.unavailable });
   const system: SeriesVerdict[] = [];
   const sysUnavail = judge.judge(SYSTEM.unavailable);
   if (sysUnavail) system.push({ ...sysUnavail });
@@ -132,7 +136,15 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
   judge.judge(SYSTEM.cmaUsed);
 
   // Culprits, clusters, owners.
-  const culprits = rankCulprits(judge, options.top !== undefined ? { top: options.top } : {});
+  const ownRows: ProcessCulprit[] = [];
+  const culprits = rankCulprits(judge, { ...(options.top !== undefined ? { top: options.top } : {}), ownPids: new Set(ownPids.keys()), ownRows });
+  if (apart.kernelKeys.size > 0) culprits.vmalloc = culprits.vmalloc.filter((r) => !apart.kernelKeys.has(r.key));
+  // Caches that grow only because a reclaimable one does are freed with it (rules/dependent.ts).
+  for (const d of dependentGrowth(culprits.slab, (c) => judge.values(`slab.${c}.objs`), (c) => slabKind(c) === 'reclaimable')) {
+    const i = culprits.slab.findIndex((r) => r.key === d.key);
+    if (i >= 0) culprits.slab[i] = d;
+    judge.verdicts.set(d.key, d);
+  }
   const clusters = [
     ...clustersFor(judge, culprits.slab.filter((r) => slabKind(r.cache) === 'normal'), 'slab'),
     ...clustersFor(judge, culprits.vmalloc, 'vmalloc'),
@@ -153,12 +165,13 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     if (v) kernelRows.push({ ...v, key: k === groupKey('kernelStack') ? 'meminfo.KernelStack' : 'meminfo.PageTables' });
   }
   culprits.owner = inferOwners(judge, kernelRows);
-  // A total whose parts explain its growth as warm-ups is not leaking (rules/explained_by_parts.ts).
+  // A total whose parts explain its growth as warm-ups, or as followers of reclaimable caches, is not leaking
+  // (rules/explained_by_parts.ts, rules/dependent.ts).
   for (const a of AGGREGATES) {
     const rows = familyRows(culprits, a.family);
     for (const k of a.keys) {
       const v = aggregateVerdicts.get(k);
-      const down = v ? explainedByParts(v, rows) : undefined;
+      const down = v ? (a.family === 'slab' ? explainedByFollowers(v, culprits.slab) : undefined) ?? explainedByParts(v, rows) : undefined;
       if (down) { aggregateVerdicts.set(k, down); judge.verdicts.set(k, down); }
     }
   }
@@ -266,6 +279,7 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     level: sysLeaks && sys ? sys.level : leaks[0]?.confidence.level ?? sys?.level ?? 'low',
     rateSource: sysLeaks ? 'MemAvailable' : leaks.length > 0 ? 'the leaks found' : 'MemAvailable',
     endMs,
+    spanSec: endSec - ((w.t[0] as number | undefined) ?? 0),
   });
 
   // The verdict.
@@ -308,6 +322,7 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     attribution,
     culprits,
     clusters,
+    own: ownFootprint(judge, ownPids, ownRows, apart),
     forecast,
     stats: { seriesTotal: w.keys.length, seriesJudged: judge.judged, seriesSkippedFlat: judge.skippedFlat, elapsedMs: now() - started },
     notes,

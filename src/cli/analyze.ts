@@ -89,6 +89,7 @@ export async function tableFromCaptureLog(path: string, intervalSec?: number): P
 /** One recording of a store, every series on the recording's timeline. */
 export async function tableFromStore(path: string, recordingId?: number): Promise<SeriesTable> {
   const { openStore } = await import('../store/store.js');
+  const { ownMetaOf } = await import('../record/own_meta.js');
   const store = openStore(path, { readonly: true });
   try {
     const recs = store.listRecordings();
@@ -115,7 +116,7 @@ export async function tableFromStore(path: string, recordingId?: number): Promis
     const table: SeriesTable = {
       t, series, startedAtMs: t0, gaps: store.gaps(rec.id).map((g) => ({ fromSec: (g.fromMs - t0) / 1000, toSec: (g.toMs - t0) / 1000, reason: g.reason })),
       boots: store.bootSegments(rec.id).map((b) => ({ ...(b.bootId !== undefined ? { bootId: b.bootId } : {}), fromIndex: 0, toIndex: t.length - 1 })),
-      meta: { source: `${path} (recording ${rec.id})`, intervalSec: rec.intervalSec, timeSource: 'host', notes: [] },
+      meta: { source: `${path} (recording ${rec.id})`, intervalSec: rec.intervalSec, timeSource: 'host', notes: [], ...ownMetaOf(rec.options) },
     };
     return table;
   } finally {

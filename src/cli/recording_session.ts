@@ -38,7 +38,11 @@ export async function runRecordingSession(f: SessionFlags, hooks: SessionHooks):
   const writer = store.beginRecording({
     target: { name: target.name, ...(via !== undefined ? { via } : {}) },
     startedAtMs, intervalSec,
-    options: { via: via ?? null, pids: f.pid, comms: f.comm, watchFiles: f.watchFile, dropCaches: f.dropCaches === true },
+    options: {
+      via: via ?? null, pids: f.pid, comms: f.comm, watchFiles: f.watchFile, dropCaches: f.dropCaches === true,
+      // On a local target the recorder is one of the processes it records: its footprint is set apart (analyze/own.ts).
+      ...(via === undefined ? { ownPid: process.pid } : {}),
+    },
   });
   const abort = new AbortController();
   const stop = (): void => abort.abort();

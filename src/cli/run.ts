@@ -240,6 +240,7 @@ export const runCommand: CommandSpec = {
             command, tool, pid: rec.pid, exitCode: rec.end.exitCode, signal: rec.end.signal, interrupted: rec.interrupted, commandFailed,
             verdict: decision.verdict, reasons: decision.reasons, leaks, processes, sites,
             system: judged ? { verdict: judged.analysis.verdict, summary: judged.analysis.summary } : null,
+            own: judged?.analysis.own ?? null,
             samples: rec.samples, durationSec: (rec.endedAtMs - rec.startedAtMs) / 1000, db: rec.dbPath,
             evidence: evidence.inputs.map((i) => i.file), notes: evidence.notes, problems: evidence.problems,
           }, null, 1)}\n`);
@@ -265,9 +266,21 @@ export const runCommand: CommandSpec = {
             const ci = p.ci[0] !== null && p.ci[1] !== null && p.ciLevel !== null ? ` (${Math.round(p.ciLevel * 100)}% CI ${formatDelta(p.ci[0])} to ${formatDelta(p.ci[1])}/s)` : '';
             const size = p.firstBytes !== null ? ` ${p.metric ?? ''} ${formatBytes(p.firstBytes)} -> ${formatBytes(p.lastBytes ?? undefined)}` : '';
             const how = p.test !== null ? `; ${p.points} samples, ${p.test}${p.confidence !== null ? `, ${p.confidence}` : ''}` : '';
-            out.push(`  ${terminalSafe(p.comm)} (pid ${p.pid}): ${p.verdict}${size}${rate}${ci}${how}`);
+            if (p.footprint !== null) {
+              out.push(`  ${terminalSafe(p.comm)} (pid ${p.pid}): memsleuth's own footprint (${terminalSafe(p.footprint)})${size}${rate}; its growth is the tool's, not judged as the program's${tool === 'valgrind' ? ': memcheck\'s report below judges the program' : ''}`);
+            } else out.push(`  ${terminalSafe(p.comm)} (pid ${p.pid}): ${p.verdict}${size}${rate}${ci}${how}`);
           }
-          if (judged) out.push('', `${c.bold('System:')} ${judged.analysis.verdict}: ${terminalSafe(judged.analysis.summary)}`);
+          const own = judged?.analysis.own;
+          const others = own ? own.processes.filter((o) => !processes.some((p) => p.pid === o.pid)) : [];
+          if (own && (others.length > 0 || own.kernel.length > 0)) {
+            out.push('', c.bold('memsleuth\'s own footprint') + c.dim(' (set apart: never a culprit)'));
+            for (const o of others) {
+              const v = own.verdicts.find((r) => r.pid === o.pid);
+              out.push(`  ${terminalSafe(o.comm)} (pid ${o.pid}): ${terminalSafe(o.role)}${v ? `, ${v.metric} ${formatBytes(v.firstBytes)} -> ${formatBytes(v.lastBytes)}` : ''}`);
+            }
+            for (const k of own.kernel) out.push(`  ${terminalSafe(k.key)}: ${formatBytes(k.firstBytes)} -> ${formatBytes(k.lastBytes)} (kernel memory of memsleuth's tracer)`);
+          }
+          if (judged) out.push('', `${c.bold('Machine')} ${c.dim('(not the command; memsleuth\'s own footprint set apart):')} ${judged.analysis.verdict}: ${terminalSafe(judged.analysis.summary)}`);
           if (tool !== 'none') {
             out.push('');
             out.push(renderEvidence({ inputs: evidence.inputs.map((i) => ({ ...i, warnings: i.warnings.map((w) => ({ ...w })) })), sites, problems: [] }, c, { top, frames, width: process.stdout.columns ?? 120 }));

@@ -3,14 +3,32 @@ import { addTargetOptions } from './target_options.js';
 import { runRecordingSession, TrendSoFar, type SessionFlags } from './recording_session.js';
 import type { Grower } from '../report/watch_view.js';
 
-/** Growth since the first sample of every series under a prefix ("slab." + name + ".bytes"). */
-function growers(first: Map<string, number>, now: Map<string, number>, prefix: string, suffix: string): Grower[] {
+/**
+ * Growth of every series under a prefix ("slab." + name + ".bytes") since it was first seen. A series absent
+ * from the first sample (per-process USS is read every few samples; a process started later) gets its own
+ * first value as baseline, never 0: its whole size is not growth. `skip` leaves out memsleuth's own processes.
+ */
+export function growers(first: Map<string, number>, now: Map<string, number>, prefix: string, suffix: string, skip?: (name: string) => boolean): Grower[] {
   const out: Grower[] = [];
   for (const [key, v] of now) {
     if (!key.startsWith(prefix) || !key.endsWith(suffix)) continue;
-    out.push({ name: key.slice(prefix.length, key.length - suffix.length), now: v, delta: v - (first.get(key) ?? 0) });
+    const name = key.slice(prefix.length, key.length - suffix.length);
+    if (skip?.(name)) continue;
+    let base = first.get(key);
+    if (base === undefined) { first.set(key, v); base = v; }
+    out.push({ name, now: v, delta: v - base });
   }
   return out.sort((a, b) => b.delta - a.delta);
+}
+
+/** memsleuth's own pid and its descendants in a sample (the recorder and whatever it started). */
+export function ownPids(snapshot: { processes: readonly { pid: number; status?: { ppid?: number } }[] }, self: number): Set<number> {
+  const own = new Set([self]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of snapshot.processes) if (!own.has(p.pid) && p.status?.ppid !== undefined && own.has(p.status.ppid)) { own.add(p.pid); grew = true; }
+  }
+  return own;
 }
 
 export const watchCommand: CommandSpec = {
@@ -53,7 +71,8 @@ export const watchCommand: CommandSpec = {
             },
             onLink: (e) => { link = e.kind === 'retry' ? `down (retry ${e.attempt})` : e.kind; },
             onSample: (e) => {
-              first ??= e.values;
+              first ??= new Map(e.values);
+              const own = flags.via === undefined && flags.serial === undefined ? ownPids(e.snapshot, process.pid) : new Set<number>();
               const m = e.snapshot.meminfo?.bytes;
               trend.push(e.snapshot.takenAtMs / 1000, m?.['MemAvailable']);
               const firstAvail = first.get('meminfo.MemAvailable');
@@ -66,7 +85,7 @@ export const watchCommand: CommandSpec = {
                   ...(slope !== undefined ? { trend: slope } : {}),
                   slab: growers(first!, e.values, 'slab.', '.bytes'),
                   vmalloc: growers(first!, e.values, 'vmalloc.caller.', '.bytes'),
-                  processes: growers(first!, e.values, 'proc.', '.uss'),
+                  processes: growers(first!, e.values, 'proc.', '.uss', (name) => own.has(Number(name.slice(name.lastIndexOf(':') + 1)))),
                   notes: [...notes, ...e.lost.slice(0, 3)],
                 };
                 const width = process.stdout.columns ?? 100;

@@ -57,14 +57,29 @@ export interface SlabCulprit extends SeriesVerdict {
   objsGrowth: number | null;
   /** Id of the lockstep cluster the cache belongs to, if any. */
   cluster: string | null;
+  /**
+   * The reclaimable cache this one grows in lockstep with ("kmalloc-192 follows dentry: 1 object per 21 of
+   * dentry's"): freed with it, so not a leak unless it stays when that cache is reclaimed. Null otherwise.
+   */
+  follows: { cache: string; perObjects: number; method: string; detail: string } | null;
 }
 
 export interface VmallocCulprit extends SeriesVerdict { caller: string; cluster: string | null }
 
+/** A size of a process shown beside its verdict (USS, PSS, RSS): first and last level of the window. */
+export interface ProcessSize { metric: 'uss' | 'pss' | 'rss'; firstBytes: number; lastBytes: number }
+
 export interface ProcessCulprit extends SeriesVerdict {
   comm: string;
   pid: number;
-  metric: 'uss' | 'pss' | 'rss';
+  /**
+   * The series the verdict is on. "anon": anonymous memory, swapped-out included, shmem apart (status
+   * RssAnon + VmSwap, or smaps_rollup Anonymous + Swap): what a heap leak grows and page cache never does.
+   * USS, PSS or RSS only where the recording has no anonymous count.
+   */
+  metric: 'anon' | 'uss' | 'pss' | 'rss';
+  /** USS, PSS, RSS over the same window, for the engineer (not judged). */
+  sizes: ProcessSize[];
 }
 
 export interface MappingCulprit extends SeriesVerdict {
@@ -72,7 +87,30 @@ export interface MappingCulprit extends SeriesVerdict {
   pid: number;
   /** "[heap]", "[anon]", "/usr/lib/libfoo.so", ... */
   mapping: string;
-  metric: 'uss' | 'rss';
+  /**
+   * "anon": the mapping's anonymous pages (a leak can live there); "file": its private file-backed pages
+   * (USS minus anonymous: page cache mapped by this process, reclaimable, never a leak); "uss"/"rss" in
+   * recordings without the split.
+   */
+  metric: 'anon' | 'file' | 'uss' | 'rss';
+}
+
+/** A process of memsleuth's own tree (the recorder, its tracers, `run`'s tool) and what it is there for. */
+export interface OwnProcess { pid: number; comm: string; role: string }
+
+/**
+ * memsleuth's own footprint: its processes and the kernel memory its tools hold (bpftrace's BPF maps), set
+ * apart from the culprits. Never a leak of the machine: it goes when memsleuth stops.
+ */
+export interface OwnFootprint {
+  processes: OwnProcess[];
+  /** The same processes judged like any other (never listed as leaks). */
+  verdicts: ProcessCulprit[];
+  /** Kernel series held by memsleuth's tools (vmalloc callers of BPF maps while bpftrace ran). */
+  kernel: SeriesVerdict[];
+  /** Growth of the footprint over the window (processes' judged series plus kernel series). */
+  growthBytes: number;
+  evidence: string[];
 }
 
 export interface AllocinfoCulprit extends SeriesVerdict {
@@ -171,7 +209,8 @@ export interface Leak extends RateEstimate {
 }
 
 export interface Forecast {
-  status: 'oom-expected' | 'no-oom-trend' | 'unknown';
+  /** "too-short": the window is too short to extrapolate a time from (a rise of 20 s is not a lasting rate). */
+  status: 'oom-expected' | 'no-oom-trend' | 'too-short' | 'unknown';
   /** MemAvailable now and the level where the OOM killer comes (sum of zones' min watermarks). */
   availableBytes: number | null;
   watermarkBytes: number | null;
@@ -219,6 +258,8 @@ export interface Analysis {
     owner: OwnerInference[];
   };
   clusters: LockstepCluster[];
+  /** memsleuth's own processes and tools, set apart (null when the recording does not say which they were). */
+  own: OwnFootprint | null;
   forecast: Forecast;
   /** Series judged, skipped as flat without a test, and the cost. */
   stats: { seriesTotal: number; seriesJudged: number; seriesSkippedFlat: number; elapsedMs: number };

@@ -140,6 +140,8 @@ export interface ProcessMemory {
   uss: Bytes;
   swap: Bytes;
   swapPss?: Bytes;
+  /** "Anonymous:" summed (private anonymous pages, shmem not included); absent before Linux 2.6.34's smaps field. */
+  anon?: Bytes;
 }
 
 export interface SmapsRollup {

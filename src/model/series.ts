@@ -71,6 +71,11 @@ export class SeriesFlattener {
         if (m.swapPss !== undefined) out.set(`${base}.swap_pss`, m.swapPss);
       }
       const st = p.status;
+      // Anonymous memory (swapped out included, shmem apart): what a heap leak grows and page cache never does.
+      // status counters come every sample; smaps_rollup only when the planner read it.
+      const rssAnon = st?.bytes['RssAnon'];
+      if (rssAnon !== undefined) out.set(`${base}.anon`, rssAnon + (st?.bytes['VmSwap'] ?? 0));
+      else if (p.memory?.anon !== undefined) out.set(`${base}.anon`, p.memory.anon + p.memory.swap);
       if (st) {
         for (const k of STATUS_KEYS) {
           const v = st.bytes[k];
@@ -78,6 +83,8 @@ export class SeriesFlattener {
         }
         if (st.threads !== undefined) out.set(`${base}.threads`, st.threads);
         if (st.fdSize !== undefined) out.set(`${base}.fdsize`, st.fdSize);
+        // The process tree: what memsleuth started (its tracers, `run`'s tool) is told apart by it.
+        if (st.ppid !== undefined) out.set(`${base}.ppid`, st.ppid);
       }
       if (p.smaps) {
         // Mappings of the same name (a .so has 4-5 segments) add up: the engineer asks "how much does libfoo hold".
@@ -85,6 +92,8 @@ export class SeriesFlattener {
           const name = keyPart(m.kind === 'anon' ? '[anon]' : m.name);
           add(out, `${base}.map.${name}.rss`, m.bytes['Rss'] ?? 0);
           add(out, `${base}.map.${name}.uss`, (m.bytes['Private_Clean'] ?? 0) + (m.bytes['Private_Dirty'] ?? 0));
+          // The mapping's anonymous part (heap, COW pages of a private file mapping); the rest of its USS is file-backed.
+          add(out, `${base}.map.${name}.anon`, (m.bytes['Anonymous'] ?? 0) + (m.bytes['Swap'] ?? 0));
         }
       }
     }

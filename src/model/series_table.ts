@@ -21,5 +21,16 @@ export interface SeriesTable {
   lastMeminfo?: Meminfo;
   lastZones?: Zone[];
   /** Where it came from and how it was sampled, for the methods section of a report. */
-  meta: { source: string; intervalSec?: number; timeSource?: string; notes: string[] };
+  meta: {
+    source: string; intervalSec?: number; timeSource?: string; notes: string[];
+    /**
+     * memsleuth's own process (the recorder) and roots of what it started, with their role: their series
+     * and their descendants' (proc.X.ppid) are memsleuth's own footprint, never a culprit.
+     */
+    own?: { pid: number; role: string }[];
+    /** Roots of the program under test (`run`'s command), whose subtrees are not memsleuth's own. */
+    subject?: number[];
+    /** Tools memsleuth ran during the recording ("bpftrace", "valgrind", "heaptrack"): kernel memory they hold is its own. */
+    tools?: string[];
+  };
 }

@@ -63,9 +63,9 @@ test('smaps: a Go binary, all 12 mappings (procfs alertmanager)', () => {
     vmFlags: ['rd', 'ex', 'mr', 'mw', 'me', 'dw', 'sd'],
   };
   assert.deepEqual(value.mappings[0], want);
-  // Summed by hand (awk over the file): Size 123996, Rss 29948, Pss 29944, Private 15548 + 14396, Swap 1940.
+  // Summed by hand (awk over the file): Size 123996, Rss 29948, Pss 29944, Private 15548 + 14396, Swap 1940, Anonymous 20756.
   assert.deepEqual(summarizeMappings(value.mappings),
-    { vss: k(123996), rss: k(29948), pss: k(29944), uss: k(29944), swap: k(1940), swapPss: k(1940) });
+    { vss: k(123996), rss: k(29948), pss: k(29944), uss: k(29944), swap: k(1940), swapPss: k(1940), anon: k(20756) });
 });
 
 test('smaps: the same process\'s smaps_rollup holds exactly the sums (procfs fixture pid 26231)', () => {
@@ -137,6 +137,8 @@ test('smaps: this machine\'s python3, smaps and smaps_rollup read in one command
   // Each mapping's Pss is cut to whole kB; the rollup cuts once: the sum may exceed it by < 1 kB per mapping.
   assert.ok(sum.pss >= rollup.pss && sum.pss - rollup.pss < k(maps.length), `${sum.pss} vs ${rollup.pss}`);
   near(sum.uss, rollup.uss, 0.005, 'uss');
+  // Anonymous pages are counted the same way per mapping and in the rollup.
+  assert.equal(sum.anon, rollup.anon);
 });
 
 test('smaps: kinds by name', () => {

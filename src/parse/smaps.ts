@@ -67,6 +67,8 @@ export function parseSmaps(text: string): Parsed<Smaps> {
 export function summarizeMappings(mappings: readonly Mapping[]): ProcessMemory {
   let vss = 0, rss = 0, pss = 0, uss = 0, swap = 0, swapPss = 0;
   let hasSwapPss = false;
+  let anon = 0;
+  let hasAnon = false;
   for (const m of mappings) {
     const b = m.bytes;
     vss += b['Size'] ?? 0;
@@ -76,10 +78,13 @@ export function summarizeMappings(mappings: readonly Mapping[]): ProcessMemory {
     swap += b['Swap'] ?? 0;
     const sp = b['SwapPss'];
     if (sp !== undefined) { swapPss += sp; hasSwapPss = true; }
+    const an = b['Anonymous'];
+    if (an !== undefined) { anon += an; hasAnon = true; }
   }
   const out: ProcessMemory = { vss: vss as Bytes, rss: rss as Bytes, pss: pss as Bytes, uss: uss as Bytes, swap: swap as Bytes };
   // SwapPss appeared in Linux 4.3; older kernels simply lack the line.
   if (hasSwapPss) out.swapPss = swapPss as Bytes;
+  if (hasAnon) out.anon = anon as Bytes;
   return out;
 }
 

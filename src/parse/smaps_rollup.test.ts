@@ -25,7 +25,7 @@ test('smaps_rollup: 4.14-4.19 field set, no Pss_Anon (procfs fixture)', () => {
       Referenced: 24752, Anonymous: 20756, LazyFree: 5848, AnonHugePages: 0, ShmemPmdMapped: 0, Shared_Hugetlb: 0,
       Private_Hugetlb: 0, Swap: 1940, SwapPss: 1940, Locked: 0,
     }),
-    memory: kb({ rss: 29948, pss: 29944, uss: 15548 + 14396, swap: 1940, swapPss: 1940 }) as unknown as SmapsRollup['memory'],
+    memory: kb({ rss: 29948, pss: 29944, uss: 15548 + 14396, swap: 1940, swapPss: 1940, anon: 20756 }) as unknown as SmapsRollup['memory'],
   };
   assert.deepEqual(parseSmapsRollup(corpus('smaps_rollup', /prometheus/)[0]!.text), { value: want, warnings: [] });
 });
@@ -38,14 +38,14 @@ test('smaps_rollup: 6.18 field set with Pss_Dirty/Pss_Anon/KSM (local-6.18 cat)'
       AnonHugePages: 0, ShmemPmdMapped: 0, FilePmdMapped: 0, Shared_Hugetlb: 0, Private_Hugetlb: 0, Swap: 0,
       SwapPss: 0, Locked: 0,
     }),
-    memory: kb({ rss: 1756, pss: 350, uss: 160, swap: 0, swapPss: 0 }) as unknown as SmapsRollup['memory'],
+    memory: kb({ rss: 1756, pss: 350, uss: 160, swap: 0, swapPss: 0, anon: 116 }) as unknown as SmapsRollup['memory'],
   };
   assert.deepEqual(parseSmapsRollup(corpus('local-6.18', /^smaps_rollup-self-cat/)[0]!.text), { value: want, warnings: [] });
 });
 
 test('smaps_rollup: python3 (local-6.18) agrees with its own Pss split and with status', () => {
   const { value } = parseSmapsRollup(corpus('local-6.18', /^smaps_rollup-python3/)[0]!.text);
-  assert.deepEqual(value.memory, kb({ rss: 64744, pss: 63277, uss: 5004 + 58072, swap: 0, swapPss: 0 }));
+  assert.deepEqual(value.memory, kb({ rss: 64744, pss: 63277, uss: 5004 + 58072, swap: 0, swapPss: 0, anon: 58072 }));
   const b = value.bytes;
   // Pss = Pss_Anon + Pss_File + Pss_Shmem (6.18 prints all three).
   assert.equal(b['Pss'], b['Pss_Anon']! + b['Pss_File']! + b['Pss_Shmem']!);

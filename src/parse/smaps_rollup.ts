@@ -68,5 +68,7 @@ function rollupMemory(b: Record<string, Bytes>): ProcessMemory {
   };
   const swapPss = b['SwapPss'];
   if (swapPss !== undefined) memory.swapPss = swapPss;
+  const anon = b['Anonymous'];
+  if (anon !== undefined) memory.anon = anon;
   return memory;
 }

@@ -22,6 +22,7 @@ import type { SamplePlan } from '../sources/target.js';
 import { openStore } from '../store/store.js';
 import { analyzeRecordingParallel } from '../analyze/report_model.js';
 import { record, type SampleEvent } from './recorder.js';
+import { ownMetaOf } from './own_meta.js';
 
 export type RunTool = 'none' | 'heaptrack' | 'bpftrace' | 'faults' | 'valgrind' | 'lsan';
 export const RUN_TOOLS: readonly RunTool[] = ['none', 'heaptrack', 'bpftrace', 'faults', 'valgrind', 'lsan'];
@@ -229,10 +230,10 @@ class CommandPlanner extends SamplePlanner {
 export async function recordCommandRun(o: RunGateOptions): Promise<RunGateRecording> {
   const startedAtMs = Date.now();
   const store = openStore(o.dbPath);
-  const writer = store.beginRecording({
-    target: { name: 'localhost' }, startedAtMs, intervalSec: o.intervalSec,
-    options: { run: { command: [...o.command], tool: o.tool } },
-  });
+  const options = { run: { command: [...o.command], tool: o.tool } as { command: string[]; tool: RunTool; pid?: number }, ownPid: process.pid };
+  const writer = store.beginRecording({ target: { name: 'localhost' }, startedAtMs, intervalSec: o.intervalSec, options });
+  // The command's pid, once known, goes with the recording: `analyze` then tells the program under test from memsleuth's own tree.
+  const notePid = (pid: number): void => { if (options.run.pid === undefined) { options.run.pid = pid; writer.setOptions(options); } };
   const target = new LocalTarget();
   let root: number | undefined;
   let tracked: number[] = [];
@@ -247,6 +248,7 @@ export async function recordCommandRun(o: RunGateOptions): Promise<RunGateRecord
   const onSample = (e: SampleEvent): void => {
     if (root === undefined && launched !== undefined) root = launched.pid ?? findCommand(e.snapshot, o.command);
     if (root !== undefined) {
+      notePid(root);
       const alive = new Set(e.snapshot.processes.map((p) => p.pid));
       tracked = alive.has(root) ? descendantsOf(root, childrenByParent(e.snapshot)) : [];
       const comms = new Map(e.snapshot.processes.map((p) => [p.pid, p.comm]));
@@ -274,7 +276,7 @@ export async function recordCommandRun(o: RunGateOptions): Promise<RunGateRecord
   let recording: Promise<{ samples: number }> | undefined;
   try {
     launched = await o.launch();
-    if (launched.pid !== undefined) { root = launched.pid; tracked = [root]; }
+    if (launched.pid !== undefined) { root = launched.pid; tracked = [root]; notePid(root); }
     o.onStart?.({ dbPath: o.dbPath, recordingId: writer.recordingId, intervalSec: o.intervalSec });
     recording = record({
       target, planner, writer, intervalSec: o.intervalSec, signal: stopRecording.signal, onSample,
@@ -322,17 +324,35 @@ export function loadRunTable(dbPath: string, recordingId: number, pids: Readonly
     const t0 = tl.t[0] as number;
     const t = Float64Array.from(tl.t, (ms) => (ms - t0) / 1000);
     const series = new Map<string, Float64Array>();
+    const rec = store.listRecordings().find((r) => r.id === recordingId);
+    const own = ownMetaOf(rec?.options ?? {});
+    // memsleuth's own tree (the recorder's descendants: a tracer, valgrind) is kept too, to be set apart by name.
+    const keep = new Set(pids);
+    const ownPid = own.own?.[0]?.pid;
+    if (ownPid !== undefined) {
+      const kids = new Map<number, number[]>();
+      for (const s of store.listSeries(recordingId)) {
+        const m = /^proc\..+:(\d+)\.ppid$/.exec(s.key);
+        if (!m) continue;
+        const v = store.readSeries(recordingId, s.key).v;
+        let parent: number | undefined;
+        for (let i = v.length - 1; i >= 0 && parent === undefined; i--) if (Number.isFinite(v[i] as number)) parent = v[i] as number;
+        if (parent === undefined) continue;
+        const list = kids.get(parent);
+        if (list) list.push(Number(m[1])); else kids.set(parent, [Number(m[1])]);
+      }
+      for (const pid of descendantsOf(ownPid, kids)) keep.add(pid);
+    }
     for (const s of store.listSeries(recordingId)) {
-      if (!keepSeries(s.key, pids)) continue;
+      if (!keepSeries(s.key, keep)) continue;
       const d = store.readSeries(recordingId, s.key);
       series.set(s.key, d.v.length === t.length ? d.v : Float64Array.from(t, (_, i) => d.v[i] ?? NaN));
     }
-    const rec = store.listRecordings().find((r) => r.id === recordingId);
     return {
       t, series, startedAtMs: t0,
       gaps: store.gaps(recordingId).map((g) => ({ fromSec: (g.fromMs - t0) / 1000, toSec: (g.toMs - t0) / 1000, reason: g.reason })),
       boots: store.bootSegments(recordingId).map((b) => ({ ...(b.bootId !== undefined ? { bootId: b.bootId } : {}), fromIndex: 0, toIndex: t.length - 1 })),
-      meta: { source: `${dbPath} (recording ${recordingId})`, intervalSec: rec?.intervalSec ?? 1, timeSource: 'host', notes: [] },
+      meta: { source: `${dbPath} (recording ${recordingId})`, intervalSec: rec?.intervalSec ?? 1, timeSource: 'host', notes: [], ...own },
     };
   } finally {
     store.close();
@@ -355,19 +375,22 @@ export interface CommandProcessVerdict {
   test: string | null;
   confidence: string | null;
   evidence: string[];
+  /** memsleuth's own role when the process is its tool (valgrind hosting the program): its growth is the tool's, not a leak. */
+  footprint: string | null;
 }
 
-const METRICS = ['uss', 'pss', 'rss'] as const;
+const METRICS = ['anon', 'uss', 'pss', 'rss'] as const;
 
 /** Verdicts on the command's processes, root first, from the analysis of the restricted table. */
 export function commandVerdicts(analysis: Analysis, table: SeriesTable, processes: readonly { pid: number; comm: string }[]): CommandProcessVerdict[] {
   return processes.map(({ pid, comm }) => {
-    const row = analysis.culprits.process.find((r) => r.pid === pid);
+    const footprint = analysis.own?.processes.find((p) => p.pid === pid)?.role ?? null;
+    const row = analysis.culprits.process.find((r) => r.pid === pid) ?? analysis.own?.verdicts.find((r) => r.pid === pid);
     if (row) {
       return {
         pid, comm: row.comm, verdict: row.verdict, metric: row.metric, rateBytesPerSec: row.rateBytesPerSec, ci: row.ci, ciLevel: row.ciLevel,
         firstBytes: row.firstBytes, lastBytes: row.lastBytes, growthBytes: row.growthBytes, points: row.points, test: row.test,
-        confidence: `${row.level}${row.pValue !== null ? ` (p=${row.pValue.toExponential(1)})` : ''}`, evidence: row.evidence,
+        confidence: `${row.level}${row.pValue !== null ? ` (p=${row.pValue.toExponential(1)})` : ''}`, evidence: row.evidence, footprint,
       };
     }
     // Not judged: its series did not move (flat), or it was never measured (gone before the first smaps read).
@@ -379,12 +402,12 @@ export function commandVerdicts(analysis: Analysis, table: SeriesTable, processe
       const last = finite[finite.length - 1] as number;
       return {
         pid, comm, verdict: 'stable', metric, rateBytesPerSec: 0, ci: [null, null], ciLevel: null, firstBytes: first, lastBytes: last,
-        growthBytes: last - first, points: finite.length, test: 'flat', confidence: null, evidence: [`${metric} did not move enough to need a test`],
+        growthBytes: last - first, points: finite.length, test: 'flat', confidence: null, evidence: [`${metric} did not move enough to need a test`], footprint,
       };
     }
     return {
       pid, comm, verdict: 'unmeasured', metric: null, rateBytesPerSec: null, ci: [null, null], ciLevel: null, firstBytes: null, lastBytes: null,
-      growthBytes: null, points: 0, test: null, confidence: null, evidence: ['no sample read its memory (it ended before the first sample, or between two)'],
+      growthBytes: null, points: 0, test: null, confidence: null, evidence: ['no sample read its memory (it ended before the first sample, or between two)'], footprint,
     };
   });
 }
@@ -417,7 +440,7 @@ export function leakingSites(sites: readonly AllocationSite[], minBytes: number)
 export function decideGate(processes: readonly CommandProcessVerdict[], sites: readonly AllocationSite[], minBytes: number, toolRan: boolean): GateDecision {
   const reasons: GateReason[] = [];
   for (const p of processes) {
-    if (p.verdict === 'leak') reasons.push({ source: 'process', pid: p.pid, comm: p.comm, metric: p.metric, rateBytesPerSec: p.rateBytesPerSec, test: p.test });
+    if (p.verdict === 'leak' && p.footprint === null) reasons.push({ source: 'process', pid: p.pid, comm: p.comm, metric: p.metric, rateBytesPerSec: p.rateBytesPerSec, test: p.test });
   }
   const leaking = leakingSites(sites, minBytes);
   const byTool = new Map<string, Extract<GateReason, { source: 'tool' }>>();
@@ -430,7 +453,7 @@ export function decideGate(processes: readonly CommandProcessVerdict[], sites: r
   }
   reasons.push(...byTool.values());
   if (reasons.length > 0) return { verdict: 'leak', reasons, leakingSites: leaking };
-  const growing = processes.filter((p) => p.verdict === 'inconclusive' && (p.growthBytes ?? 0) > 0);
+  const growing = processes.filter((p) => p.verdict === 'inconclusive' && (p.growthBytes ?? 0) > 0 && p.footprint === null);
   if (growing.length > 0) {
     return { verdict: 'inconclusive', reasons: growing.map((p) => ({ source: 'growing', pid: p.pid, comm: p.comm, growthBytes: p.growthBytes ?? 0 })), leakingSites: [] };
   }

@@ -25,9 +25,9 @@ export function displayName(key: string): string {
   if (m) return m[1] as string;
   m = /^vmalloc\.caller\.(.+)\.bytes$/.exec(key);
   if (m) return `vmalloc caller ${m[1] as string}`;
-  m = /^proc\.(.+):(\d+)\.map\.(.+)\.(uss|rss)$/.exec(key);
-  if (m) return `${m[3] as string} of ${m[1] as string} (pid ${m[2] as string})`;
-  m = /^proc\.(.+):(\d+)\.(uss|pss|rss)$/.exec(key);
+  m = /^proc\.(.+):(\d+)\.map\.(.+)\.(uss|rss|anon|file)$/.exec(key);
+  if (m) return `${m[3] as string}${m[4] === 'file' ? ' (file-backed)' : m[4] === 'anon' ? ' (anonymous)' : ''} of ${m[1] as string} (pid ${m[2] as string})`;
+  m = /^proc\.(.+):(\d+)\.(anon|uss|pss|rss)$/.exec(key);
   if (m) return `${m[1] as string} (pid ${m[2] as string})`;
   m = /^allocinfo\.(.+)\.bytes$/.exec(key);
   if (m) return m[1] as string;
@@ -39,6 +39,9 @@ function listNames(names: string[]): string {
   if (s.length <= 1) return s.join('');
   return `${s.slice(0, -1).join(', ')} and ${s[s.length - 1] as string}`;
 }
+
+/** Below this window no rate per hour and no OOM time reach the headline (analyze/forecast.ts MIN_FORECAST_SPAN_SEC). */
+const SHORT_WINDOW_SEC = 600;
 
 const fewSamples = (l: Leak): boolean => l.ci[0] === null && l.ci[1] === null;
 
@@ -68,15 +71,21 @@ export function summarySentence(a: Analysis): string {
   const conf = a.confidence.level === 'high' ? '' : ` [${a.confidence.level} confidence: ${a.confidence.reason}]`;
   if (l) {
     const who = l.kind === 'user' && l.culprits[0] ? `${KIND_LABEL.user} of ${displayName(l.culprits[0])}` : l.kind === 'file' ? `Declared file ${terminalSafe(l.subject.replace(/^declared file /, ''))}` : KIND_LABEL[l.kind];
+    const span = a.window.toSec - a.window.fromSec;
+    // A rate per hour from seconds of samples is an extrapolation the data cannot carry: say what they show.
+    const short = span < SHORT_WINDOW_SEC && !fewSamples(l) && a.window.timeSource !== 'index';
     const amount = fewSamples(l) || a.window.timeSource === 'index'
       ? ` leaks: ${formatDelta(l.growthBytes)} between the first and the last sample that show it`
-      : ` leaks ${formatRate(l.rateBytesPerSec).replace(/^\+/, '')}${sinceText(a, l.sinceSec, l.since)}${ciText(l)}`;
+      : short
+        ? ` grew ${formatDelta(l.growthBytes)} in ${formatDuration(span)}`
+        : ` leaks ${formatRate(l.rateBytesPerSec).replace(/^\+/, '')}${sinceText(a, l.sinceSec, l.since)}${ciText(l)}`;
     const more = a.leaks.length > 1 ? `; also ${a.leaks.slice(1, 3).map((x) => KIND_LABEL[x.kind].toLowerCase()).join(', ')}` : '';
     const f = a.forecast;
     const oom = f.status === 'oom-expected' && f.secondsToOom !== null
       ? (f.secondsToOom <= 0 ? '; memory is already at the OOM watermark' : a.window.timeSource === 'index' ? '' : `; OOM expected in ~${formatDuration(f.secondsToOom)}`)
       : '';
-    return `${who}${amount}${culpritPhrase(a, l)}${more}${oom}.${conf}`;
+    const limits = short ? `; a ${formatDuration(span)} recording shows that memory rose, not how fast it keeps rising nor when an OOM would come (record ${formatDuration(SHORT_WINDOW_SEC)} or more)` : '';
+    return `${who}${amount}${culpritPhrase(a, l)}${more}${oom}${limits}.${conf}`;
   }
   if (a.verdict === 'no-leak') {
     return `No memory leak found over ${formatDuration(a.window.toSec - a.window.fromSec)} (${a.window.samples} samples).${conf}`;
@@ -176,7 +185,8 @@ export function renderAnalysis(a: Analysis, c: Colors, options: { width?: number
       ? `~${(f.secondsToOom / (a.window.intervalSec ?? 1)).toPrecision(2)} sample intervals (the log has no clock)`
       : `~${formatDuration(f.secondsToOom ?? undefined)}`;
     out.push(`OOM expected in ${when}${range}${f.at ? ` at ${f.at}` : ''}; ${f.confidence.level} confidence (${terminalSafe(f.confidence.reason)})`);
-  } else out.push(f.status === 'no-oom-trend' ? 'no OOM trend: available memory is not falling' : 'unknown');
+  } else if (f.status === 'too-short') out.push(`not forecast: ${terminalSafe(f.confidence.reason)}`);
+  else out.push(f.status === 'no-oom-trend' ? 'no OOM trend: available memory is not falling' : 'unknown');
   for (const e of f.evidence) out.push(c.dim(`  ${terminalSafe(e)}`));
   if (a.notes.length > 0) {
     out.push('', c.bold('Notes'));

@@ -27,6 +27,7 @@ function table(head: string[], rows: string[][], right: ReadonlySet<number>): st
 
 function oom(a: Analysis): string {
   const f = a.forecast;
+  if (f.status === 'too-short') return `not forecast: ${md(f.confidence.reason)}`;
   if (f.status !== 'oom-expected' || f.secondsToOom === null) return f.status === 'no-oom-trend' ? 'no OOM trend' : 'unknown';
   if (f.secondsToOom <= 0) return 'already at the OOM watermark';
   const when = a.window.timeSource === 'index' ? `~${(f.secondsToOom / (a.window.intervalSec ?? 1)).toPrecision(2)} sample intervals` : `~${formatDuration(f.secondsToOom)}`;

@@ -307,6 +307,12 @@ export class RecordingWriter {
     this.gapSinceLastSample = true;
   }
 
+  /** Replaces the recorder options kept with the recording (facts learned while recording: the pid of `run`'s command). */
+  setOptions(options: object): void {
+    if (this.closed) throw new BugError(`setOptions on closed recording "${this.recordingId}"`);
+    this.db.prepare('UPDATE recording SET options = ? WHERE id = ?').run(JSON.stringify(options), this.recordingId);
+  }
+
   /** Moves unflushed changes into chunks (also done every FLUSH_SAMPLES samples and by close()). */
   flush(): void {
     const ids = this.pendIds;

@@ -68,6 +68,7 @@ function oomLine(a: Analysis): string {
       : `~${formatDuration(f.secondsToOom)}`;
     return `Time to OOM: ${when}${range}${f.at ? `, at ${f.at}` : ''}; ${f.confidence.level} confidence (${f.confidence.reason}).`;
   }
+  if (f.status === 'too-short') return `Time to OOM: not forecast (${f.confidence.reason}).`;
   return f.status === 'no-oom-trend' ? 'Time to OOM: no OOM trend (available memory is not falling).' : 'Time to OOM: unknown.';
 }
 
