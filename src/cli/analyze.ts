@@ -201,17 +201,28 @@ export const analyzeCommand: CommandSpec = {
           const { renderMarkdown } = await import('../report/markdown.js');
           writeFileSync(flags.md, renderMarkdown(analysis));
         }
+        // A `run` recording keeps its leak tool's reports beside the database: lost memory there is a leak too.
+        const { readRunEvidence, evidenceDirOf } = await import('./run.js');
+        const { leakingSites } = await import('../record/run_gate.js');
+        const runSites = source.endsWith('.db') ? await readRunEvidence(source) : [];
+        const lost = leakingSites(runSites, Infinity);
         if (flags.junit) {
           const { renderJunit } = await import('../report/junit.js');
-          writeFileSync(flags.junit, renderJunit(analysis));
+          writeFileSync(flags.junit, renderJunit(analysis, runSites));
         }
         if (flags.json) process.stdout.write(`${JSON.stringify(analysis, null, 1)}\n`);
         else {
           const { renderAnalysis } = await import('../report/analysis_text.js');
           const { colorsFor } = await import('../report/color.js');
           process.stdout.write(`${renderAnalysis(analysis, colorsFor(process.stdout), { width: process.stdout.columns ?? 120 })}\n`);
+          if (lost.length > 0) {
+            const { formatBytes } = await import('../report/units.js');
+            const { terminalSafe } = await import('../report/escape.js');
+            const total = lost.reduce((n, x) => n + x.bytes, 0);
+            process.stdout.write(`\nLeak tool reports of this run (${terminalSafe(evidenceDirOf(source))}): ${formatBytes(total)} lost at ${lost.length} site${lost.length === 1 ? '' : 's'} (memsleuth evidence ${terminalSafe(evidenceDirOf(source))}/* lists them)\n`);
+          }
         }
-        setExitCode(failOnMatched(flags.failOn, analysis) ? EXIT_LEAK : EXIT_OK);
+        setExitCode(failOnMatched(flags.failOn, analysis) || (flags.failOn !== undefined && lost.length > 0) ? EXIT_LEAK : EXIT_OK);
       });
   },
 };

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../test/e2e/cli_helpers.js';
@@ -63,8 +63,20 @@ const db = (name: string): string => join(dir, `${name}.db`);
 test('valgrind: a program leaking 1 MiB every 100 ms fails the gate and names leak.c:LINE', (t) => {
   if (leaky === undefined) { t.skip('gcc is not installed'); return; }
   if (!has('valgrind')) { t.skip('valgrind is not installed'); return; }
-  const r = runCli(['run', '--fail-on', 'leak', '--tool', 'valgrind', '--quiet', '--db', db('valgrind'), '--', leaky, '1', '40'], { timeoutMs: 30_000 });
+  const junit = join(dir, 'valgrind-junit.xml');
+  const r = runCli(['run', '--fail-on', 'leak', '--tool', 'valgrind', '--quiet', '--junit', junit, '--db', db('valgrind'), '--', leaky, '1', '40'], { timeoutMs: 30_000 });
   assert.equal(r.code, 1, r.stderr);
+  // --junit: the gate and the definitely-lost site are failures a CI sees
+  const xml = readFileSync(junit, 'utf8');
+  assert.match(xml, /<testsuites name="memsleuth run" tests="\d+" failures="[1-9]\d*"/);
+  assert.match(xml, /<testcase name="leak gate" classname="memsleuth.run">\n {6}<failure message="leak: [^"]*valgrind: (?:39|40)\.0 MiB definitely lost/);
+  assert.ok(new RegExp(`<testcase name="definite (?:39|40)\\.0 MiB in (?:39|40) blocks at [^"]*leak\\.c:${SITE_LINE}" classname="memsleuth.valgrind">\\n {6}<failure`).test(xml), xml);
+  // analyze of the same recording reads the valgrind report kept beside it: JUnit fails, --fail-on leak exits 1
+  const again = join(dir, 'valgrind-analyze.xml');
+  const a = runCli(['analyze', db('valgrind'), '--junit', again, '--fail-on', 'leak'], { timeoutMs: 30_000 });
+  assert.equal(a.code, 1, a.stderr);
+  assert.match(a.stdout, /Leak tool reports of this run \([^)]*valgrind\.evidence\): (?:39|40)\.0 MiB lost at 1 site/);
+  assert.ok(new RegExp(`<testcase name="definite [^"]*leak\\.c:${SITE_LINE}" classname="memsleuth.valgrind">\\n {6}<failure`).test(readFileSync(again, 'utf8')));
   assert.match(r.stdout, /Verdict: LEAK/);
   // Usually all 40 blocks are definitely lost; the last one may still sit in a stack slot at exit (reachable).
   assert.match(r.stdout, /valgrind: (?:39|40)\.0 MiB definitely lost at 1 site/);
@@ -145,4 +157,7 @@ test('--help documents the exit codes', () => {
   const r = runCli(['run', '--help']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /3 {2}the command itself failed/);
+  // the folder the reports are kept in, as run names it: the database path without .db, plus .evidence
+  assert.match(r.stdout, /run-app-<start>\.db -> \.memsleuth\/run-app-<start>\.evidence\//);
+  assert.match(r.stdout, /--junit <file>/);
 });

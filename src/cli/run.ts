@@ -4,7 +4,7 @@
  * sites from the chosen tool, and prints one report. Exit 1 on a leak when asked (--fail-on leak), 3 when the
  * command itself failed and no leak gate fired, 2 on bad usage.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { CommandSpec } from './command.js';
 import { EXIT_LEAK, EXIT_OK } from './command.js';
@@ -27,6 +27,7 @@ interface RunFlags {
   minBytes: string;
   top: string;
   frames: string;
+  junit?: string;
 }
 
 const TOOLS: readonly RunTool[] = ['none', 'heaptrack', 'bpftrace', 'faults', 'valgrind', 'lsan'];
@@ -69,6 +70,19 @@ interface ToolEvidence {
   sites: AllocationSite[];
   notes: string[];
   problems: string[];
+}
+
+/** The folder `run` keeps a tool's reports in: the database's path without ".db", plus ".evidence". */
+export const evidenceDirOf = (dbPath: string): string => `${dbPath.replace(/\.db$/, '')}.evidence`;
+
+/** Every valgrind and LeakSanitizer report a `run` left beside its database (for `analyze` of that database). */
+export async function readRunEvidence(dbPath: string): Promise<AllocationSite[]> {
+  const dir = evidenceDirOf(dbPath);
+  if (!existsSync(dir)) return [];
+  const end: CommandEnd = { exitCode: null, signal: null };
+  const sites = [...(await readToolReports('valgrind', dir, undefined, end)).sites, ...(await readToolReports('lsan', dir, undefined, end)).sites];
+  const { mergeSites, rankSites } = await import('../model/allocation_sites.js');
+  return rankSites(mergeSites(sites));
 }
 
 /** Reads the reports a valgrind or sanitizer run left in `dir`. */
@@ -133,6 +147,7 @@ export const runCommand: CommandSpec = {
       .option('--interval <duration>', 'time between samples', '1s')
       .option('--db <file>', 'database file (default: ./.memsleuth/run-<command>-<start>.db)')
       .option('--quiet', 'discard the command\'s own output')
+      .option('--junit <file>', 'write the gate, each process and each leaking site as JUnit XML to FILE (for CI): definitely/indirectly lost memory is a failure')
       .option('--json', 'print {command, exitCode, signal, verdict, leaks, sites, db, ...} as JSON (the command\'s output goes to stderr)')
       .option('--min-bytes <size>', 'outstanding memory (heaptrack, bpftrace, faults) at a site below this is not a leak', '64K')
       .option('--top <n>', 'allocation sites shown', '5')
@@ -142,7 +157,9 @@ export const runCommand: CommandSpec = {
         'Tools: valgrind runs the command under memcheck (--leak-check=full, XML report); lsan sets LSAN_OPTIONS and',
         'ASAN_OPTIONS so a binary built with -fsanitize=address or -fsanitize=leak writes its report (exitcode=0 keeps',
         'the command\'s own exit status); heaptrack, bpftrace and faults launch it through `memsleuth trace user`.',
-        'Reports of valgrind and LeakSanitizer are kept next to the database (<db>.evidence/).',
+        'Reports of valgrind and LeakSanitizer are kept in a folder beside the database, named after it without .db',
+        '(.memsleuth/run-app-<start>.db -> .memsleuth/run-app-<start>.evidence/); `memsleuth analyze` of that database',
+        'reads them back, and `memsleuth evidence DIR/valgrind.xml` reads one.',
         '',
         'Exit codes:',
         '  0  no leak gate fired and the command succeeded (or was stopped with Ctrl-C)',
@@ -156,6 +173,7 @@ export const runCommand: CommandSpec = {
         '  memsleuth run --tool valgrind --fail-on leak -- ./unit_tests',
         '  memsleuth run --tool lsan --fail-on leak -- ./built-with-fsanitize-leak',
         '  memsleuth run --tool heaptrack --json -- ./app input.dat',
+        '  memsleuth run --tool valgrind --junit leaks.xml -- ./unit_tests',
       ].join('\n'))
       .action(async (command: string[], flags: RunFlags) => {
         if (command.length === 0) throw new InputError('No command to run: give it after "--", e.g. memsleuth run -- ./app --selftest');
@@ -176,7 +194,7 @@ export const runCommand: CommandSpec = {
 
         const { defaultDbPath } = await import('../store/store.js');
         const dbPath = resolve(flags.db ?? defaultDbPath(`run-${basename(command[0] as string)}`, Date.now()));
-        const evidenceDir = `${dbPath.replace(/\.db$/, '')}.evidence`;
+        const evidenceDir = evidenceDirOf(dbPath);
         if (tool === 'valgrind' || tool === 'lsan') {
           mkdirSync(evidenceDir, { recursive: true });
           for (const f of readdirSync(evidenceDir)) if (f === 'valgrind.xml' || f.startsWith('lsan.')) rmSync(join(evidenceDir, f), { force: true });
@@ -230,6 +248,15 @@ export const runCommand: CommandSpec = {
         const decision = gate.decideGate(processes, sites, minBytes, tool !== 'none');
         const commandFailed = !rec.interrupted && failed(rec.end);
         const { siteWhere } = await import('../report/evidence_text.js');
+        if (flags.junit !== undefined) {
+          const { renderRunJunit } = await import('../report/junit.js');
+          const { formatBytes, formatDelta } = await import('../report/units.js');
+          writeFileSync(flags.junit, renderRunJunit({
+            command: command.join(' '), verdict: decision.verdict, reasons: decision.reasons.map((r) => reasonText(r, formatBytes, formatDelta)),
+            processes: processes.map((p) => ({ pid: p.pid, comm: p.comm, verdict: p.verdict, rateBytesPerSec: p.rateBytesPerSec, test: p.test })),
+            sites, minBytes, seconds: (rec.endedAtMs - rec.startedAtMs) / 1000,
+          }));
+        }
 
         if (flags.json) {
           const leaks = [

@@ -2,8 +2,10 @@
  * The verdicts of `memsleuth analyze` as JUnit XML, for CI dashboards: one test case for the system verdict,
  * one per leak (failed), one per judged culprit series (failed when it leaks, skipped when inconclusive).
  */
+import type { AllocationSite } from '../model/allocation_site.js';
 import type { Analysis, SeriesVerdict } from '../model/analysis.js';
-import { formatDelta, formatRate } from './units.js';
+import { formatBytes, formatDelta, formatRate } from './units.js';
+import { formatFrame, siteWhere } from './evidence_text.js';
 
 /** XML 1.0 text: escape markup, drop characters XML cannot carry (control characters other than tab/newline). */
 export function xmlSafe(s: string): string {
@@ -22,7 +24,71 @@ function seriesCase(classname: string, r: SeriesVerdict): Case {
   return c;
 }
 
-export function renderJunit(a: Analysis): string {
+/**
+ * One case per allocation site a leak tool reported: failed for definitely/indirectly lost memory (and outstanding
+ * memory of at least `minBytes`), skipped for "possibly lost", passed for still reachable.
+ */
+export function siteCases(sites: readonly AllocationSite[], minBytes = Infinity): Case[] {
+  return sites.map((s) => {
+    const where = siteWhere(s) ?? s.stack.map(formatFrame)[0] ?? '(no stack)';
+    const amount = `${formatBytes(s.bytes)}${s.indirectBytes !== undefined ? ` (+${formatBytes(s.indirectBytes)} indirect)` : ''} in ${s.count} block${s.count === 1 ? '' : 's'}`;
+    const c: Case = { name: `${s.kind} ${amount} at ${where}`, classname: `memsleuth.${s.tool}`, text: [s.origin ?? '', ...s.stack.map(formatFrame)].filter((x) => x !== '').join('\n') };
+    const what = s.kind === 'definite' ? 'definitely lost' : s.kind === 'indirect' ? 'indirectly lost' : s.kind === 'possible' ? 'possibly lost' : s.kind;
+    if (s.kind === 'definite' || s.kind === 'indirect' || (s.kind === 'outstanding' && s.bytes > 0 && s.bytes >= minBytes)) c.failure = `${what}: ${amount} (${s.tool})`;
+    else if (s.kind === 'possible') c.skipped = `${what}: ${amount} (${s.tool})`;
+    return c;
+  });
+}
+
+function suite(name: string, suiteName: string, cases: Case[], seconds: number): string {
+  const failures = cases.filter((c) => c.failure !== undefined).length;
+  const skipped = cases.filter((c) => c.skipped !== undefined).length;
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="${xmlSafe(name)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}">`,
+    `  <testsuite name="${xmlSafe(suiteName)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}" errors="0" time="${seconds.toFixed(3)}">`,
+  ];
+  for (const c of cases) {
+    lines.push(`    <testcase name="${xmlSafe(c.name)}" classname="${xmlSafe(c.classname)}">`);
+    if (c.failure !== undefined) lines.push(`      <failure message="${xmlSafe(c.failure)}">${xmlSafe(c.text ?? '')}</failure>`);
+    else if (c.skipped !== undefined) lines.push(`      <skipped message="${xmlSafe(c.skipped)}"/>`);
+    else if (c.text) lines.push(`      <system-out>${xmlSafe(c.text)}</system-out>`);
+    lines.push('    </testcase>');
+  }
+  lines.push('  </testsuite>', '</testsuites>', '');
+  return lines.join('\n');
+}
+
+export interface RunJunitInput {
+  command: string;
+  verdict: 'leak' | 'no-leak' | 'inconclusive';
+  reasons: string[];
+  processes: Array<{ pid: number; comm: string; verdict: string; rateBytesPerSec: number | null; test: string | null }>;
+  sites: readonly AllocationSite[];
+  minBytes: number;
+  seconds: number;
+}
+
+/** `memsleuth run --junit`: the gate, each process of the command, each site the tool reported. */
+export function renderRunJunit(r: RunJunitInput): string {
+  const gate: Case = { name: 'leak gate', classname: 'memsleuth.run', text: r.reasons.join('\n') };
+  if (r.verdict === 'leak') gate.failure = `leak: ${r.reasons.join('; ')}`;
+  else if (r.verdict === 'inconclusive') gate.skipped = `inconclusive: ${r.reasons.join('; ')}`;
+  const procs = r.processes.map((p): Case => {
+    const c: Case = { name: `process ${p.comm} (pid ${p.pid})`, classname: 'memsleuth.run.process', text: p.test ?? '' };
+    const what = `${p.verdict}${p.rateBytesPerSec !== null ? `: ${formatRate(p.rateBytesPerSec)}` : ''}${p.test !== null ? ` (${p.test})` : ''}`;
+    if (p.verdict === 'leak') c.failure = what;
+    else if (p.verdict === 'inconclusive') c.skipped = what;
+    return c;
+  });
+  return suite('memsleuth run', r.command, [gate, ...procs, ...siteCases(r.sites, r.minBytes)], r.seconds);
+}
+
+/**
+ * `memsleuth analyze --junit`: the verdicts; `sites` are a leak tool's reports kept beside a `run` recording
+ * (its <name>.evidence/ folder), so definitely lost memory fails the suite even when no series grew.
+ */
+export function renderJunit(a: Analysis, sites: readonly AllocationSite[] = []): string {
   const cases: Case[] = [];
   const sys: Case = { name: 'system verdict', classname: 'memsleuth.system', text: a.summary || a.confidence.reason };
   if (a.verdict === 'leak') sys.failure = `leak (${a.confidence.level} confidence): ${a.summary}`;
@@ -35,20 +101,6 @@ export function renderJunit(a: Analysis): string {
     if (family === 'owner') continue;
     for (const r of rows as SeriesVerdict[]) cases.push(seriesCase(`memsleuth.${family}`, r));
   }
-  const failures = cases.filter((c) => c.failure !== undefined).length;
-  const skipped = cases.filter((c) => c.skipped !== undefined).length;
-  const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="memsleuth analyze" tests="${cases.length}" failures="${failures}" skipped="${skipped}">`,
-    `  <testsuite name="${xmlSafe(a.source)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}" errors="0" time="${(a.stats.elapsedMs / 1000).toFixed(3)}">`,
-  ];
-  for (const c of cases) {
-    lines.push(`    <testcase name="${xmlSafe(c.name)}" classname="${xmlSafe(c.classname)}">`);
-    if (c.failure !== undefined) lines.push(`      <failure message="${xmlSafe(c.failure)}">${xmlSafe(c.text ?? '')}</failure>`);
-    else if (c.skipped !== undefined) lines.push(`      <skipped message="${xmlSafe(c.skipped)}"/>`);
-    else if (c.text) lines.push(`      <system-out>${xmlSafe(c.text)}</system-out>`);
-    lines.push('    </testcase>');
-  }
-  lines.push('  </testsuite>', '</testsuites>', '');
-  return lines.join('\n');
+  cases.push(...siteCases(sites));
+  return suite('memsleuth analyze', a.source, cases, a.stats.elapsedMs / 1000);
 }
