@@ -4,6 +4,7 @@
  * parse path serves a log and a live target alike (DESIGN.md, "One text path").
  */
 import type { ParseWarning } from '../model/parsed.js';
+import type { ClockReading } from './clock.js';
 
 export const SECTION_KINDS = [
   'meminfo', 'slabinfo', 'free', 'buddyinfo', 'zoneinfo', 'vmstat', 'vmallocinfo', 'pagetypeinfo',
@@ -24,6 +25,8 @@ export interface TerminalTime {
   secOfDay: number;
   /** Set when the prefix carried a date; the terminal's zone is unknown, so read it as UTC. */
   epochMs?: number;
+  /** Seconds since the logger started (grabserial -t), in place of a time of day. */
+  relative?: boolean;
 }
 
 export interface Section {
@@ -34,8 +37,10 @@ export interface Section {
   lines: string[];
   /** 1-based line number (in the capture) of the first content line, or of the opening marker when empty. */
   firstLine: number;
-  /** For status / smaps_rollup sections read through a frame marker ("sec status 1234"). */
+  /** For status / smaps_rollup sections: from a frame marker ("sec status 1234") or a header naming it. */
   pid?: number;
+  /** Where `pid` came from: a frame marker, or a line before the section naming it ("==> /proc/12/status <=="). */
+  pidFrom?: 'marker' | 'header';
   /** Exit status of the `cat` that printed it (framed sections only); non-zero means the file was unreadable. */
   exitStatus?: number;
   /** Terminal timestamp on the first line, when the log had them. */
@@ -49,6 +54,11 @@ export interface RawSample {
   sections: Section[];
   firstLine: number;
   warnings: ParseWarning[];
+  /** Clocks printed on lines of their own in this sample (free-form logs), in order. */
+  clocks?: ClockAt[];
 }
+
+/** A clock reading and the line it was on. */
+export interface ClockAt { reading: ClockReading; line: number }
 
 export const sectionText = (s: Section): string => (s.lines.length ? `${s.lines.join('\n')}\n` : '');

@@ -59,7 +59,12 @@ test('a loop of all kinds with date, uptime and printk noise mid-block (synthesi
     pick('vmstat\\.txt'), pick('zoneinfo\\.txt'), pick('buddyinfo\\.txt'), pick('vmallocinfo\\.txt'),
   ].join('\n');
   const samples = cut(`${iteration(1)}\n${iteration(2)}\n`);
-  assert.deepEqual(shape(samples).map((s) => s.replace(/:\d+/g, '')), Array(2).fill('date uptime meminfo vmstat zoneinfo buddyinfo vmallocinfo'));
+  assert.deepEqual(shape(samples).map((s) => s.replace(/:\d+/g, '')), Array(2).fill('meminfo vmstat zoneinfo buddyinfo vmallocinfo'));
+  // date and /proc/uptime are clocks of the sample, not sections.
+  assert.deepEqual(samples.map((s) => s.clocks?.map((c) => [c.reading.form, c.reading.value])), [
+    [['date', Date.UTC(1970, 0, 1, 0, 11, 34)], ['uptime', 101.25]],
+    [['date', Date.UTC(1970, 0, 1, 0, 12, 34)], ['uptime', 102.25]],
+  ]);
 });
 
 test('a truncated last block is kept with a warning', () => {

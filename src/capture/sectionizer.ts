@@ -3,35 +3,84 @@
  * in constant memory. Each file is recognised by its own shape (shapes.ts); frame markers (markers.ts), as the
  * capture script and a saved live session print them, are obeyed exactly.
  *
- * When does a sample end? In order:
+ * A sample is one pass of the user's loop. When does it end? In order:
  *  1. a frame marker says so ("@@ms TAG begin" / "done");
- *  2. a kind comes round again (the second meminfo of a `while true; do cat ...; done` loop), per-process kinds
- *     (status, smaps_rollup) excepted: one sample holds many processes;
- *  3. two or more unrecognised lines stand between two sections: notes pasted between dumps ("复现到内存泄漏时...")
- *     part runs of output that were taken apart in time. One stray line (an application's debug print) does not.
+ *  2. a system kind comes round again (the second meminfo of a `while true; do cat ...; done` loop). Per-process
+ *     kinds (status, smaps_rollup) never end a sample: one pass holds many processes. When the log's first pass
+ *     printed something before its first system file (per-process files, a clock), what follows the last system
+ *     file of a pass is the lead-in of the next pass and moves there;
+ *  3. two or more lines of prose stand between two sections: notes pasted between dumps ("复现到内存泄漏时...")
+ *     part runs of output that were taken apart in time. Banners, comments and lines naming a file or a pid
+ *     ("=== pid 1234 ===", "# round 3", "==> /proc/12/status <==") are part of a loop and do not.
+ * A line inside a dump that fits no shape (an application's print, an error message) is set aside without ending
+ * the dump, up to MAX_INTERRUPT in a row. Clocks on lines of their own (clock.ts) and printk times ride with the
+ * sample. A per-process file takes its pid from a header line naming it (a /proc/N path, "pid N"), each header
+ * serving one file of each kind; toSnapshot() prefers the file's own Pid:.
  * `free` rows without a header of their own (a `free | grep Mem` loop, or a log trimmed to rows) reuse the last
  * header seen, and each `Mem:` row is one `free` section: so a log of N rows gives N samples holding only `free`.
  */
 import { warning, type ParseWarning } from '../model/parsed.js';
-import type { CleanLine } from './terminal_noise.js';
-import { isSectionKind, PER_PROCESS_KINDS, type RawSample, type Section, type SectionKind, type TerminalTime } from './section.js';
+import { ERROR_RE, type CleanLine } from './terminal_noise.js';
+import {
+  isSectionKind, PER_PROCESS_KINDS, type ClockAt, type RawSample, type Section, type SectionKind, type TerminalTime,
+} from './section.js';
 import { parseMarker, splitGluedMarker, MARKER, type Marker } from './markers.js';
 import { FREE_ROW_RE, SHAPES, SHAPE_OF, isSeparator, isStatusBlock, type Shape } from './shapes.js';
+import { readClockLine, type ClockReading } from './clock.js';
 
-interface OpenSection { section: Section; shape?: Shape; explicit: boolean }
-interface SampleState { raw: RawSample; kinds: Set<string>; explicit: boolean; unknown: number; firstUnknown: number }
+interface OpenSection { section: Section; shape?: Shape; explicit: boolean; interrupted: number }
+interface SampleState {
+  raw: RawSample; kinds: Set<string>; explicit: boolean; unknown: number; firstUnknown: number;
+  /** Index of the first system section (-1: none yet) and the end of the last one. */
+  firstSystem: number; lastSystemEnd: number;
+  /** For each of raw.clocks: how many sections (the open one included) came before it. */
+  clockPos: number[];
+}
 
 const GAP_LINES = 2;
+/** Unrecognised lines in a row that an open dump survives. */
+const MAX_INTERRUPT = 3;
+
+/** Why a line was set aside: the cleaner's reasons, and the sectionizer's own. */
+export type SetAsideReason = 'blank' | 'printk' | 'prompt' | 'command' | 'error' | 'separator' | 'banner' | 'note' | 'clock' | 'header';
+
+const PID_PATH_RE = /\/proc\/(\d+)(?:\/|\b)/;
+const PID_WORD_RE = /\b(?:pid|PID)\s*[:=#]?\s*(\d+)\b/;
+const BANNER_WORD_RE = /\b(?:meminfo|slabinfo|vmstat|buddyinfo|zoneinfo|pagetypeinfo|vmallocinfo|status|smaps|smaps_rollup|statm|free|pid|uptime|date|time|sample|loop|round|iteration|pass|dump|start|end|begin|done|proc)\b/i;
+
+/** The pid a header line names ("==> /proc/12/status <==", "cat /proc/12/smaps_rollup", "--- pid 12 ---"). */
+export function pidOfHeader(t: string): number | undefined {
+  const m = PID_PATH_RE.exec(t) ?? PID_WORD_RE.exec(t);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A loop's banner or comment (short, or led by punctuation), as opposed to a note of prose. */
+function isBanner(t: string): boolean {
+  const s = t.trimStart();
+  const c = s.charCodeAt(0);
+  const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c >= 128;
+  if (!alnum) return true;
+  return s.split(/\s+/).length <= 5 && (BANNER_WORD_RE.test(s) || /\d/.test(s));
+}
 
 export class Sectionizer {
   private sample: SampleState | undefined;
   private open: OpenSection | undefined;
   private freeHeader: string | undefined;
+  /** Lines of prose since the last section opened. */
   private gap = 0;
   private readonly lineCounts = new Map<string, number>();
   /** Number and terminal time of the line being pushed. */
   private line = 0;
   private time: TerminalTime | undefined;
+  /** Whether a pass starts before its first system file (learnt from the log's first pass; undefined: not yet). */
+  private leadIn: boolean | undefined;
+  /** Clocks read while no sample was open: they belong to the next one. */
+  private pendingClocks: ClockAt[] = [];
+  /** The pid the last header named, and the per-process kinds it has served. */
+  private pidHint: { pid: number; used: Set<string> } | undefined;
+  /** Lines set aside in the whole log, by reason. */
+  readonly setAside = new Map<SetAsideReason, number>();
 
   constructor(private readonly onSample: (sample: RawSample) => void) {}
 
@@ -57,6 +106,19 @@ export class Sectionizer {
     this.content(t);
   }
 
+  /**
+   * A line the cleaner set aside: counted; a command or prompt may name a pid ("cat /proc/12/status"). A printk
+   * line's time ("[  123.456789] ...") is when the kernel logged something, not when the loop read its files: it
+   * is not taken as the sample's clock.
+   */
+  aside(reason: SetAsideReason, text: string): void {
+    this.count(reason);
+    if (reason === 'blank' || reason === 'printk') return;
+    if (this.open?.explicit) return;
+    const pid = text.includes('/proc/') ? pidOfHeader(text) : undefined;
+    if (pid !== undefined) this.pidHint = { pid, used: new Set() };
+  }
+
   /** End of input: whatever is open is kept, with a warning when it looks cut short. */
   end(): void {
     const open = this.open;
@@ -72,6 +134,10 @@ export class Sectionizer {
     this.emit();
   }
 
+  private count(reason: SetAsideReason): void {
+    this.setAside.set(reason, (this.setAside.get(reason) ?? 0) + 1);
+  }
+
   private content(t: string): void {
     const open = this.open;
     if (open?.explicit) {
@@ -79,8 +145,23 @@ export class Sectionizer {
       return;
     }
     if (isSeparator(t)) {
+      this.count('separator');
       this.closeSection();
       return;
+    }
+    // "cat: /proc/123/smaps_rollup: Permission denied" between or inside dumps: set aside, the dump goes on.
+    if (t.charCodeAt(0) >= 97 && ERROR_RE.test(t)) {
+      this.count('error');
+      return;
+    }
+    if (t.includes('/proc/') || t.includes('pid') || t.includes('PID')) {
+      const pid = pidOfHeader(t);
+      if (pid !== undefined && this.isHeader(t, open)) {
+        this.count('header');
+        this.closeSection();
+        this.pidHint = { pid, used: new Set() };
+        return;
+      }
     }
     if (open?.shape) {
       const { shape, section } = open;
@@ -93,6 +174,7 @@ export class Sectionizer {
       if (fit === 'join' && section.lines.length > 0) {
         const last = section.lines.length - 1;
         section.lines[last] = `${section.lines[last] ?? ''}${t.trimStart().startsWith(':') ? ' ' : ' : '}${t.trim()}`;
+        this.continued(open);
         return;
       }
       if (fit === 'append') {
@@ -102,25 +184,64 @@ export class Sectionizer {
           return;
         }
         section.lines.push(t);
+        this.continued(open);
         return;
       }
-      this.closeSection();
     }
     for (const shape of SHAPES) {
       if (shape.opens(t)) {
+        this.closeSection();
         this.openSection(shape.kind, [t]);
         return;
       }
     }
-    if (this.freeHeader !== undefined && FREE_ROW_RE.test(t) && t.startsWith('Mem:')) {
+    if (this.freeHeader !== undefined && t.startsWith('Mem:') && FREE_ROW_RE.test(t)) {
+      this.closeSection();
       this.openSection('free', [this.freeHeader, t]);
       return;
     }
-    this.gap++;
-    const st = this.sample;
-    if (st) {
-      if (st.unknown++ === 0) st.firstUnknown = this.line;
+    // Not a line of any kernel file: a clock, a banner, a note; an open dump survives a few of them.
+    const clock = readClockLine(t);
+    if (clock) {
+      this.count('clock');
+      this.clock(clock, this.line);
+    } else {
+      const banner = isBanner(t);
+      this.count(banner ? 'banner' : 'note');
+      if (!banner) this.gap++;
+      const st = this.sample;
+      if (st && st.unknown++ === 0) st.firstUnknown = this.line;
     }
+    if (open && !open.explicit && open.interrupted < MAX_INTERRUPT) open.interrupted++;
+    else this.closeSection();
+  }
+
+  /**
+   * A line naming a pid is a header unless it is a line of the open file ("pid  1234 1234 128 ..." is the slab cache
+   * named pid); a status block's fields are capitalised, so "pid: 12" after one is a header.
+   */
+  private isHeader(t: string, open: OpenSection | undefined): boolean {
+    if (!open?.shape || open.shape.fits(t) === false) return true;
+    if (PID_PATH_RE.test(t) || !/^\w/.test(t)) return true;
+    return open.shape.kind === 'status' && /^(?:pid|PID)\b/.test(t);
+  }
+
+  /** A line fitted the open dump: the lines set aside since were inside it, not notes between dumps. */
+  private continued(open: OpenSection): void {
+    if (open.interrupted > 0) {
+      open.interrupted = 0;
+      this.gap = 0;
+    }
+  }
+
+  private clock(reading: ClockReading, line: number): void {
+    const st = this.sample;
+    if (!st) {
+      this.pendingClocks.push({ reading, line });
+      return;
+    }
+    (st.raw.clocks ??= []).push({ reading, line });
+    st.clockPos.push(st.raw.sections.length + (this.open ? 1 : 0));
   }
 
   private marker(m: Marker): void {
@@ -139,9 +260,12 @@ export class Sectionizer {
         }
         const kind = isSectionKind(m.name) ? m.name : 'file';
         const section: Section = { kind, name: m.name, lines: [], firstLine: this.line + 1 };
-        if (m.pid !== undefined) section.pid = m.pid;
+        if (m.pid !== undefined) {
+          section.pid = m.pid;
+          section.pidFrom = 'marker';
+        }
         if (this.time) section.time = this.time;
-        this.open = { section, explicit: true };
+        this.open = { section, explicit: true, interrupted: 0 };
         return;
       }
       case 'end':
@@ -159,14 +283,59 @@ export class Sectionizer {
 
   private openSection(kind: SectionKind, lines: string[]): void {
     const st = this.sample;
-    if (st && !st.explicit && (this.gap >= GAP_LINES || (st.kinds.has(kind) && !PER_PROCESS_KINDS.has(kind)))) this.emit();
+    const perProcess = PER_PROCESS_KINDS.has(kind);
+    if (st && !st.explicit) {
+      if (this.gap >= GAP_LINES) this.emit();
+      else if (!perProcess && st.kinds.has(kind)) this.nextPass();
+    }
     if (!this.sample) this.startSample(this.line, false);
     this.gap = 0;
     if (kind === 'free' && lines[0] !== undefined && !FREE_ROW_RE.test(lines[0])) this.freeHeader = lines[0];
     const section: Section = { kind, name: kind, lines, firstLine: this.line };
     if (this.time) section.time = this.time;
+    const hint = this.pidHint;
+    if (perProcess) {
+      if (hint && !hint.used.has(kind)) {
+        hint.used.add(kind);
+        section.pid = hint.pid;
+        section.pidFrom = 'header';
+      }
+    } else this.pidHint = undefined;
     const shape = SHAPE_OF.get(kind);
-    this.open = shape ? { section, shape, explicit: false } : { section, explicit: false };
+    this.open = shape ? { section, shape, explicit: false, interrupted: 0 } : { section, explicit: false, interrupted: 0 };
+  }
+
+  /** A system kind came round again: the open sample ends, less the next pass's lead-in when passes have one. */
+  private nextPass(): void {
+    const st = this.sample as SampleState;
+    this.leadIn ??= st.firstSystem > 0 || st.clockPos.some((p) => p <= st.firstSystem);
+    const from = st.lastSystemEnd;
+    const moved = this.leadIn ? st.raw.sections.splice(from) : [];
+    const clocks: ClockAt[] = [];
+    if (this.leadIn && st.raw.clocks) {
+      const keep: ClockAt[] = [];
+      const keepPos: number[] = [];
+      st.raw.clocks.forEach((c, i) => {
+        const p = st.clockPos[i] as number;
+        if (p >= from) clocks.push(c);
+        else {
+          keep.push(c);
+          keepPos.push(p);
+        }
+      });
+      st.raw.clocks = keep;
+      st.clockPos = keepPos;
+    }
+    const firstLine = moved[0]?.firstLine ?? clocks[0]?.line;
+    this.emit();
+    if (moved.length === 0 && clocks.length === 0) return;
+    this.startSample(Math.min(firstLine ?? this.line, clocks[0]?.line ?? Infinity), false);
+    const next = this.sample as SampleState;
+    next.raw.sections.push(...moved);
+    if (clocks.length) {
+      next.raw.clocks = clocks;
+      next.clockPos = clocks.map(() => 0);
+    }
   }
 
   private closeSection(): void {
@@ -181,12 +350,26 @@ export class Sectionizer {
     if (!this.sample) this.startSample(s.firstLine, open.explicit);
     const st = this.sample as SampleState;
     st.raw.sections.push(s);
-    st.kinds.add(s.name);
+    if (!(s.kind !== 'file' && PER_PROCESS_KINDS.has(s.kind))) {
+      st.kinds.add(s.name);
+      if (st.firstSystem < 0) st.firstSystem = st.raw.sections.length - 1;
+      st.lastSystemEnd = st.raw.sections.length;
+    }
     if (!s.truncated) this.lineCounts.set(s.name, s.lines.length);
   }
 
   private startSample(firstLine: number, explicit: boolean): void {
-    this.sample = { raw: { sections: [], firstLine, warnings: [] }, kinds: new Set(), explicit, unknown: 0, firstUnknown: 0 };
+    this.sample = {
+      raw: { sections: [], firstLine, warnings: [] }, kinds: new Set(), explicit, unknown: 0, firstUnknown: 0,
+      firstSystem: -1, lastSystemEnd: 0, clockPos: [],
+    };
+    if (this.pendingClocks.length > 0) {
+      const st = this.sample;
+      st.raw.clocks = this.pendingClocks;
+      st.clockPos = this.pendingClocks.map(() => 0);
+      st.raw.firstLine = Math.min(firstLine, this.pendingClocks[0]?.line ?? firstLine);
+      this.pendingClocks = [];
+    }
   }
 
   private emit(): void {

@@ -12,9 +12,9 @@
  *   0x000000005f7be91d-0x00000000548d5a9e   20480 irq_init...    vmallocinfo
  *   Name:	cat                                                   status (confirmed by Umask:/State:)
  *   56167d067000-7fffc0503000 ---p 00000000 00:00 0  [rollup]   smaps_rollup
- *   5678.12 22345.67                                             uptime
- *   Thu Jan  1 00:12:34 UTC 1970                                 date
  *   0e4c1d3a-5b7e-4c1f-9a51-2f0d3c5e7a10                         boot_id
+ *
+ * Clocks (`date`, /proc/uptime, epoch numbers...) are not sections in a free-form log: clock.ts reads them.
  */
 import type { SectionKind } from './section.js';
 
@@ -70,8 +70,7 @@ const PAGETYPE_RE = /^(?:Pages per block:|Free pages count per migrate type|Node
 const VMALLOC_RE = /^0x[0-9a-f]+-0x[0-9a-f]+\s+\d+/;
 const STATUS_RE = /^[A-Za-z_][\w]*:(?:\s|$)/;
 const ROLLUP_RE = /^[0-9a-f]+-[0-9a-f]+ [-r][-w][-x][-ps] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ \d+\s+\[rollup\]$/;
-const UPTIME_RE = /^\d+\.\d+ \d+\.\d+$/;
-export const DATE_RE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]?\d \d\d:\d\d:\d\d (?:[A-Za-z]{1,6}(?:[+-]\d{1,4})? )?\d{4}$/;
+export const DATE_RE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]?\d \d{1,2}:\d\d:\d\d (?:[AP]M )?(?:(?:[A-Za-z]{1,6}(?:[+-]\d{1,4})?|[+-]\d{2,4}) )?\d{4}$/;
 const BOOT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const never = (): Fit => false;
@@ -86,8 +85,6 @@ const zoneRepeats = (line: string, lines: readonly string[]): boolean => {
 
 /** In checking order: the first shape whose opens() matches names a line outside any section. */
 export const SHAPES: readonly Shape[] = [
-  { kind: 'date', opens: single(DATE_RE), fits: never, restarts: () => true },
-  { kind: 'uptime', opens: single(UPTIME_RE), fits: never, restarts: () => true },
   { kind: 'boot_id', opens: single(BOOT_ID_RE), fits: never, restarts: () => true },
   {
     kind: 'meminfo', opens: (l) => l.startsWith('MemTotal:'), restarts: () => true,

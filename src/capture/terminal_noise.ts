@@ -52,10 +52,13 @@ function overwrite(s: string): string {
 const QUOTE_RE = /^(?:>[ \t]?)+/;
 
 // tio "[10:00:01.123] ", SecureCRT/minicom "[2024-03-01 10:00:01] ", ISO or bare "10:00:01.123 ",
-// moreutils ts "Mar 01 10:00:01 ". The printk "[  123.456789]" has no colon, so it never matches these.
+// moreutils ts "Mar 01 10:00:01 " (default) and "1701400000.123456 " (ts %.s), grabserial -t "[    1.234567 0.000123] ".
+// The printk "[  123.456789]" has no colon and one number, so it never matches these.
 const TS_BRACKET_RE = /^\[(?:(\d{4})[-/](\d\d)[-/](\d\d)[ T])?(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?\][ \t]?/;
-const TS_BARE_RE = /^(?:(\d{4})-(\d\d)-(\d\d)[ T])?(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(?:Z|[+-]\d\d:?\d\d)?[ \t]/;
+const TS_BARE_RE = /^(?:(\d{4})-(\d\d)-(\d\d)[ T])?(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d)?[ \t]/;
 const TS_MONTH_RE = /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?[ \t]/;
+const TS_EPOCH_RE = /^(1[0-9]{9})(?:\.(\d{1,9}))?[ \t]+(?=\S)/;
+const TS_GRAB_RE = /^\[\s*(\d+\.\d+) +\d+\.\d+\][ \t]?/;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** Splits a terminal timestamp off the front of a line. */
@@ -63,13 +66,31 @@ export function splitTerminalTime(s: string): [TerminalTime, string] | undefined
   const c = s.charCodeAt(0);
   if (c === 91 /* [ */) {
     const m = TS_BRACKET_RE.exec(s);
-    return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]), s.slice(m[0].length)] : undefined;
+    if (m) return [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]), s.slice(m[0].length)];
+    const g = TS_GRAB_RE.exec(s);
+    return g ? [{ text: g[0].trim(), secOfDay: Number(g[1]), relative: true }, s.slice(g[0].length)] : undefined;
   }
   if (c >= 48 && c <= 57) {
     // Both bare shapes have "NN:" or "NNNN-" at the front: most digit-led lines (vmstat-less dumps, uptime) do not.
-    if (s.charCodeAt(2) !== 58 /* : */ && s.charCodeAt(4) !== 45 /* - */) return undefined;
+    if (s.charCodeAt(2) !== 58 /* : */ && s.charCodeAt(4) !== 45 /* - */) {
+      if (c !== 49 || s.length < 12 || s.charCodeAt(10) !== 46 && s.charCodeAt(10) !== 32 && s.charCodeAt(10) !== 9) return undefined;
+      const e = TS_EPOCH_RE.exec(s);
+      if (!e) return undefined;
+      const ms = Math.round(Number(`${e[1]}.${e[2] ?? '0'}`) * 1000);
+      const d = new Date(ms);
+      const secOfDay = d.getUTCHours() * 3600 + d.getUTCMinutes() * 60 + d.getUTCSeconds() + d.getUTCMilliseconds() / 1000;
+      return [{ text: e[0].trim(), secOfDay, epochMs: ms }, s.slice(e[0].length)];
+    }
     const m = TS_BARE_RE.exec(s);
-    return m ? [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]), s.slice(m[0].length)] : undefined;
+    if (!m) return undefined;
+    const t = timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]);
+    const off = m[8];
+    if (off !== undefined && off !== 'Z' && t.epochMs !== undefined) {
+      const sign = off.startsWith('-') ? -1 : 1;
+      const digits = off.slice(1).replace(':', '');
+      t.epochMs -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
+    }
+    return [t, s.slice(m[0].length)];
   }
   // "Mar 01 ": a space after three letters, which no meminfo key ("MemTotal:") has.
   if (c >= 65 && c <= 83 && s.charCodeAt(3) === 32) {
@@ -92,6 +113,9 @@ function timeOf(text: string, y?: string, mo?: string, d?: string, h?: string, m
 }
 
 const PRINTK_RE = /^(?:<\d+>)?\[\s*\d+\.\d+\]|^<\d+>/;
+const PRINTK_TIME_RE = /^(?:<\d+>)?\[\s*(\d+\.\d+)\]/;
+// "cat: can't open '/proc/1/smaps': No such file or directory", "cat: /proc/slabinfo: Permission denied", "sh: 1: x: not found".
+export const ERROR_RE = /^-?[a-z][\w.-]*: .*(?:Permission denied|No such file or directory|can't open|not found|Operation not permitted|Input\/output error|No such process)/;
 // "/ # ", "/tmp $ ", "~ $ ", "root@board:~# ", "[root@x ~]# ". A bare "# " is not a prompt: slabinfo's header starts so.
 const PROMPT_RE = /^(?:\[[^\]\s]+@[^\]]*\]|[\w.-]+@[\w.-]+(?::[^\s#$]*)?|[~/][^\s#$]*)[ \t]?[#$](?:[ \t]|$)/;
 const COMMAND_WORDS: ReadonlySet<string> = new Set([
@@ -141,6 +165,21 @@ const BARE_FIRST: ReadonlySet<number> = new Set([...'dfuwcs'].map((ch) => ch.cha
 export const CHUNK_NO_CONTROLS = 1;
 export const CHUNK_NO_AT = 2;
 
+/** Why the cleaner set a line aside (LineCleaner.aside). */
+export type AsideReason = 'blank' | 'printk' | 'prompt' | 'command';
+
+/**
+ * A prefix a terminal logger or a wrapper script puts on every line ("[cam01] ", "cam01| ", "<board> "): learnt
+ * from a line whose rest opens a kernel file ("[cam01] MemTotal: ..."), then stripped from every line that starts
+ * with the same text. Brackets around something else than a time are common tags.
+ */
+const TAG_RE = /^(?:\[[^\]\s][^\]]{0,39}\]|<[^>\s][^>]{0,23}>|\([^)\s][^)]{0,23}\)|[\w.@-]{1,32}(?:\||:|>| \||-->))[ \t]*/;
+/** A kernel file's opening words somewhere past the line's start (a cheap test before TAG_RE). */
+const mayHideOpener = (s: string): boolean =>
+  s.indexOf('MemTotal:') > 0 || s.indexOf('slabinfo - ') > 0 || s.indexOf('Name:\t') > 0 || s.indexOf('nr_free_pages ') > 0;
+/** Lines that open a kernel file: a tag in front of one of these is a logger's prefix. */
+const OPENER_RE = /^(?:MemTotal:|slabinfo - version:|Name:\t|nr_free_pages |Node \d+, zone|\s*total\s+used\s+free)/;
+
 /**
  * The cleaner, with the terminal time of the last cleaned line kept beside it rather than in a new object per
  * line: a capture log of a few GB has tens of millions of lines.
@@ -148,31 +187,66 @@ export const CHUNK_NO_AT = 2;
 export class LineCleaner {
   /** Terminal time of the line clean() last returned, if it had one. */
   time: TerminalTime | undefined;
+  /** Why clean() last returned undefined. */
+  aside: AsideReason | undefined;
+  /** The text of a prompt or command line clean() last set aside (it may name a pid: "cat /proc/12/status"). */
+  asideText = '';
+  /** The printk time ("[  123.456789]") of a printk line clean() last set aside, else NaN. */
+  printkSec = NaN;
+  /** The per-line prefix learnt from this log, if any. */
+  tag: string | undefined;
 
   /** Same as cleanLine(raw).text; `hints` (CHUNK_* bits) are promises about raw, never guesses. */
   clean(raw: string, hints = 0): string | undefined {
     this.time = undefined;
+    this.aside = undefined;
     let s: string;
     if ((hints & CHUNK_NO_CONTROLS) !== 0) {
       // Only a CR before the LF can be there; stripControls would remove just that.
       s = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
     } else s = stripControls(raw);
+    if (this.tag !== undefined && s.startsWith(this.tag)) s = s.slice(this.tag.length);
     if (s.charCodeAt(0) === 62 /* > */) s = s.replace(QUOTE_RE, '');
     const split = splitTerminalTime(s);
-    if (split) [this.time, s] = split;
+    if (split) {
+      [this.time, s] = split;
+      if (this.tag !== undefined && s.startsWith(this.tag)) s = s.slice(this.tag.length);
+    }
     s = s.trimEnd();
     // trimEnd and trimStart drop the same characters: after trimEnd a non-empty line has something else.
-    if (s.length === 0) return undefined;
-    if (isPrintk(s)) return undefined;
+    if (s.length === 0) return this.setAside('blank', '');
+    if (isPrintk(s)) {
+      const m = PRINTK_TIME_RE.exec(s);
+      this.printkSec = m ? Number(m[1]) : NaN;
+      return this.setAside('printk', '');
+    }
     const noAt = (hints & CHUNK_NO_AT) !== 0;
     const prompt = noAt ? promptLengthNoAt(s) : promptLength(s);
     if (prompt > 0) {
       // Typed-ahead input leaves the prompt (and PS2 "> "s) in front of the first line of output: keep that output.
-      s = s.slice(prompt).replace(PS2_RE, '');
-      if (s.trim().length === 0) return undefined;
+      const rest = s.slice(prompt).replace(PS2_RE, '');
+      if (rest.trim().length === 0 || shellLine(rest, noAt)) return this.setAside('prompt', rest);
+      s = rest;
     }
-    if (shellLine(s, noAt)) return undefined;
+    if (shellLine(s, noAt)) return this.setAside('command', s);
+    const c = s.charCodeAt(0);
+    if (this.tag === undefined && c !== 32 && c !== 9 && mayHideOpener(s)) this.learnTag(s);
+    if (this.tag !== undefined && s.startsWith(this.tag)) s = s.slice(this.tag.length);
     return s;
+  }
+
+  private setAside(reason: AsideReason, text: string): undefined {
+    this.aside = reason;
+    this.asideText = text;
+    return undefined;
+  }
+
+  private learnTag(s: string): void {
+    if (OPENER_RE.test(s)) return;
+    const m = TAG_RE.exec(s);
+    if (!m || m[0].length === s.length) return;
+    const rest = s.slice(m[0].length);
+    if (OPENER_RE.test(rest) || OPENER_RE.test(rest.trimStart())) this.tag = m[0];
   }
 }
 

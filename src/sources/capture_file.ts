@@ -30,7 +30,13 @@ import { parseVmstat } from '../parse/vmstat.js';
 import { parseStatus } from '../parse/status.js';
 import { parseSmapsRollup } from '../parse/smaps_rollup.js';
 
-export type TimeSource = 'date' | 'terminal' | 'uptime' | 'index';
+/**
+ * Where a sample's time came from: 'date' (`date` or a framed date section), 'iso', 'epoch', 'screen', 'label:NAME'
+ * (wall clocks), 'terminal' (a logger's per-line stamp with a date), 'terminal-tod' (one without), 'uptime-cmd'
+ * (the `uptime` command's time of day), 'uptime' (/proc/uptime), 'printk' (a kernel message's stamp),
+ * 'terminal-relative' (grabserial -t), or 'index' (none: sample index x interval).
+ */
+export type TimeSource = string;
 
 export interface SampleTimestamp {
   /** Seconds on the log's time axis, from the best source the sample had. */
@@ -39,6 +45,8 @@ export interface SampleTimestamp {
   epochMs?: number;
   uptimeSec?: number;
   bootId?: string;
+  /** The target's uptime fell since the last sample: a reboot, a new boot segment. */
+  reboot?: boolean;
 }
 
 export interface CaptureSample {
@@ -52,12 +60,23 @@ export interface CaptureSample {
 export interface ReadOptions {
   /** Seconds between samples when the log carries no time at all (the loop's `sleep`). */
   intervalSec?: number;
+  /** Filled as the log is read: lines set aside by reason, and what the clock did. */
+  report?: ReadReport;
   chunkBytes?: number;
   /** Told of each line cut at MAX_LINE_BYTES as soon as its end is read, even if no sample follows it. */
   onCutLine?: (cut: CutLine) => void;
 }
 
 const DEFAULT_CHUNK = 1 << 20;
+
+/** What reading a log learnt besides its samples (for `memsleuth ingest`). */
+export interface ReadReport {
+  /** Lines set aside, by reason (blank, printk, prompt, command, error, separator, banner, note, clock, header). */
+  setAside: Record<string, number>;
+  clock: ClockReport;
+}
+
+export const newReadReport = (): ReadReport => ({ setAside: {}, clock: newClockReport() });
 /** A "line" longer than this many bytes is not text a terminal printed: its head is kept, the rest skipped. */
 export { MAX_LINE_BYTES };
 
@@ -202,12 +221,13 @@ function* readCaptureFrom(path: string, options: ReadOptions, from: ResumePoint)
   });
   primeSectionizer(sectionizer, from);
   primed = true;
-  const clock = new SampleClock(options.intervalSec ?? 1);
+  const clock = new SampleClock(options.intervalSec ?? 1, options.report?.clock ?? newClockReport(), from.index);
   const lines = new ChunkedLines(path, options.chunkBytes ?? DEFAULT_CHUNK, from.byte, from.line);
   const cleaner = new LineCleaner();
   const push = (raw: string, lineNo: number, hints: number): void => {
     const c = cleaner.clean(raw, hints);
     if (c !== undefined) sectionizer.pushText(c, lineNo, cleaner.time, (hints & CHUNK_NO_AT) !== 0);
+    else sectionizer.aside(cleaner.aside ?? 'blank', cleaner.asideText);
   };
   let index = from.index;
   let told = 0;
@@ -230,6 +250,8 @@ function* readCaptureFrom(path: string, options: ReadOptions, from: ResumePoint)
     }
   } finally {
     lines.close();
+    const aside = options.report?.setAside;
+    if (aside) for (const [k, n] of sectionizer.setAside) aside[k] = (aside[k] ?? 0) + n;
   }
 }
 
@@ -257,39 +279,183 @@ function cutWarning(c: CutLine): ParseWarning {
   return warning(c.line, '', `line longer than ${MAX_LINE_BYTES} bytes: the first ${MAX_LINE_BYTES} kept, the other ${c.skippedBytes} skipped`, 'data-loss');
 }
 
-/** Picks each sample's time: `date`, else the terminal's prefix, else uptime, else index x interval. */
+/** What the clock did over a log: sources used, and anything odd, by sample index (first 20 of each). */
+export interface ClockReport {
+  /** The source the log's axis follows (the first sample's best). */
+  primary: TimeSource | undefined;
+  /** Samples per source. */
+  sources: Record<string, number>;
+  backwards: number[];
+  repeats: number[];
+  jumps: { index: number; fromSec: number; toSec: number }[];
+  reboots: number[];
+  /** Samples whose source is not the primary one and could not be converted to it (no sample had both). */
+  unconverted: number[];
+  /** Zone names read as UTC because the table lacks them. */
+  unknownZones: string[];
+  counts: { backwards: number; repeats: number; jumps: number; reboots: number; unconverted: number };
+}
+
+export const newClockReport = (): ClockReport => ({
+  primary: undefined, sources: {}, backwards: [], repeats: [], jumps: [], reboots: [], unconverted: [], unknownZones: [],
+  counts: { backwards: 0, repeats: 0, jumps: 0, reboots: 0, unconverted: 0 },
+});
+
+/** Sources in order of preference: wall clocks, then times of day, then seconds since some start. */
+const RANK = ['date', 'iso', 'epoch', 'screen', 'label-wall', 'terminal', 'uptime-cmd', 'terminal-tod', 'uptime', 'label', 'printk', 'terminal-relative'];
+const rankOf = (source: string): number => {
+  const r = RANK.indexOf(source.startsWith('label:') ? (source.endsWith('#wall') ? 'label-wall' : 'label') : source);
+  return r < 0 ? RANK.length : r;
+};
+const MAX_LISTED = 20;
+
+/**
+ * Picks each sample's time from what it printed (clock.ts readings, framed date/uptime sections, the logger's
+ * per-line stamps). The log's axis follows one source, the first sample's best; a sample without it is placed
+ * through the offset between its own best source and the axis learnt from the last sample that had both, else
+ * taken as it is and reported. Times of day wrap at midnight; a clock that goes back, repeats or jumps is
+ * reported; /proc/uptime falling is a reboot.
+ */
 class SampleClock {
-  private dayOffset = 0;
-  private lastSecOfDay = -1;
-  constructor(private readonly intervalSec: number) {}
+  private readonly days = new Map<string, { offset: number; last: number }>();
+  private readonly offsets = new Map<string, number>();
+  private prevSec: number | undefined;
+  private prevUptime: number | undefined;
+  private readonly intervals: number[] = [];
+  private segment = 1;
+  private lastBootId: string | undefined;
+  constructor(private readonly intervalSec: number, private readonly report: ClockReport, private readonly startIndex: number) {}
 
   stamp(raw: RawSample, index: number): SampleTimestamp {
+    const values = new Map<string, number>();
     let epochMs: number | undefined;
     let uptimeSec: number | undefined;
     let bootId: string | undefined;
-    let terminalSec: number | undefined;
+    const put = (source: string, sec: number): void => {
+      if (!values.has(source) && Number.isFinite(sec)) values.set(source, sec);
+    };
     for (const s of raw.sections) {
       if (s.exitStatus !== undefined && s.exitStatus !== 0) continue;
-      if (s.kind === 'date') epochMs ??= parseDate(s.lines[0] ?? '')?.epochMs;
-      else if (s.kind === 'uptime') uptimeSec ??= parseUptime(s.lines[0] ?? '');
-      else if (s.kind === 'boot_id') bootId ??= parseBootId(s.lines[0] ?? '');
-      if (terminalSec === undefined && s.time) terminalSec = this.terminal(s.time.secOfDay, s.time.epochMs);
+      if (s.kind === 'date') {
+        const d = parseDate(s.lines[0] ?? '');
+        if (d) {
+          epochMs ??= d.epochMs;
+          put('date', d.epochMs / 1000);
+          if (d.zone !== '') this.unknownZone(d.zone);
+        }
+      } else if (s.kind === 'uptime') {
+        const u = parseUptime(s.lines[0] ?? '');
+        if (u !== undefined) {
+          uptimeSec ??= u;
+          put('uptime', u);
+        }
+      } else if (s.kind === 'boot_id') bootId ??= parseBootId(s.lines[0] ?? '');
+      if (s.time) {
+        const t = s.time;
+        if (t.epochMs !== undefined) put('terminal', t.epochMs / 1000);
+        else if (t.relative) put('terminal-relative', t.secOfDay);
+        else put('terminal-tod', this.timeOfDay('terminal-tod', t.secOfDay));
+      }
     }
-    const out: SampleTimestamp = epochMs !== undefined ? { sec: epochMs / 1000, source: 'date', epochMs }
-      : terminalSec !== undefined ? { sec: terminalSec, source: 'terminal' }
-      : uptimeSec !== undefined ? { sec: uptimeSec, source: 'uptime' }
-      : { sec: index * this.intervalSec, source: 'index' };
-    if (uptimeSec !== undefined) out.uptimeSec = uptimeSec;
-    if (bootId !== undefined) out.bootId = bootId;
+    for (const { reading: r } of raw.clocks ?? []) {
+      if (r.unknownZone !== undefined) this.unknownZone(r.unknownZone);
+      const source = r.form.startsWith('label:') && r.kind === 'wall' ? `${r.form}#wall` : r.form;
+      if (r.kind === 'wall') {
+        epochMs ??= r.value;
+        put(source, r.value / 1000);
+      } else if (r.kind === 'tod') put(source, this.timeOfDay(source, r.value));
+      else {
+        if (r.form === 'uptime' || r.form.startsWith('label:up')) uptimeSec ??= r.value;
+        put(source, r.value);
+      }
+    }
+    const out = this.place(values, index);
+    if (epochMs !== undefined && out.source !== 'index' && rankOf(out.source) <= rankOf('terminal')) out.epochMs = epochMs;
+    if (uptimeSec !== undefined) {
+      out.uptimeSec = uptimeSec;
+      if (this.prevUptime !== undefined && uptimeSec + 1 < this.prevUptime && (bootId === undefined || bootId === this.lastBootId)) {
+        out.reboot = true;
+        this.segment++;
+        this.note('reboots', index);
+      }
+      this.prevUptime = uptimeSec;
+    }
+    if (bootId !== undefined) {
+      out.bootId = bootId;
+      this.lastBootId = bootId;
+    } else if (this.segment > 1) out.bootId = `uptime-segment-${this.segment}`;
     return out;
   }
 
+  private place(values: Map<string, number>, index: number): SampleTimestamp {
+    const report = this.report;
+    if (values.size === 0) {
+      const sec = this.prevSec === undefined || report.primary === undefined ? index * this.intervalSec : this.prevSec + this.period();
+      report.sources.index = (report.sources.index ?? 0) + 1;
+      if (report.primary === undefined) return { sec, source: 'index' };
+      this.advance(sec, index);
+      return { sec, source: 'index' };
+    }
+    const best = [...values.keys()].sort((a, b) => rankOf(a) - rankOf(b));
+    report.primary ??= best[0];
+    const primary = report.primary as string;
+    let source = primary;
+    let sec = values.get(primary);
+    if (sec !== undefined) {
+      for (const [k, v] of values) if (k !== primary) this.offsets.set(k, sec - v);
+    } else {
+      source = best.find((k) => this.offsets.has(k)) ?? (best[0] as string);
+      const off = this.offsets.get(source);
+      sec = (values.get(source) as number) + (off ?? 0);
+      if (off === undefined) this.note('unconverted', index);
+    }
+    report.sources[source] = (report.sources[source] ?? 0) + 1;
+    this.advance(sec, index);
+    return { sec, source };
+  }
+
+  private advance(sec: number, index: number): void {
+    const prev = this.prevSec;
+    this.prevSec = sec;
+    if (prev === undefined || index === this.startIndex) return;
+    const d = sec - prev;
+    if (d < 0) this.note('backwards', index);
+    else if (d === 0) this.note('repeats', index);
+    else {
+      const period = this.period();
+      if (this.intervals.length >= 3 && d > Math.max(3 * period, period + 2)) {
+        this.report.counts.jumps++;
+        if (this.report.jumps.length < MAX_LISTED) this.report.jumps.push({ index, fromSec: prev, toSec: sec });
+      }
+      this.intervals.push(d);
+      if (this.intervals.length > 15) this.intervals.shift();
+    }
+  }
+
+  /** The loop's period: the median of the last intervals (the given interval until there are some). */
+  private period(): number {
+    if (this.intervals.length === 0) return this.intervalSec;
+    const s = [...this.intervals].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)] as number;
+  }
+
+  private note(what: 'backwards' | 'repeats' | 'reboots' | 'unconverted', index: number): void {
+    this.report.counts[what]++;
+    const list = this.report[what];
+    if (list.length < MAX_LISTED) list.push(index);
+  }
+
+  private unknownZone(z: string): void {
+    if (!this.report.unknownZones.includes(z) && this.report.unknownZones.length < MAX_LISTED) this.report.unknownZones.push(z);
+  }
+
   /** A time of day without a date wraps at midnight: count the days so the axis keeps going up. */
-  private terminal(secOfDay: number, epochMs: number | undefined): number {
-    if (epochMs !== undefined) return epochMs / 1000;
-    if (this.lastSecOfDay >= 0 && secOfDay + 3600 < this.lastSecOfDay) this.dayOffset += 86400;
-    this.lastSecOfDay = secOfDay;
-    return secOfDay + this.dayOffset;
+  private timeOfDay(source: string, secOfDay: number): number {
+    let d = this.days.get(source);
+    if (!d) this.days.set(source, (d = { offset: 0, last: -1 }));
+    if (d.last >= 0 && secOfDay + 3600 < d.last) d.offset += 86400;
+    d.last = secOfDay;
+    return secOfDay + d.offset;
   }
 }
 
@@ -312,6 +478,9 @@ export function ingestToSnapshots(path: string, options: IngestOptions): IngestS
   return summary;
 }
 
+/** How a warning about a per-process file whose pid could not be found starts (ingest counts them). */
+export const PID_NOT_FOUND = 'pid not found';
+
 /** Parses a sample's sections with the parsers of src/parse/ and assembles the Snapshot. */
 export function toSnapshot(sample: CaptureSample): Snapshot {
   const ts = sample.timestamp;
@@ -320,6 +489,7 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
   if (ts.bootId !== undefined) snap.target.bootId = ts.bootId;
   for (const w of sample.warnings) snap.warnings.push({ ...w, source: 'capture' });
   const procs = new Map<number, ProcessSample>();
+  let lastStatus: ProcessSample | undefined;
   const seen = new Set<string>();
   for (const s of sample.sections) {
     const source = s.pid !== undefined ? `/proc/${s.pid}/${s.name}` : s.name;
@@ -349,17 +519,26 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
       case 'status': {
         const r = parseStatus(text);
         add(r.warnings);
+        // The file's own Pid: first; a header's pid only for a status without one (some vendor kernels trim it).
         const pid = r.value.pid ?? s.pid;
-        if (pid === undefined) { add([warning(0, '', 'status without a Pid: line; skipped', 'data-loss')]); break; }
+        if (pid === undefined) { add([warning(0, '', `${PID_NOT_FOUND}: status without a Pid: line and no header naming it; skipped`, 'data-loss')]); break; }
+        if (r.value.pid !== undefined && s.pid !== undefined && s.pid !== r.value.pid) {
+          add([warning(0, '', `a header named pid ${s.pid} but the status says Pid: ${r.value.pid}; the file's is kept`, 'info')]);
+        }
         const p = processOf(procs, pid, r.value.name);
         p.status = r.value;
+        lastStatus = p;
         break;
       }
       case 'smaps_rollup': {
         const r = parseSmapsRollup(text);
         add(r.warnings);
-        if (s.pid === undefined) { add([warning(0, '', 'smaps_rollup without a pid (not framed); skipped', 'info')]); break; }
-        processOf(procs, s.pid, undefined).memory = r.value.memory;
+        // A header naming it, else the status block just before it in this sample (a loop printing both per pid).
+        let p = s.pid !== undefined ? processOf(procs, s.pid, undefined) : undefined;
+        if (!p && lastStatus && lastStatus.memory === undefined) p = lastStatus;
+        if (!p) { add([warning(0, '', `${PID_NOT_FOUND}: smaps_rollup with no header naming its pid and no status block before it; skipped`, 'data-loss')]); break; }
+        if (p.memory !== undefined) add([warning(0, '', `a second smaps_rollup for pid ${p.pid} in one sample; the later one is kept`, 'info')]);
+        p.memory = r.value.memory;
         break;
       }
       case 'uptime': case 'date': case 'boot_id':
@@ -400,6 +579,8 @@ export interface SeriesMeta {
   timestamp: SampleTimestamp;
   /** Exactly toSnapshot(sample).warnings: the capture's, then each parser's, with capture line numbers. */
   warnings: SnapshotWarning[];
+  /** Pids of the processes the sample holds (absent on the fast path, which reads no per-process file). */
+  pids?: number[];
 }
 
 export interface SeriesOptions {
@@ -420,6 +601,9 @@ export interface SeriesSummary {
   path: 'fast' | 'generic' | 'fast+generic';
   /** Lines cut at MAX_LINE_BYTES (at most the first 100). */
   cutLines: CutLine[];
+  /** Lines set aside and the clock's story, from the generic path (the fast path sets aside only blank lines,
+   * separators, echoed commands and printk lines, which it does not count, and has no clock). */
+  report: ReadReport;
 }
 
 /**
@@ -453,6 +637,7 @@ type OnMap = (tSec: number, values: SeriesValues, meta: SeriesMeta) => void;
 function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, onMap: OnMap | undefined): SeriesSummary {
   const mode = options.path ?? 'auto';
   const cutLines: CutLine[] = [];
+  const report = newReadReport();
   const keys = new KeyTable();
   let from = FILE_START;
   if (mode !== 'generic' && (mode === 'fast' || sniffFast(path))) {
@@ -461,7 +646,7 @@ function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, 
     const r = par !== false && fileSize(path) >= (par?.minBytes ?? PARALLEL_MIN_BYTES)
       ? scanSeriesParallel(path, options, par ?? {}, keys, deliver)
       : scanSeriesFast(path, options, keys, deliver);
-    if (r.complete) return { samples: r.samples, path: 'fast', cutLines };
+    if (r.complete) return { samples: r.samples, path: 'fast', cutLines, report };
     from = r.resume;
   }
   // The generic path from the start of the sample the fast path left (the ones before are delivered).
@@ -469,7 +654,7 @@ function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, 
   const values: SeriesValues = new Map();
   const row = newSeriesRow(keys);
   let samples = from.index;
-  const read: ReadOptions = { onCutLine: (c) => { if (cutLines.length < 100) cutLines.push(c); } };
+  const read: ReadOptions = { report, onCutLine: (c) => { if (cutLines.length < 100) cutLines.push(c); } };
   if (options.intervalSec !== undefined) read.intervalSec = options.intervalSec;
   if (options.chunkBytes !== undefined) read.chunkBytes = options.chunkBytes;
   for (const sample of readCaptureFrom(path, read, from)) {
@@ -481,6 +666,7 @@ function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, 
       index: sample.index, firstLine: sample.firstLine, sections: sample.sections.map((s) => s.name), kinds: sample.sections.map((s) => s.kind),
       timestamp: sample.timestamp, warnings: snap.warnings,
     };
+    if (snap.processes.length > 0) meta.pids = snap.processes.map((p) => p.pid);
     if (onMap) onMap(sample.timestamp.sec, values, meta);
     else if (onRow) {
       let n = 0;
@@ -495,7 +681,7 @@ function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, 
       onRow(sample.timestamp.sec, row, meta);
     }
   }
-  return { samples, path: from.index > 0 ? 'fast+generic' : 'generic', cutLines };
+  return { samples, path: from.index > 0 ? 'fast+generic' : 'generic', cutLines, report };
 }
 
 /** Rows as one Map updated in place: most keys come back every sample; keys a sample lacks are deleted. */
