@@ -134,7 +134,7 @@ const EPOCH_MAX_S = 4_102_444_800; // 2100-01-01
 const LABEL_RE = /^([A-Za-z][\w .-]{0,23}?)\s*[:=]\s*(.+)$/;
 const NUMBER_RE = /^(\d+(?:\.\d+)?)(?:\s*s(?:ec(?:onds)?)?)?$/;
 /** Labels whose number is seconds since boot (or since the loop started) when it is below EPOCH_MIN_S. */
-const TIME_LABELS = /^(?:up|uptime|t|time|ts|timestamp|epoch|now|clock|sec|secs|seconds|elapsed|date|when|at|sample time|time stamp)$/i;
+const TIME_LABELS = /^(?:up|uptime|t|time|ts|timestamp|epoch|epoch_s|epoch_ms|ms|now|clock|sec|secs|seconds|elapsed|date|when|at|sample time|time stamp)$/i;
 
 /** An epoch number (seconds with optional fraction, or 13-digit milliseconds) on its own. */
 function readEpoch(text: string): ClockReading | undefined {

@@ -54,6 +54,15 @@ export function pidOfHeader(t: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Kinds whose first line no other file has, so it ends whatever section is open. */
+function strongOpener(t: string): SectionKind | undefined {
+  const c = t.charCodeAt(0);
+  if (c === 77 && t.startsWith('MemTotal:')) return 'meminfo';
+  if (c === 115 && t.startsWith('slabinfo - version:')) return 'slabinfo';
+  if (c === 78 && t.startsWith('Name:') && SHAPE_OF.get('status')?.opens(t)) return 'status';
+  return undefined;
+}
+
 /** A loop's banner or comment (short, or led by punctuation), as opposed to a note of prose. */
 function isBanner(t: string): boolean {
   const s = t.trimStart();
@@ -67,14 +76,15 @@ export class Sectionizer {
   private sample: SampleState | undefined;
   private open: OpenSection | undefined;
   private freeHeader: string | undefined;
-  /** Lines of prose since the last section opened. */
+  /** Lines of prose since the last section opened, and how many clocks the open sample had at the first of them. */
   private gap = 0;
+  private clocksAtGap = 0;
   private readonly lineCounts = new Map<string, number>();
   /** Number and terminal time of the line being pushed. */
   private line = 0;
   private time: TerminalTime | undefined;
-  /** Whether a pass starts before its first system file (learnt from the log's first pass; undefined: not yet). */
-  private leadIn: boolean | undefined;
+  /** What a pass has before its first system file (learnt from the log's first pass; undefined: not yet). */
+  private leadIn: { procs: boolean; clock: boolean } | undefined;
   /** Clocks read while no sample was open: they belong to the next one. */
   private pendingClocks: ClockAt[] = [];
   /** The pid the last header named, and the per-process kinds it has served. */
@@ -170,6 +180,13 @@ export class Sectionizer {
         this.openSection(shape.kind, [t]);
         return;
       }
+      // "MemTotal:" would fit a smaps_rollup or status block ("Key:  123 kB"): a file's first line wins.
+      const strong = strongOpener(t);
+      if (strong !== undefined && strong !== shape.kind) {
+        this.closeSection();
+        this.openSection(strong, [t]);
+        return;
+      }
       const fit = shape.fits(t);
       if (fit === 'join' && section.lines.length > 0) {
         const last = section.lines.length - 1;
@@ -208,7 +225,7 @@ export class Sectionizer {
     } else {
       const banner = isBanner(t);
       this.count(banner ? 'banner' : 'note');
-      if (!banner) this.gap++;
+      if (!banner && this.gap++ === 0) this.clocksAtGap = this.sample?.raw.clocks?.length ?? 0;
       const st = this.sample;
       if (st && st.unknown++ === 0) st.firstUnknown = this.line;
     }
@@ -285,7 +302,7 @@ export class Sectionizer {
     const st = this.sample;
     const perProcess = PER_PROCESS_KINDS.has(kind);
     if (st && !st.explicit) {
-      if (this.gap >= GAP_LINES) this.emit();
+      if (this.gap >= GAP_LINES) this.afterNotes(st);
       else if (!perProcess && st.kinds.has(kind)) this.nextPass();
     }
     if (!this.sample) this.startSample(this.line, false);
@@ -305,19 +322,35 @@ export class Sectionizer {
     this.open = shape ? { section, shape, explicit: false, interrupted: 0 } : { section, explicit: false, interrupted: 0 };
   }
 
-  /** A system kind came round again: the open sample ends, less the next pass's lead-in when passes have one. */
+  /** Notes ended the open sample: clocks read after they began belong to the next one. */
+  private afterNotes(st: SampleState): void {
+    const clocks = st.raw.clocks?.splice(this.clocksAtGap) ?? [];
+    st.clockPos.splice(this.clocksAtGap);
+    this.emit();
+    if (clocks.length === 0) return;
+    this.pendingClocks.push(...clocks);
+  }
+
+  /**
+   * A system kind came round again: the open sample ends, less the next pass's lead-in. What leads a pass is learnt
+   * from the log's first one: per-process files before its first system file (then every per-process file after
+   * the last system file of a pass, and clocks among them, lead the next), or only a clock (then clocks after the
+   * pass's last file lead the next).
+   */
   private nextPass(): void {
     const st = this.sample as SampleState;
-    this.leadIn ??= st.firstSystem > 0 || st.clockPos.some((p) => p <= st.firstSystem);
+    this.leadIn ??= { procs: st.firstSystem > 0, clock: st.clockPos.some((p) => p <= st.firstSystem) };
+    const { procs, clock } = this.leadIn;
     const from = st.lastSystemEnd;
-    const moved = this.leadIn ? st.raw.sections.splice(from) : [];
+    const moved = procs ? st.raw.sections.splice(from) : [];
     const clocks: ClockAt[] = [];
-    if (this.leadIn && st.raw.clocks) {
+    if (st.raw.clocks && (clock || procs)) {
+      const after = procs ? from : st.raw.sections.length;
       const keep: ClockAt[] = [];
       const keepPos: number[] = [];
       st.raw.clocks.forEach((c, i) => {
         const p = st.clockPos[i] as number;
-        if (p >= from) clocks.push(c);
+        if (p >= after && (clock || procs)) clocks.push(c);
         else {
           keep.push(c);
           keepPos.push(p);
@@ -326,10 +359,9 @@ export class Sectionizer {
       st.raw.clocks = keep;
       st.clockPos = keepPos;
     }
-    const firstLine = moved[0]?.firstLine ?? clocks[0]?.line;
     this.emit();
     if (moved.length === 0 && clocks.length === 0) return;
-    this.startSample(Math.min(firstLine ?? this.line, clocks[0]?.line ?? Infinity), false);
+    this.startSample(Math.min(moved[0]?.firstLine ?? Infinity, clocks[0]?.line ?? Infinity), false);
     const next = this.sample as SampleState;
     next.raw.sections.push(...moved);
     if (clocks.length) {

@@ -10,6 +10,7 @@
  * indents its fields. Most lines carry none of this, so each step is guarded by a cheap character test.
  */
 import type { TerminalTime } from './section.js';
+import { readClockLine } from './clock.js';
 
 export interface CleanLine {
   text: string;
@@ -230,7 +231,7 @@ export class LineCleaner {
     }
     if (shellLine(s, noAt)) return this.setAside('command', s);
     const c = s.charCodeAt(0);
-    if (this.tag === undefined && c !== 32 && c !== 9 && mayHideOpener(s)) this.learnTag(s);
+    if (this.tag === undefined && c !== 32 && c !== 9 && (c === 91 || c === 60 || mayHideOpener(s))) this.learnTag(s);
     if (this.tag !== undefined && s.startsWith(this.tag)) s = s.slice(this.tag.length);
     return s;
   }
@@ -246,7 +247,8 @@ export class LineCleaner {
     const m = TAG_RE.exec(s);
     if (!m || m[0].length === s.length) return;
     const rest = s.slice(m[0].length);
-    if (OPENER_RE.test(rest) || OPENER_RE.test(rest.trimStart())) this.tag = m[0];
+    // A bracketed tag may first show in front of a clock ("[cam01] t: 12.5"), before any file.
+    if (OPENER_RE.test(rest) || OPENER_RE.test(rest.trimStart()) || ((s.charCodeAt(0) === 91 || s.charCodeAt(0) === 60) && readClockLine(rest))) this.tag = m[0];
   }
 }
 

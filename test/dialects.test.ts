@@ -1,0 +1,119 @@
+/**
+ * Dialect independence: one real recording (three processes on this machine, one leaking) rendered in the log
+ * styles of test/dialects.ts must read as the framed capture of the same run: the same samples, the same times
+ * (to the second, relative to the first sample) and the same values, key for key.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { ingestSeries } from '../src/sources/capture_file.js';
+import { tableFromCaptureLog } from '../src/cli/analyze.js';
+import { analyzeRecording } from '../src/analyze/report_model.js';
+import { DIALECTS, framedPath, readPasses, type Pass } from './dialects.js';
+
+interface Read { t: number[]; values: Map<string, number>[]; sources: string[]; pidsMissing: number }
+
+function read(path: string): Read {
+  const out: Read = { t: [], values: [], sources: [], pidsMissing: 0 };
+  ingestSeries(path, {}, (t, v, meta) => {
+    out.t.push(t);
+    out.values.push(new Map(v));
+    out.sources.push(meta.timestamp.source);
+    out.pidsMissing += meta.warnings.filter((w) => w.reason.startsWith('pid not found')).length;
+  });
+  return out;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ms-dialects-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const passes = readPasses();
+const framed = read(framedPath());
+
+function sameAsFramed(name: string, got: Read, tolerance: number): void {
+  assert.equal(got.t.length, framed.t.length, `${name}: samples`);
+  assert.equal(got.pidsMissing, 0, `${name}: every per-process file found its pid`);
+  assert.equal(new Set(got.sources).size, 1, `${name}: one clock for every sample (${[...new Set(got.sources)].join(', ')})`);
+  assert.notEqual(got.sources[0], 'index', `${name}: a clock was found`);
+  const t0 = got.t[0] as number;
+  const f0 = framed.t[0] as number;
+  for (let i = 0; i < got.t.length; i++) {
+    const d = Math.abs(((got.t[i] as number) - t0) - ((framed.t[i] as number) - f0));
+    assert.ok(d <= tolerance + 1e-6, `${name}: sample ${i + 1} at +${(got.t[i] as number) - t0} s, framed +${(framed.t[i] as number) - f0} s (${got.sources[i]})`);
+    assert.deepEqual(got.values[i], framed.values[i], `${name}: sample ${i + 1} values`);
+  }
+}
+
+test('the framed recording: 60 samples of meminfo, buddyinfo and three processes, timed by date', () => {
+  assert.equal(passes.length, 60);
+  assert.ok(passes.every((p) => p.procs.length === 3 && p.meminfo.length > 40 && p.procs.every((q) => q.status.length > 40 && q.rollup.length > 10)));
+  assert.ok(framed.sources.every((s) => s === 'date'));
+});
+
+test(`at least 12 dialects, each read as the framed capture (${DIALECTS.length} dialects)`, () => {
+  assert.ok(DIALECTS.length >= 12);
+  for (const d of DIALECTS) {
+    const path = join(dir, `${d.name}.log`);
+    writeFileSync(path, d.render(passes));
+    sameAsFramed(d.name, read(path), d.timeTolerance);
+  }
+});
+
+/**
+ * Noise a console adds anywhere (written here, not captured): printk lines, blank lines, a shell error, a prompt
+ * echoing a command. Inserted at random lines of a random dialect, it changes nothing.
+ */
+const NOISE = [
+  '[ 4711.000123] usb 1-1: USB disconnect, device number 3',
+  '<6>[ 4711.500000] eth0: link up',
+  '',
+  '   ',
+  "cat: can't open '/proc/slabinfo': Permission denied",
+  '/ # sleep 1',
+  '\x1b[0m',
+];
+
+test('property: noise at random places of any dialect leaves samples, times and values unchanged', () => {
+  const rendered = DIALECTS.map((d) => d.render(passes).split('\n'));
+  let run = 0;
+  fc.assert(fc.property(
+    fc.integer({ min: 0, max: DIALECTS.length - 1 }),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: NOISE.length - 1 })), { minLength: 1, maxLength: 40 }),
+    (k, inserts) => {
+      const d = DIALECTS[k] as (typeof DIALECTS)[number];
+      const lines = [...(rendered[k] as string[])];
+      const eol = lines[0]?.endsWith('\r') ? '\r' : '';
+      // From the end, so earlier positions stay valid; never between a logger's stamp and its line.
+      for (const [at, n] of [...inserts].sort((a, b) => b[0] - a[0])) lines.splice(at % lines.length, 0, `${NOISE[n] ?? ''}${eol}`);
+      const path = join(dir, `prop-${run++}.log`);
+      writeFileSync(path, lines.join('\n'));
+      sameAsFramed(`${d.name} + ${inserts.length} noise lines`, read(path), d.timeTolerance);
+    },
+  ), { numRuns: 25, seed: 12 });
+});
+
+/** The leak verdict of a log: verdict, the first leak's culprits and rate. */
+async function leakOf(path: string) {
+  const a = analyzeRecording(await tableFromCaptureLog(path));
+  const leak = a.leaks[0];
+  return { verdict: a.verdict, kind: leak?.kind, culprits: leak?.culprits.slice(0, 1), rate: leak?.rateBytesPerSec ?? NaN };
+}
+
+test('done means: analyze gives the same verdict, culprit and rate (within 5%) on free-form logs as on the framed capture', async () => {
+  const want = await leakOf(framedPath());
+  assert.equal(want.verdict, 'leak');
+  assert.match(want.culprits?.[0] ?? '', /python3/);
+  for (const name of ['seed-notes', 'tio-time-of-day', 'proc-uptime-only', 'busybox-prompt-ansi']) {
+    const d = DIALECTS.find((x) => x.name === name);
+    assert.ok(d, name);
+    const path = join(dir, `analyze-${name}.log`);
+    writeFileSync(path, d.render(passes as Pass[]));
+    const got = await leakOf(path);
+    assert.equal(got.verdict, want.verdict, name);
+    assert.equal(got.kind, want.kind, name);
+    assert.deepEqual(got.culprits, want.culprits, name);
+    assert.ok(Math.abs(got.rate / want.rate - 1) <= 0.05, `${name}: rate ${got.rate} B/s, framed ${want.rate} B/s`);
+  }
+});
