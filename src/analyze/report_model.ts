@@ -200,9 +200,22 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     for (const k of keys) { const v = judge.verdicts.get(k); if (!v) return null; n += v.growthBytes; }
     return n;
   };
+  // The most the total can have grown by its own confidence intervals: growth + (CI high - rate) x span
+  // (a few-samples verdict has no interval: its growth is all there is).
+  const spanSec = w.t.length > 1 ? (w.t[w.t.length - 1] as number) - (w.t[0] as number) : 0;
+  const upperGrowthOf = (keys: string[]): number | null => {
+    let n = 0;
+    for (const k of keys) {
+      const v = judge.verdicts.get(k);
+      if (!v) return null;
+      const hi = v.ci[1];
+      n += v.growthBytes + (hi === null ? 0 : Math.max(0, hi - v.rateBytesPerSec) * spanSec);
+    }
+    return n;
+  };
   const checkParts = <T extends SeriesVerdict>(rows: T[], aggKeys: string[], totalKeys: string[], label: string): void => {
     if (aggKeys.some((k) => aggregateVerdicts.get(k)?.verdict === 'leak')) return;
-    const down = contradictedByTotal(rows, growthOf(totalKeys), label);
+    const down = contradictedByTotal(rows, growthOf(totalKeys), label, upperGrowthOf(totalKeys));
     for (const d of down ?? []) {
       const i = rows.findIndex((r) => r.key === d.key);
       if (i >= 0) rows[i] = d;
@@ -312,7 +325,7 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     window: {
       fromSec: (w.t[0] as number | undefined) ?? 0,
       toSec: endSec,
-      samples: w.t.length,
+      samples: samplesIn(table, w.from, w.to),
       startedAt: table.startedAtMs !== undefined && table.meta.timeSource !== 'index' ? new Date(table.startedAtMs + ((w.t[0] as number | undefined) ?? 0) * 1000).toISOString() : null,
       timeSource: table.meta.timeSource ?? null,
       intervalSec: table.meta.intervalSec ?? null,
@@ -327,6 +340,15 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     stats: { seriesTotal: w.keys.length, seriesJudged: judge.judged, seriesSkippedFlat: judge.skippedFlat, elapsedMs: now() - started },
     notes,
   };
+}
+
+/** Samples behind points [from, to) of the table (a binned table's points are bin means). */
+function samplesIn(table: SeriesTable, from: number, to: number): number {
+  const c = table.binCounts;
+  if (!c) return to - from;
+  let n = 0;
+  for (let i = from; i < to; i++) n += c[i] as number;
+  return n;
 }
 
 /** Culprit series worth a test, with their kind (the same selection rankCulprits makes). */

@@ -86,10 +86,15 @@ export async function tableFromCaptureLog(path: string, intervalSec?: number): P
   return buildSeriesTable(rows, { source: path, intervalSec: intervalSec ?? 1, timeSource, notes });
 }
 
-/** One recording of a store, every series on the recording's timeline. */
-export async function tableFromStore(path: string, recordingId?: number): Promise<SeriesTable> {
+/**
+ * One recording of a store, every series on the recording's timeline, binned to at most ANALYSIS_MAX_POINTS
+ * points (model/series_table.ts): read in one streamed pass, in memory bounded whatever the recording's length.
+ * The window (seconds since the recording's first sample) is applied while reading, so bins cover only it.
+ */
+export async function tableFromStore(path: string, recordingId?: number, window: { fromSec?: number; toSec?: number } = {}, maxPoints?: number): Promise<SeriesTable> {
   const { openStore } = await import('../store/store.js');
   const { ownMetaOf } = await import('../record/own_meta.js');
+  const { ANALYSIS_MAX_POINTS } = await import('../model/series_table.js');
   const store = openStore(path, { readonly: true });
   try {
     const recs = store.listRecordings();
@@ -99,24 +104,25 @@ export async function tableFromStore(path: string, recordingId?: number): Promis
         ? `Cannot analyze recording "${recordingId}" of "${path}": no such recording (there are ${recs.map((r) => r.id).join(', ') || 'none'})`
         : `Cannot analyze "${path}": it holds no recording`);
     }
-    const tl = store.timeline(rec.id);
-    if (tl.t.length === 0) throw new InputError(`Cannot analyze recording ${rec.id} of "${path}": it has no samples yet`);
-    const t0 = tl.t[0] as number;
-    const t = Float64Array.from(tl.t, (ms) => (ms - t0) / 1000);
-    const series = new Map<string, Float64Array>();
-    const { createProgress } = await import('../report/progress.js');
-    const list = store.listSeries(rec.id);
-    const progress = createProgress({ label: `reading ${path}`, unit: 'series', total: list.length });
-    for (const s of list) {
-      const d = store.readSeries(rec.id, s.key);
-      series.set(s.key, d.v.length === t.length ? d.v : Float64Array.from(t, (_, i) => d.v[i] ?? NaN));
-      progress.update(series.size);
+    if (rec.firstSampleMs === undefined || rec.sampleCount === 0) throw new InputError(`Cannot analyze recording ${rec.id} of "${path}": it has no samples yet`);
+    const t0 = store.timeline(rec.id).t[0] as number;
+    const range = {
+      ...(window.fromSec !== undefined ? { fromMs: t0 + window.fromSec * 1000 } : {}),
+      ...(window.toSec !== undefined ? { toMs: t0 + window.toSec * 1000 } : {}),
+    };
+    const b = store.readBinned(rec.id, { maxBins: maxPoints ?? ANALYSIS_MAX_POINTS, ...range });
+    const t = Float64Array.from(b.tMs, (ms) => (ms - t0) / 1000);
+    const notes: string[] = [];
+    const binned = b.samples > b.tMs.length;
+    if (binned) {
+      const per = b.samples / b.tMs.length;
+      notes.push(`${b.samples} samples read as ${b.tMs.length} bin means of ~${per.toFixed(0)} consecutive samples (~${((t[t.length - 1] ?? 0) / Math.max(1, t.length - 1)).toFixed(0)} s): trend tests and their intervals are computed on the bin means`);
     }
-    progress.done();
     const table: SeriesTable = {
-      t, series, startedAtMs: t0, gaps: store.gaps(rec.id).map((g) => ({ fromSec: (g.fromMs - t0) / 1000, toSec: (g.toMs - t0) / 1000, reason: g.reason })),
-      boots: store.bootSegments(rec.id).map((b) => ({ ...(b.bootId !== undefined ? { bootId: b.bootId } : {}), fromIndex: 0, toIndex: t.length - 1 })),
-      meta: { source: `${path} (recording ${rec.id})`, intervalSec: rec.intervalSec, timeSource: 'host', notes: [], ...ownMetaOf(rec.options) },
+      t, series: b.series, startedAtMs: t0, gaps: store.gaps(rec.id).map((g) => ({ fromSec: (g.fromMs - t0) / 1000, toSec: (g.toMs - t0) / 1000, reason: g.reason })),
+      boots: store.bootSegments(rec.id).map((s) => ({ ...(s.bootId !== undefined ? { bootId: s.bootId } : {}), fromIndex: 0, toIndex: t.length - 1 })),
+      meta: { source: `${path} (recording ${rec.id})`, intervalSec: rec.intervalSec, timeSource: 'host', notes, ...ownMetaOf(rec.options) },
+      ...(binned ? { binCounts: b.counts } : {}),
     };
     return table;
   } finally {
@@ -124,7 +130,7 @@ export async function tableFromStore(path: string, recordingId?: number): Promis
   }
 }
 
-export async function loadSource(path: string, flags: AnalyzeFlags): Promise<SeriesTable> {
+export async function loadSource(path: string, flags: AnalyzeFlags, window: { fromSec?: number; toSec?: number } = {}): Promise<SeriesTable> {
   const { checkTextFile } = await import('../sources/input_file.js');
   let sqlite = false;
   try {
@@ -135,7 +141,7 @@ export async function loadSource(path: string, flags: AnalyzeFlags): Promise<Ser
   if (sqlite) {
     const id = flags.recording !== undefined ? Number(flags.recording) : undefined;
     if (id !== undefined && !Number.isInteger(id)) throw new InputError(`Cannot read --recording "${flags.recording}": expected a recording number`);
-    return tableFromStore(path, id);
+    return tableFromStore(path, id, window);
   }
   checkTextFile(path);
   let interval: number | undefined;
@@ -163,7 +169,7 @@ export async function runAnalyze(source: string, flags: AnalyzeFlags): Promise<A
 export async function analyzeSource(source: string, flags: AnalyzeFlags): Promise<{ analysis: Analysis; table: SeriesTable }> {
   if (flags.failOn !== undefined && flags.failOn !== 'leak' && flags.failOn !== 'inconclusive') failOnMatched(flags.failOn, {} as Analysis);
   const window = parseWindow(flags.window);
-  const table = await loadSource(source, flags);
+  const table = await loadSource(source, flags, window);
   const { analyzeRecordingParallel } = await import('../analyze/report_model.js');
   const top = flags.top !== undefined ? Number(flags.top) : undefined;
   const { withProgress } = await import('../report/progress.js');

@@ -20,6 +20,11 @@ export interface SeriesTable {
   firstMeminfo?: Meminfo;
   lastMeminfo?: Meminfo;
   lastZones?: Zone[];
+  /**
+   * Samples behind each point of t when the table is binned (store/binned.ts: long recordings are read as bin
+   * means, see ANALYSIS_MAX_POINTS); absent when every point is one sample.
+   */
+  binCounts?: Int32Array;
   /** Where it came from and how it was sampled, for the methods section of a report. */
   meta: {
     source: string; intervalSec?: number; timeSource?: string; notes: string[];
@@ -34,3 +39,15 @@ export interface SeriesTable {
     tools?: string[];
   };
 }
+
+/**
+ * At most this many points per series reach analysis: a longer recording is read as means of consecutive bins
+ * of samples (a week at 1 s: 10,000 bins of ~60 s). Memory is then bounded whatever the length (~90 MB for
+ * 1,150 series), and the trend tests see bin means. Their effect on the confidence interval: the slope of a
+ * linear trend is unchanged by averaging (a bin mean sits on the line at the bin's mean time); white noise
+ * averages down by sqrt(k) while the points drop by k, so Sen's interval keeps about its width; noise that is
+ * autocorrelated over minutes (the usual case at 1 s) was under-corrected on raw samples, where the
+ * Hamed-Rao correction examines at most ~50 lags of 1 s, and is seen for what it is on bins (50 lags of a
+ * minute): the interval on bins is wider and more honest, never narrower than the data justify.
+ */
+export const ANALYSIS_MAX_POINTS = 10_000;

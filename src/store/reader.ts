@@ -15,6 +15,7 @@ import type Database from 'better-sqlite3';
 import { BugError, InputError } from '../model/errors.js';
 import { decodeChanges, decodePoints, decodePointsInto, type DecodedPoints } from './codec.js';
 import type { BootReason, SampleWarning, TargetRef } from './writer.js';
+import { readBinned, type BinnedTable, type BinnedOptions } from './binned.js';
 
 export interface RecordingInfo {
   id: number;
@@ -188,6 +189,16 @@ export class StoreReader {
     }
     out.segments = this.segments(recordingId, ids);
     return out;
+  }
+
+  /**
+   * Every series of a recording in [fromMs, toMs], binned to at most `maxBins` points in one streamed pass over
+   * the chunks (binned.ts): bounded memory whatever the recording's length.
+   */
+  readBinned(recordingId: number, options: BinnedOptions & TimeRange): BinnedTable {
+    const full = this.fullTimeline(recordingId);
+    const tl = options.fromMs === undefined && options.toMs === undefined ? full : this.timeline(recordingId, options);
+    return readBinned(this.db, recordingId, tl.ids, tl.t, this.flushedUpTo(recordingId), options);
   }
 
   /** Every series present at one sample, as the writer was given it. */

@@ -366,3 +366,50 @@ test('a read-only handle reads a recording while it is written (WAL), and sees e
     w.close();
   });
 });
+
+test('readBinned: bin means of every series equal the means of readSeries over the same bins (flushed, pending, absent, ranges)', () => {
+  withStore((store) => {
+    const w = begin(store);
+    const rnd = prng(7);
+    const n = FLUSH_SAMPLES * 2 + 300; // two flushed windows and a pending tail
+    for (let i = 0; i < n; i++) {
+      const values = new Map<string, number>([['a', Math.floor(rnd() * 50) * 4096], ['flat', 7]]);
+      if (i >= 100 && i < 1500) values.set('proc.x:1.uss', 1000 + i); // appears, then exits
+      if (i >= FLUSH_SAMPLES * 2 + 10) values.set('late', i); // only in pending rows
+      w.appendSample({ takenAtMs: T0 + i * 1000 + (i % 3), values });
+    }
+    const rec = store.listRecordings()[0]?.id ?? 0;
+    const check = (maxBins: number, range: { fromMs?: number; toMs?: number }): void => {
+      const b = store.readBinned(rec, { maxBins, ...range });
+      const tl = store.timeline(rec, range);
+      assert.equal(b.samples, tl.t.length);
+      const bins = b.tMs.length;
+      assert.equal(bins, Math.min(maxBins, tl.t.length));
+      for (const key of ['a', 'flat', 'proc.x:1.uss', 'late']) {
+        const d = store.readSeries(rec, key, range);
+        const got = b.series.get(key);
+        const anyFinite = d.v.some((x) => Number.isFinite(x));
+        if (!anyFinite) { assert.equal(got, undefined, `${key} has no value in range`); continue; }
+        assert.ok(got, `${key} binned`);
+        for (let k = 0; k < bins; k++) {
+          const lo = Math.floor((k * tl.t.length) / bins);
+          const hi = Math.floor(((k + 1) * tl.t.length) / bins);
+          let s = 0;
+          let c = 0;
+          let ts = 0;
+          for (let i = lo; i < hi; i++) { ts += tl.t[i] as number; const x = d.v[i] as number; if (Number.isFinite(x)) { s += x; c++; } }
+          const want = c > 0 ? s / c : NaN;
+          const g = got[k] as number;
+          assert.ok(Number.isNaN(want) ? Number.isNaN(g) : Math.abs(g - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${key} bin ${k}: ${g} != ${want}`);
+          assert.ok(Math.abs((b.tMs[k] as number) - ts / (hi - lo)) < 1e-3);
+          assert.equal(b.counts[k], hi - lo);
+        }
+      }
+    };
+    check(100, {});
+    check(n + 50, {}); // one sample a bin: the series itself
+    check(37, { fromMs: T0 + 1200 * 1000, toMs: T0 + (FLUSH_SAMPLES * 2 + 100) * 1000 });
+    check(10, { fromMs: T0 + 2000 * 1000 });
+    w.close();
+  });
+});

@@ -44,3 +44,10 @@ test('uncounted memory rising while the caches fall, with memory to spare, is in
   // Remainder and caches together still growing: not a transfer.
   assert.equal(remainderInTransit(rem, row('system.unexplainedWithCaches', 'leak', 2e8), 0.86), undefined);
 });
+
+test('a total that wanders (its confidence interval reaches half the parts\' growth) does not contradict them', () => {
+  // bench/store.ts at 7 days: the slab total ended +3.3 MB while a cache leaked +23.6 MB, but its interval allowed far more.
+  assert.equal(contradictedByTotal([row('slab.cache_77.bytes', 'leak', 23.6e6)], 3.3e6, 'slab', 40e6), undefined);
+  // A tight total (VmallocUsed +77 KB, at most +200 KB) still contradicts a 45 MB part.
+  assert.equal(contradictedByTotal([row('vmalloc.caller.unknown.bytes', 'leak', 45e6)], 77e3, 'vmalloc', 200e3)?.[0]?.verdict, 'inconclusive');
+});
