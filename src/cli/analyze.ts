@@ -2,21 +2,24 @@
  * `memsleuth analyze SOURCE`: is memory leaking, where, and when will the OOM killer come. SOURCE is a
  * recording database (memsleuth record) or a capture log, ingested on the fly.
  */
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { CommandSpec } from './command.js';
 import { EXIT_LEAK, EXIT_OK } from './command.js';
 import { InputError } from '../model/errors.js';
 import type { SeriesTable } from '../model/series_table.js';
 import type { Analysis } from '../model/analysis.js';
+import { FAIL_ON, choice, count, duration, type FailOn } from './option_types.js';
+import { checkOutputPath, writeOutputFile } from './output_files.js';
 
 export interface AnalyzeFlags {
   window?: string;
   json?: boolean;
-  failOn?: string;
+  failOn?: FailOn;
   junit?: string;
-  interval?: string;
-  recording?: string;
-  top?: string;
+  /** Seconds (option_types.duration). */
+  interval?: number;
+  recording?: number;
+  top?: number;
   html?: string;
   md?: string;
 }
@@ -98,11 +101,18 @@ export async function tableFromStore(path: string, recordingId?: number, window:
   const store = openStore(path, { readonly: true });
   try {
     const recs = store.listRecordings();
-    const rec = recordingId !== undefined ? recs.find((r) => r.id === recordingId) : recs[recs.length - 1];
+    const notes: string[] = [];
+    let rec = recordingId !== undefined ? recs.find((r) => r.id === recordingId) : recs[recs.length - 1];
     if (!rec) {
       throw new InputError(recordingId !== undefined
         ? `Cannot analyze recording "${recordingId}" of "${path}": no such recording (there are ${recs.map((r) => r.id).join(', ') || 'none'})`
         : `Cannot analyze "${path}": it holds no recording`);
+    }
+    if (recordingId === undefined && rec.sampleCount === 0) {
+      // A recorder killed before its first sample leaves an empty recording last: the one before it is meant.
+      const empty = rec.id;
+      rec = [...recs].reverse().find((r) => r.sampleCount > 0) ?? rec;
+      if (rec.id !== empty) notes.push(`recording ${empty} has no samples (stopped before its first); analysing recording ${rec.id}, the last with samples`);
     }
     if (rec.firstSampleMs === undefined || rec.sampleCount === 0) throw new InputError(`Cannot analyze recording ${rec.id} of "${path}": it has no samples yet`);
     const t0 = store.timeline(rec.id).t[0] as number;
@@ -112,7 +122,6 @@ export async function tableFromStore(path: string, recordingId?: number, window:
     };
     const b = store.readBinned(rec.id, { maxBins: maxPoints ?? ANALYSIS_MAX_POINTS, ...range });
     const t = Float64Array.from(b.tMs, (ms) => (ms - t0) / 1000);
-    const notes: string[] = [];
     const binned = b.samples > b.tMs.length;
     if (binned) {
       const per = b.samples / b.tMs.length;
@@ -138,26 +147,17 @@ export async function loadSource(path: string, flags: AnalyzeFlags, window: { fr
   } catch {
     sqlite = false;
   }
-  if (sqlite) {
-    const id = flags.recording !== undefined ? Number(flags.recording) : undefined;
-    if (id !== undefined && !Number.isInteger(id)) throw new InputError(`Cannot read --recording "${flags.recording}": expected a recording number`);
-    return tableFromStore(path, id, window);
-  }
+  if (sqlite) return tableFromStore(path, flags.recording, window);
+  if (flags.recording !== undefined) throw new InputError(`--recording selects a recording of a database; "${path}" is a capture log`);
   checkTextFile(path);
-  let interval: number | undefined;
-  if (flags.interval !== undefined) {
-    interval = Number(flags.interval);
-    if (!(interval > 0)) throw new InputError(`Cannot read --interval "${flags.interval}": expected seconds > 0`);
-  }
-  return tableFromCaptureLog(path, interval);
+  return tableFromCaptureLog(path, flags.interval);
 }
 
 /** Whether --fail-on matched: "leak" fails on a leak, "inconclusive" on a leak or an undecided recording. */
-export function failOnMatched(failOn: string | undefined, a: Analysis): boolean {
-  if (failOn === undefined) return false;
+export function failOnMatched(failOn: FailOn | undefined, a: Analysis): boolean {
   if (failOn === 'leak') return a.verdict === 'leak';
   if (failOn === 'inconclusive') return a.verdict === 'leak' || a.verdict === 'inconclusive';
-  throw new InputError(`Cannot read --fail-on "${failOn}": expected "leak" or "inconclusive"`);
+  return false;
 }
 
 /** The library call behind the command: SOURCE -> Analysis (summary sentence filled in). */
@@ -167,14 +167,16 @@ export async function runAnalyze(source: string, flags: AnalyzeFlags): Promise<A
 
 /** SOURCE -> the recording as a SeriesTable and its Analysis (the HTML report draws both). */
 export async function analyzeSource(source: string, flags: AnalyzeFlags): Promise<{ analysis: Analysis; table: SeriesTable }> {
-  if (flags.failOn !== undefined && flags.failOn !== 'leak' && flags.failOn !== 'inconclusive') failOnMatched(flags.failOn, {} as Analysis);
+  for (const [file, flag] of [[flags.html, '--html'], [flags.md, '--md'], [flags.junit, '--junit']] as const) {
+    if (file !== undefined) checkOutputPath(file, flag);
+  }
   const window = parseWindow(flags.window);
   const table = await loadSource(source, flags, window);
   const { analyzeRecordingParallel } = await import('../analyze/report_model.js');
-  const top = flags.top !== undefined ? Number(flags.top) : undefined;
+  const top = flags.top;
   const { withProgress } = await import('../report/progress.js');
   const analysis = await withProgress(`analysing ${table.series.size} series x ${table.t.length} samples`,
-    () => analyzeRecordingParallel(table, { ...window, ...(top !== undefined && top > 0 ? { top } : {}) }));
+    () => analyzeRecordingParallel(table, { ...window, ...(top !== undefined ? { top } : {}) }));
   if (analysis.window.samples === 0) throw new InputError(`Cannot analyze "${source}": no samples in the window "${flags.window ?? ''}"`);
   const { summarySentence } = await import('../report/analysis_text.js');
   analysis.summary = summarySentence(analysis);
@@ -189,11 +191,11 @@ export const analyzeCommand: CommandSpec = {
       .argument('<source>', 'a recording database (memsleuth record) or a capture log')
       .option('--window <from..to>', 'analyse only this part, in seconds from the start or with s/m/h/d (e.g. "10m..2h", "600..")')
       .option('--json', 'print the analysis as JSON (schema memsleuth.analysis/1, docs/analysis-schema.md)')
-      .option('--fail-on <what>', 'exit 1 on "leak", or on "inconclusive" (leak or undecided)')
+      .option('--fail-on <what>', 'exit 1 on "leak", or on "inconclusive" (leak or undecided)', choice('--fail-on', FAIL_ON))
       .option('--junit <file>', 'write the verdicts as JUnit XML to FILE (for CI)')
-      .option('--interval <sec>', 'seconds between samples when a capture log has no clock (default 1)')
-      .option('--recording <id>', 'which recording of a database (default: the last)')
-      .option('--top <n>', 'culprit rows per family (default 20)')
+      .option('--interval <duration>', 'time between samples when a capture log has no clock (default 1s)', duration('--interval'))
+      .option('--recording <id>', 'which recording of a database (default: the last with samples)', count('--recording'))
+      .option('--top <n>', 'culprit rows per family (default 20)', count('--top'))
       .option('--html <file>', 'write a self-contained HTML report (charts, tables, methods) to FILE')
       .option('--md <file>', 'write a short Markdown summary for a bug tracker to FILE')
       .addHelpText('after', '\nExamples:\n  memsleuth analyze board.log --interval 7\n  memsleuth analyze .memsleuth/cam-01-20250101-101500.db --window 10m.. --fail-on leak --junit leaks.xml\n  memsleuth analyze board.log --html report.html --md summary.md')
@@ -201,11 +203,11 @@ export const analyzeCommand: CommandSpec = {
         const { analysis, table } = await analyzeSource(source, flags);
         if (flags.html) {
           const { renderHtmlReport } = await import('../report/html/render.js');
-          writeFileSync(flags.html, renderHtmlReport({ analysis, table, title: `memsleuth: ${source}`, generatedAt: new Date().toISOString() }));
+          writeOutputFile(flags.html, renderHtmlReport({ analysis, table, title: `memsleuth: ${source}`, generatedAt: new Date().toISOString() }), '--html');
         }
         if (flags.md) {
           const { renderMarkdown } = await import('../report/markdown.js');
-          writeFileSync(flags.md, renderMarkdown(analysis));
+          writeOutputFile(flags.md, renderMarkdown(analysis), '--md');
         }
         // A `run` recording keeps its leak tool's reports beside the database: lost memory there is a leak too.
         const { readRunEvidence, evidenceDirOf } = await import('./run.js');
@@ -214,13 +216,14 @@ export const analyzeCommand: CommandSpec = {
         const lost = leakingSites(runSites, Infinity);
         if (flags.junit) {
           const { renderJunit } = await import('../report/junit.js');
-          writeFileSync(flags.junit, renderJunit(analysis, runSites));
+          writeOutputFile(flags.junit, renderJunit(analysis, runSites), '--junit');
         }
         if (flags.json) process.stdout.write(`${JSON.stringify(analysis, null, 1)}\n`);
         else {
           const { renderAnalysis } = await import('../report/analysis_text.js');
           const { colorsFor } = await import('../report/color.js');
-          process.stdout.write(`${renderAnalysis(analysis, colorsFor(process.stdout), { width: process.stdout.columns ?? 120 })}\n`);
+          const { terminalWidth } = await import('../report/table.js');
+          process.stdout.write(`${renderAnalysis(analysis, colorsFor(process.stdout), { width: terminalWidth() })}\n`);
           if (lost.length > 0) {
             const { formatBytes } = await import('../report/units.js');
             const { terminalSafe } = await import('../report/escape.js');

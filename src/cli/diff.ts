@@ -1,6 +1,7 @@
 import type { CommandSpec } from './command.js';
 import { InputError } from '../model/errors.js';
 import type { Snapshot } from '../model/snapshot.js';
+import { count, duration } from './option_types.js';
 
 export const diffCommand: CommandSpec = {
   name: 'diff',
@@ -10,14 +11,13 @@ export const diffCommand: CommandSpec = {
       .argument('<a>', 'snapshot JSON, raw dump, or capture log (LOG#N = its N-th sample); alone: a log\'s first vs last sample')
       .argument('[b]', 'the later sample, same kinds as A')
       .option('--json', 'print the comparison as JSON')
-      .option('--top <n>', 'rows per ranking', '10')
-      .option('--interval <seconds>', 'seconds between samples of a log that carries no time')
+      .option('--top <n>', 'rows per ranking', count('--top'), 10)
+      .option('--interval <duration>', 'time between samples of a log that carries no time (e.g. 5s)', duration('--interval'))
       .addHelpText('after', '\nExamples:\n  memsleuth diff before.json after.json\n  memsleuth diff capture.log            # first vs last sample\n  memsleuth diff capture.log#2 capture.log#40')
-      .action(async (a: string, b: string | undefined, opts: { json?: boolean; top: string; interval?: string }) => {
+      .action(async (a: string, b: string | undefined, opts: { json?: boolean; top: number; interval?: number }) => {
         const { loadSamples, parseSampleRef } = await import('../sources/load.js');
         const { diffSnapshots } = await import('../analyze/snapshot_diff.js');
-        const interval = opts.interval !== undefined ? Number(opts.interval) : undefined;
-        if (interval !== undefined && !(interval > 0)) throw new InputError(`--interval "${opts.interval}" is not a positive number of seconds`);
+        const interval = opts.interval;
         let before: Snapshot | undefined, after: Snapshot | undefined;
         let labels: { a: string; b: string };
         if (b === undefined) {
@@ -42,7 +42,7 @@ export const diffCommand: CommandSpec = {
         else {
           const { renderDiff } = await import('../report/diff_text.js');
           const { colorsFor } = await import('../report/color.js');
-          process.stdout.write(`${renderDiff(d, labels, colorsFor(process.stdout), Number(opts.top) || 10)}\n`);
+          process.stdout.write(`${renderDiff(d, labels, colorsFor(process.stdout), opts.top)}\n`);
         }
         setExitCode(0);
       });

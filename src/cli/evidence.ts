@@ -1,4 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { count } from './option_types.js';
+import { checkOutputPath, writeOutputFile } from './output_files.js';
+import { terminalWidth } from '../report/table.js';
 import { basename, dirname, resolve } from 'node:path';
 import type { CommandSpec } from './command.js';
 import { InputError } from '../model/errors.js';
@@ -21,8 +24,8 @@ interface EvidenceOptions {
   vmlinux?: string;
   diff?: string;
   json?: boolean;
-  top: string;
-  frames: string;
+  top: number;
+  frames: number;
   html?: string;
   md?: string;
 }
@@ -95,8 +98,8 @@ export const evidenceCommand: CommandSpec = {
       .option('--vmlinux <file>', 'vmlinux with debug info, for kernel file:line (implies --symbolize)')
       .option('--diff <old>', 'an earlier report of the same kind: show new, grown, shrunk and gone sites')
       .option('--json', 'print sites, totals and problems as JSON')
-      .option('--top <n>', 'sites shown', '10')
-      .option('--frames <n>', 'frames shown per site', '12')
+      .option('--top <n>', 'sites shown', count('--top'), 10)
+      .option('--frames <n>', 'frames shown per site', count('--frames'), 12)
       .option('--html <file>', 'write a self-contained HTML report (site table, stack tree) to FILE')
       .option('--md <file>', 'write a short Markdown summary for a bug tracker to FILE')
       .addHelpText('after', [
@@ -109,10 +112,9 @@ export const evidenceCommand: CommandSpec = {
         '  memsleuth evidence vg.xml --html leaks.html --md leaks.md',
       ].join('\n'))
       .action(async (files: string[], opts: EvidenceOptions) => {
-        const top = Number(opts.top);
-        const frames = Number(opts.frames);
-        if (!Number.isInteger(top) || top < 1) throw new InputError(`--top must be a whole number >= 1, not "${opts.top}"`);
-        if (!Number.isInteger(frames) || frames < 1) throw new InputError(`--frames must be a whole number >= 1, not "${opts.frames}"`);
+        const { top, frames } = opts;
+        if (opts.html !== undefined) checkOutputPath(opts.html, '--html');
+        if (opts.md !== undefined) checkOutputPath(opts.md, '--md');
         const { mergeSites, mergeReports, rankSites, diffSites } = await import('../model/allocation_sites.js');
 
         const loaded: LoadedFile[] = [];
@@ -176,11 +178,11 @@ export const evidenceCommand: CommandSpec = {
         if (opts.html !== undefined) {
           const { renderHtmlReport } = await import('../report/html/render.js');
           const inputs = loaded.map((l) => ({ file: l.file, format: l.format, sites: l.sites.length, warnings: l.warnings.filter((w) => w.severity !== 'info').length }));
-          writeFileSync(opts.html, renderHtmlReport({ sites, evidence: { inputs, problems }, title: `memsleuth evidence: ${files.join(', ')}`, generatedAt: new Date().toISOString() }));
+          writeOutputFile(opts.html, renderHtmlReport({ sites, evidence: { inputs, problems }, title: `memsleuth evidence: ${files.join(', ')}`, generatedAt: new Date().toISOString() }), '--html');
         }
         if (opts.md !== undefined) {
           const { renderMarkdown } = await import('../report/markdown.js');
-          writeFileSync(opts.md, renderMarkdown(undefined, sites));
+          writeOutputFile(opts.md, renderMarkdown(undefined, sites), '--md');
         }
         if (opts.json === true) {
           const out = {
@@ -195,7 +197,7 @@ export const evidenceCommand: CommandSpec = {
         } else {
           const { colorsFor } = await import('../report/color.js');
           const c = colorsFor(process.stdout);
-          const width = process.stdout.columns;
+          const width = terminalWidth();
           const view = {
             inputs: loaded.map((l) => ({ file: l.file, format: l.format, sites: l.sites.length, warnings: l.warnings })),
             sites,
@@ -203,7 +205,7 @@ export const evidenceCommand: CommandSpec = {
             symbolized: wantSymbols,
           };
           const ro: Parameters<typeof renderEvidence>[2] = { top, frames };
-          if (width !== undefined) ro.width = width;
+          ro.width = width;
           process.stdout.write(`${renderEvidence(view, c, ro)}\n`);
           if (diff !== undefined && opts.diff !== undefined) {
             process.stdout.write(`\n${renderSiteDiff(diff, { a: opts.diff, b: files.join(', ') }, c, { top, frames: Math.min(frames, 6) })}\n`);

@@ -1,5 +1,6 @@
 import type { CommandSpec } from './command.js';
 import { InputError } from '../model/errors.js';
+import { choice, count } from './option_types.js';
 
 /** CSV fields are quoted when they hold a separator, a quote or a line break (RFC 4180). */
 const csvField = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
@@ -10,19 +11,18 @@ export const exportCommand: CommandSpec = {
     cmd
       .description('write a recording\'s series as CSV (one column per series) or JSON')
       .requiredOption('--db <file>', 'the recording database')
-      .option('--format <fmt>', 'csv or json', 'csv')
+      .option('--format <fmt>', 'csv or json', choice('--format', ['csv', 'json'] as const), 'csv')
       .option('--series <glob>', 'only series whose key matches (* and ?), e.g. "slab.*.bytes"', '*')
-      .option('--recording <id>', 'recording id inside the database (default: the last one)')
+      .option('--recording <id>', 'recording id inside the database (default: the last one)', count('--recording'))
       .addHelpText('after', '\nExample:\n  memsleuth export --db board.db --series "meminfo.*" > meminfo.csv')
-      .action(async (opts: { db: string; format: string; series: string; recording?: string }) => {
-        if (opts.format !== 'csv' && opts.format !== 'json') throw new InputError(`--format "${opts.format}": use csv or json`);
+      .action(async (opts: { db: string; format: 'csv' | 'json'; series: string; recording?: number }) => {
         const { existsSync } = await import('node:fs');
         if (!existsSync(opts.db)) throw new InputError(`Cannot read "${opts.db}": no such file`);
         const { openStore } = await import('../store/store.js');
         const store = openStore(opts.db, { readonly: true });
         try {
           const recordings = store.listRecordings();
-          const rec = opts.recording !== undefined ? recordings.find((r) => r.id === Number(opts.recording)) : recordings[recordings.length - 1];
+          const rec = opts.recording !== undefined ? recordings.find((r) => r.id === opts.recording) : recordings[recordings.length - 1];
           if (!rec) throw new InputError(`"${opts.db}" has no recording${opts.recording !== undefined ? ` with id "${opts.recording}"` : ''}`);
           const keys = store.listSeries(rec.id, opts.series).map((s) => s.key);
           if (keys.length === 0) throw new InputError(`No series in recording ${rec.id} matches "${opts.series}"`);

@@ -1,5 +1,7 @@
 import type { CommandSpec } from './command.js';
 import { InputError } from '../model/errors.js';
+import { duration } from './option_types.js';
+import { checkOutputPath } from './output_files.js';
 
 interface IngestReport {
   file: string;
@@ -34,16 +36,16 @@ export const ingestCommand: CommandSpec = {
     cmd
       .description('split a capture log (a terminal log of `cat /proc/meminfo ...` loops) into samples and report what it holds')
       .argument('<log>', 'the capture log')
-      .option('--interval <seconds>', 'seconds between samples, for logs that carry no time (the loop\'s sleep)')
+      .option('--interval <duration>', 'time between samples, for logs that carry no time (the loop\'s sleep, e.g. 5s)', duration('--interval'))
       .option('--json', 'print the report as JSON')
       .option('--db <file>', 'also store the samples in a recording database (for analyze, serve, export)')
       .addHelpText('after', '\nExamples:\n  memsleuth ingest serial-console.log --interval 5\n  memsleuth ingest serial-console.log --db board.db && memsleuth analyze board.db')
-      .action(async (log: string, opts: { interval?: string; json?: boolean; db?: string }) => {
+      .action(async (log: string, opts: { interval?: number; json?: boolean; db?: string }) => {
         const { checkTextFile } = await import('../sources/input_file.js');
         const { ingestSeriesTyped, rowToMap, MAX_LINE_BYTES } = await import('../sources/capture_file.js');
         checkTextFile(log);
-        const interval = opts.interval !== undefined ? Number(opts.interval) : undefined;
-        if (interval !== undefined && !(interval > 0)) throw new InputError(`--interval "${opts.interval}" is not a positive number of seconds`);
+        const interval = opts.interval;
+        if (opts.db !== undefined) checkOutputPath(opts.db, '--db');
         const report: IngestReport = {
           file: log, samples: 0, sectionsByKind: {}, timeSources: {}, clockBySample: [], pids: { found: 0, notFound: 0 }, setAside: {}, series: 0, values: 0, warnings: [],
         };

@@ -1,26 +1,18 @@
 import type { CommandSpec } from './command.js';
-import { InputError } from '../model/errors.js';
-import { parseDuration } from './durations.js';
+import { terminalWidth } from '../report/table.js';
+import { count, duration } from './option_types.js';
 
 interface KmemleakOptions {
   via?: string;
-  scans: string;
-  minScans: string;
-  interval: string;
-  scanGap: string;
+  scans: number;
+  minScans: number;
+  interval: number;
+  scanGap: number;
   vmlinux?: string;
   json?: boolean;
-  top: string;
-  frames: string;
+  top: number;
+  frames: number;
 }
-
-export function positiveInt(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a whole number >= 1, not "${text}"`);
-  return n;
-}
-
-export const durationOption = (name: string, text: string): number => parseDuration(text, name, { allowZero: true });
 
 export const kmemleakCommand: CommandSpec = {
   name: 'kmemleak',
@@ -29,14 +21,14 @@ export const kmemleakCommand: CommandSpec = {
       .description('find kernel leaks with kmemleak: clear, wait (or run a workload), scan N times, keep objects reported by consecutive scans, rank their call sites; everything it changes is restored')
       .argument('[workload...]', 'program to run between "clear" and the scans (after --), instead of waiting --interval')
       .option('--via <cmd>', 'run on a remote target through a command that gives a shell: "ssh root@board", "adb shell"')
-      .option('--scans <n>', 'scans after the wait', '3')
-      .option('--min-scans <n>', 'consecutive scans an object must be reported by to count', '2')
-      .option('--interval <duration>', 'wait after "clear" when no workload is given', '60s')
-      .option('--scan-gap <duration>', 'pause between scans (kmemleak skips objects younger than 5 s)', '10s')
+      .option('--scans <n>', 'scans after the wait', count('--scans'), 3)
+      .option('--min-scans <n>', 'consecutive scans an object must be reported by to count', count('--min-scans'), 2)
+      .option('--interval <duration>', 'wait after "clear" when no workload is given', duration('--interval', { allowZero: true }), 60)
+      .option('--scan-gap <duration>', 'pause between scans (kmemleak skips objects younger than 5 s)', duration('--scan-gap', { allowZero: true }), 10)
       .option('--vmlinux <file>', 'vmlinux with debug info: add file:line to the kernel frames')
       .option('--json', 'print scans, the filter and the sites as JSON')
-      .option('--top <n>', 'sites shown', '10')
-      .option('--frames <n>', 'frames shown per site', '12')
+      .option('--top <n>', 'sites shown', count('--top'), 10)
+      .option('--frames <n>', 'frames shown per site', count('--frames'), 12)
       .addHelpText('after', [
         '',
         'Needs root and a kernel built with CONFIG_DEBUG_KMEMLEAK=y (boot with kmemleak=on if it is off by default).',
@@ -47,12 +39,7 @@ export const kmemleakCommand: CommandSpec = {
         '  memsleuth kmemleak --scans 3 -- ./run_driver_test.sh',
       ].join('\n'))
       .action(async (workload: string[], opts: KmemleakOptions) => {
-        const scans = positiveInt('--scans', opts.scans);
-        const minScans = positiveInt('--min-scans', opts.minScans);
-        const top = positiveInt('--top', opts.top);
-        const frames = positiveInt('--frames', opts.frames);
-        const intervalSec = durationOption('--interval', opts.interval);
-        const scanGapSec = durationOption('--scan-gap', opts.scanGap);
+        const { scans, minScans, top, frames, interval: intervalSec, scanGap: scanGapSec } = opts;
         const { openShell } = await import('../trace/open_shell.js');
         const shell = await openShell(opts.via);
         const { UndoStack } = await import('../trace/undo.js');
@@ -97,7 +84,7 @@ export const kmemleakCommand: CommandSpec = {
           process.stdout.write(`${summary}\n`);
           const warnings = run.scans.flatMap((s) => s.warnings);
           const ro: Parameters<typeof renderEvidence>[2] = { top, frames };
-          if (process.stdout.columns !== undefined) ro.width = process.stdout.columns;
+          ro.width = terminalWidth();
           process.stdout.write(`${renderEvidence({ inputs: [{ file: '/sys/kernel/debug/kmemleak', format: 'kmemleak', sites: sites.length, warnings }], sites, problems }, c, ro)}\n`);
         }
         setExitCode(0);

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { terminalWidth } from '../report/table.js';
 import type { CommandSpec } from './command.js';
 import { InputError } from '../model/errors.js';
+import { count } from './option_types.js';
 
 interface OomOptions {
   json?: boolean;
-  frames: string;
+  frames: number;
 }
 
 export const oomCommand: CommandSpec = {
@@ -14,11 +16,10 @@ export const oomCommand: CommandSpec = {
       .description('summarise every OOM kill and allocation failure in a console log or dmesg: who asked, who was killed, where memory was (unreclaimable slab per cache, largest tasks), and what to run next')
       .argument('<log>', 'dmesg, journalctl -k, /var/log/kern.log or a serial console capture')
       .option('--json', 'print the summaries and the parsed reports as JSON')
-      .option('--frames <n>', 'frames of the invoking stack shown', '8')
+      .option('--frames <n>', 'frames of the invoking stack shown', count('--frames'), 8)
       .addHelpText('after', '\nExample:\n  dmesg -T > dmesg.txt; memsleuth oom dmesg.txt')
       .action(async (log: string, opts: OomOptions) => {
-        const frames = Number(opts.frames);
-        if (!Number.isInteger(frames) || frames < 1) throw new InputError(`--frames must be a whole number >= 1, not "${opts.frames}"`);
+        const { frames } = opts;
         const { checkTextFile } = await import('../sources/input_file.js');
         checkTextFile(log);
         const text = readFileSync(log, 'utf8');
@@ -35,7 +36,7 @@ export const oomCommand: CommandSpec = {
         } else {
           const { colorsFor } = await import('../report/color.js');
           const o: Parameters<typeof renderOomSummaries>[3] = { frames };
-          if (process.stdout.columns !== undefined) o.width = process.stdout.columns;
+          o.width = terminalWidth();
           process.stdout.write(`${renderOomSummaries(log, summaries, colorsFor(process.stdout), o)}\n`);
           const bad = parsed.warnings.filter((w) => w.severity !== 'info');
           for (const w of bad) process.stdout.write(`warning: line ${w.line}: ${w.reason}\n`);

@@ -1,5 +1,6 @@
 import type { CommandSpec } from './command.js';
 import { addTargetOptions } from './target_options.js';
+import { duration } from './option_types.js';
 import { runRecordingSession, TrendSoFar, type SessionFlags } from './recording_session.js';
 
 export const recordCommand: CommandSpec = {
@@ -7,8 +8,8 @@ export const recordCommand: CommandSpec = {
   define(cmd, setExitCode) {
     addTargetOptions(cmd)
       .description('record a target\'s memory into a database until the duration ends or Ctrl-C (agentless: sh, cat, echo)')
-      .option('--interval <duration>', 'time between samples', '5s')
-      .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
+      .option('--interval <duration>', 'time between samples', duration('--interval'), 5)
+      .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)', duration('--duration'))
       .option('--db <file>', 'database file (default: ./.memsleuth/<target>-<start>.db)')
       .addHelpText('after', '\nExamples:\n  memsleuth record --interval 1s --duration 10m\n  memsleuth record --via "ssh root@board" --interval 5s --duration 24h --db board.db\n  memsleuth record --serial /dev/ttyUSB0 --baud 115200 --login root')
       .action(async (flags: SessionFlags) => {

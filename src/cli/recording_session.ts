@@ -2,38 +2,46 @@
  * What `record` and `watch` share: open the target, the planner and the database, run the recorder until the
  * duration ends or Ctrl-C/SIGTERM, and close everything on every exit path (a committed sample is never lost).
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { InputError } from '../model/errors.js';
 import type { SampleEvent } from '../record/recorder.js';
 import type { LinkEvent } from '../sources/target.js';
 import { openTarget, makePlanner, type TargetFlags } from './target_options.js';
-import { parseDuration } from './durations.js';
+import { checkOutputPath } from './output_files.js';
 
 export interface SessionFlags extends TargetFlags {
-  interval: string;
-  duration?: string;
+  /** Seconds (option_types.duration). */
+  interval: number;
+  duration?: number;
   db?: string;
 }
 
 export interface SessionHooks {
-  onStart?: (info: { dbPath: string; targetName: string; intervalSec: number; durationSec?: number; recordingId: number }) => void;
+  /** Awaited before the first sample: a dashboard that cannot start stops the session, with the database closed. */
+  onStart?: (info: { dbPath: string; targetName: string; intervalSec: number; durationSec?: number; recordingId: number }) => void | Promise<void>;
   onSample?: (e: SampleEvent) => void;
   onLink?: (e: LinkEvent) => void;
   onError?: (err: Error) => void;
 }
 
 export async function runRecordingSession(f: SessionFlags, hooks: SessionHooks): Promise<{ samples: number; dbPath: string; stoppedBy: string }> {
-  const intervalSec = parseDuration(f.interval, '--interval');
-  const durationSec = f.duration !== undefined ? parseDuration(f.duration, '--duration') : undefined;
-  if (f.dropCaches && f.via === undefined && f.serial === undefined && process.getuid?.() !== 0) {
+  const intervalSec = f.interval;
+  const durationSec = f.duration;
+  const local = f.via === undefined && f.serial === undefined;
+  if (f.dropCaches && local && process.getuid?.() !== 0) {
     throw new InputError('--drop-caches writes /proc/sys/vm/drop_caches, which needs root');
   }
+  // A remote target's processes are known only once it answers; there a missing pid shows as an unreadable smaps.
+  const missing = local ? f.pid.filter((p) => !existsSync(join(f.proc, String(p)))) : [];
+  if (missing.length > 0) throw new InputError(`--pid ${missing.join(', ')}: no such process on this machine`);
+  if (f.db !== undefined) checkOutputPath(f.db, '--db');
   const planner = await makePlanner(f);
   const { target, via } = await openTarget(f);
-  const { openStore, defaultDbPath } = await import('../store/store.js');
+  const { openStore, newRecordingPath } = await import('../store/store.js');
   const { record } = await import('../record/recorder.js');
   const startedAtMs = Date.now();
-  const dbPath = resolve(f.db ?? defaultDbPath(target.name, startedAtMs));
+  const dbPath = resolve(newRecordingPath(f.db, target.name, startedAtMs));
   const store = openStore(dbPath);
   const writer = store.beginRecording({
     target: { name: target.name, ...(via !== undefined ? { via } : {}) },
@@ -50,7 +58,7 @@ export async function runRecordingSession(f: SessionFlags, hooks: SessionHooks):
   process.once('SIGTERM', stop);
   const unsubscribe = target.onLink((e) => hooks.onLink?.(e));
   try {
-    hooks.onStart?.({ dbPath, targetName: target.name, intervalSec, ...(durationSec !== undefined ? { durationSec } : {}), recordingId: writer.recordingId });
+    await hooks.onStart?.({ dbPath, targetName: target.name, intervalSec, ...(durationSec !== undefined ? { durationSec } : {}), recordingId: writer.recordingId });
     const summary = await record({
       target, planner, writer, intervalSec, signal: abort.signal,
       ...(durationSec !== undefined ? { durationSec } : {}),

@@ -4,7 +4,8 @@
  * sites from the chosen tool, and prints one report. Exit 1 on a leak when asked (--fail-on leak), 3 when the
  * command itself failed and no leak gate fired, 2 on bad usage.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { terminalWidth } from '../report/table.js';
 import { basename, join, resolve } from 'node:path';
 import type { CommandSpec } from './command.js';
 import { EXIT_LEAK, EXIT_OK } from './command.js';
@@ -12,39 +13,29 @@ import { InputError, TargetError } from '../model/errors.js';
 import type { AllocationSite } from '../model/allocation_site.js';
 import type { ParseWarning } from '../model/parsed.js';
 import type { CommandEnd, GateReason, LaunchedCommand, RunTool } from '../record/run_gate.js';
-import { parseDuration } from './durations.js';
+import { choice, count, duration, size } from './option_types.js';
+import { checkOutputPath, writeOutputFile } from './output_files.js';
 
 /** The command ran and failed (non-zero exit or killed by a signal), and no leak gate fired. */
 export const EXIT_COMMAND_FAILED = 3;
 
 interface RunFlags {
-  tool: string;
-  failOn?: string;
-  interval: string;
+  tool: RunTool;
+  failOn?: 'leak';
+  /** Seconds. */
+  interval: number;
   db?: string;
   quiet?: boolean;
   json?: boolean;
-  minBytes: string;
-  top: string;
-  frames: string;
+  /** Bytes. */
+  minBytes: number;
+  top: number;
+  frames: number;
   junit?: string;
 }
 
 const TOOLS: readonly RunTool[] = ['none', 'heaptrack', 'bpftrace', 'faults', 'valgrind', 'lsan'];
 
-/** "65536", "64K", "64KiB", "1M", "2g" -> bytes. */
-export function parseByteSize(text: string, flag: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|b)?\s*$/i.exec(text);
-  if (!m) throw new InputError(`${flag} "${text}" is not a size (examples: 0, 4096, 64K, 1M)`);
-  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
-  return Math.round(Number(m[1]) * mult);
-}
-
-function wholeNumber(v: string, flag: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InputError(`${flag} must be a whole number >= ${min}, not "${v}"`);
-  return n;
-}
 
 /** "exit 3", "killed by SIGSEGV", "exit status unknown". */
 export function describeEnd(end: CommandEnd): string {
@@ -142,16 +133,16 @@ export const runCommand: CommandSpec = {
     cmd
       .description('leak gate: run a command, record its memory (and the system\'s) for its whole life, collect allocation sites with a tool, report once')
       .argument('[command...]', 'the command to run, after --')
-      .option('--tool <name>', `allocation sites from: ${TOOLS.join(', ')}`, 'none')
-      .option('--fail-on <what>', 'exit 1 on "leak": a process of the command leaks, or the tool reports lost memory')
-      .option('--interval <duration>', 'time between samples', '1s')
+      .option('--tool <name>', `allocation sites from: ${TOOLS.join(', ')}`, choice('--tool', TOOLS), 'none')
+      .option('--fail-on <what>', 'exit 1 on "leak": a process of the command leaks, or the tool reports lost memory', choice('--fail-on', ['leak'] as const))
+      .option('--interval <duration>', 'time between samples', duration('--interval'), 1)
       .option('--db <file>', 'database file (default: ./.memsleuth/run-<command>-<start>.db)')
       .option('--quiet', 'discard the command\'s own output')
       .option('--junit <file>', 'write the gate, each process and each leaking site as JUnit XML to FILE (for CI): definitely/indirectly lost memory is a failure')
       .option('--json', 'print {command, exitCode, signal, verdict, leaks, sites, db, ...} as JSON (the command\'s output goes to stderr)')
-      .option('--min-bytes <size>', 'outstanding memory (heaptrack, bpftrace, faults) at a site below this is not a leak', '64K')
-      .option('--top <n>', 'allocation sites shown', '5')
-      .option('--frames <n>', 'frames shown per site', '8')
+      .option('--min-bytes <size>', 'outstanding memory (heaptrack, bpftrace, faults) at a site below this is not a leak', size('--min-bytes'), 64 * 1024)
+      .option('--top <n>', 'allocation sites shown', count('--top'), 5)
+      .option('--frames <n>', 'frames shown per site', count('--frames'), 8)
       .addHelpText('after', [
         '',
         'Tools: valgrind runs the command under memcheck (--leak-check=full, XML report); lsan sets LSAN_OPTIONS and',
@@ -177,13 +168,9 @@ export const runCommand: CommandSpec = {
       ].join('\n'))
       .action(async (command: string[], flags: RunFlags) => {
         if (command.length === 0) throw new InputError('No command to run: give it after "--", e.g. memsleuth run -- ./app --selftest');
-        const tool = TOOLS.find((t) => t === flags.tool);
-        if (tool === undefined) throw new InputError(`Unknown --tool "${flags.tool}": expected ${TOOLS.join(', ')}`);
-        if (flags.failOn !== undefined && flags.failOn !== 'leak') throw new InputError(`Cannot read --fail-on "${flags.failOn}": expected "leak"`);
-        const intervalSec = parseDuration(flags.interval, '--interval');
-        const minBytes = parseByteSize(flags.minBytes, '--min-bytes');
-        const top = wholeNumber(flags.top, '--top', 1);
-        const frames = wholeNumber(flags.frames, '--frames', 1);
+        const { tool, interval: intervalSec, minBytes, top, frames } = flags;
+        if (flags.db !== undefined) checkOutputPath(flags.db, '--db');
+        if (flags.junit !== undefined) checkOutputPath(flags.junit, '--junit');
         const quiet = flags.quiet === true;
 
         const gate = await import('../record/run_gate.js');
@@ -192,8 +179,8 @@ export const runCommand: CommandSpec = {
         const toolExe = tool === 'valgrind' ? 'valgrind' : tool === 'heaptrack' || tool === 'bpftrace' ? tool : undefined;
         if (toolExe !== undefined && gate.resolveExecutable(toolExe) === undefined) throw new TargetError(`--tool ${tool}: "${toolExe}" is not installed (apt-get install ${toolExe})`, `no-${toolExe}`);
 
-        const { defaultDbPath } = await import('../store/store.js');
-        const dbPath = resolve(flags.db ?? defaultDbPath(`run-${basename(command[0] as string)}`, Date.now()));
+        const { newRecordingPath } = await import('../store/store.js');
+        const dbPath = resolve(newRecordingPath(flags.db, `run-${basename(command[0] as string)}`, Date.now()));
         const evidenceDir = evidenceDirOf(dbPath);
         if (tool === 'valgrind' || tool === 'lsan') {
           mkdirSync(evidenceDir, { recursive: true });
@@ -251,11 +238,11 @@ export const runCommand: CommandSpec = {
         if (flags.junit !== undefined) {
           const { renderRunJunit } = await import('../report/junit.js');
           const { formatBytes, formatDelta } = await import('../report/units.js');
-          writeFileSync(flags.junit, renderRunJunit({
+          writeOutputFile(flags.junit, renderRunJunit({
             command: command.join(' '), verdict: decision.verdict, reasons: decision.reasons.map((r) => reasonText(r, formatBytes, formatDelta)),
             processes: processes.map((p) => ({ pid: p.pid, comm: p.comm, verdict: p.verdict, rateBytesPerSec: p.rateBytesPerSec, test: p.test })),
             sites, minBytes, seconds: (rec.endedAtMs - rec.startedAtMs) / 1000,
-          }));
+          }), '--junit');
         }
 
         if (flags.json) {
@@ -310,7 +297,7 @@ export const runCommand: CommandSpec = {
           if (judged) out.push('', `${c.bold('Machine')} ${c.dim('(not the command; memsleuth\'s own footprint set apart):')} ${judged.analysis.verdict}: ${terminalSafe(judged.analysis.summary)}`);
           if (tool !== 'none') {
             out.push('');
-            out.push(renderEvidence({ inputs: evidence.inputs.map((i) => ({ ...i, warnings: i.warnings.map((w) => ({ ...w })) })), sites, problems: [] }, c, { top, frames, width: process.stdout.columns ?? 120 }));
+            out.push(renderEvidence({ inputs: evidence.inputs.map((i) => ({ ...i, warnings: i.warnings.map((w) => ({ ...w })) })), sites, problems: [] }, c, { top, frames, width: terminalWidth() }));
             for (const n of evidence.notes) out.push(c.dim(`  ${terminalSafe(n)}`));
             for (const p of evidence.problems) out.push(c.yellow(`problem: ${terminalSafe(p)}`));
           }

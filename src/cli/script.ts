@@ -1,19 +1,19 @@
 import type { CommandSpec } from './command.js';
 import { InputError } from '../model/errors.js';
-import { parseDuration } from './durations.js';
+import { duration } from './option_types.js';
 
 export const scriptCommand: CommandSpec = {
   name: 'script',
   define(cmd, setExitCode) {
     cmd
       .description('print a busybox-compatible capture loop for boards reachable only through a terminal; `memsleuth ingest` reads its log')
-      .option('--interval <duration>', 'time between samples', '5')
+      .option('--interval <duration>', 'time between samples', duration('--interval'), 5)
       .option('--files <names>', 'comma-separated: meminfo,vmstat,buddyinfo,slabinfo,zoneinfo,vmallocinfo or NAME=PATH', 'meminfo,vmstat,buddyinfo,slabinfo')
       .option('--procs', 'also print status and smaps_rollup of every process each round (bigger logs)')
       .addHelpText('after', '\nExample:\n  memsleuth script --interval 10 > loop.sh   # paste into the serial console; save the terminal log; memsleuth ingest LOG')
-      .action(async (opts: { interval: string; files: string; procs?: boolean }) => {
+      .action(async (opts: { interval: number; files: string; procs?: boolean }) => {
         const { buildCaptureScript } = await import('../capture/script.js');
-        const intervalSec = parseDuration(opts.interval, '--interval');
+        const intervalSec = opts.interval;
         const files = opts.files.split(',').map((s) => s.trim()).filter(Boolean).map((spec) => {
           const eq = spec.indexOf('=');
           if (eq > 0) return { name: spec.slice(0, eq), path: spec.slice(eq + 1) };

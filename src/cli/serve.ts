@@ -5,8 +5,9 @@
 import type { CommandSpec } from './command.js';
 import { EXIT_OK } from './command.js';
 import { InputError } from '../model/errors.js';
+import { count, port } from './option_types.js';
 
-export interface ServeFlags { db: string; listen?: string; port: string; token?: string; recording?: string }
+export interface ServeFlags { db: string; listen?: string; port: number; token?: string; recording?: number }
 
 export const DEFAULT_PORT = 7411;
 
@@ -19,11 +20,6 @@ export function parseListen(text: string): { host: string; port?: number } {
   return m[2] === undefined ? { host: m[1] ?? text } : { host: m[1] ?? text, port: Number(m[2]) };
 }
 
-function parsePort(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InputError(`Cannot read ${flag} "${text}": expected a port number 0-65535`);
-  return n;
-}
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
@@ -32,22 +28,24 @@ export const serveCommand: CommandSpec = {
       .description('live dashboard and Prometheus /metrics of a recording database')
       .requiredOption('--db <file>', 'the recording database (memsleuth record --db FILE)')
       .option('--listen <addr>', 'address to bind (default 127.0.0.1); any other address requires a token')
-      .option('--port <n>', 'port (0: any free one)', String(DEFAULT_PORT))
+      .option('--port <n>', 'port (0: any free one)', port('--port'), DEFAULT_PORT)
       .option('--token <token>', 'access token (generated when --listen is not loopback and none is given)')
-      .option('--recording <id>', 'recording shown by default (default: the last)')
+      .option('--recording <id>', 'recording shown by default (default: the last)', count('--recording'))
       .addHelpText('after', '\nExamples:\n  memsleuth serve --db .memsleuth/cam-01-20250101-101500.db\n  memsleuth serve --db cam.db --listen 0.0.0.0 --port 9100   # prints the URL with its token; scrape /metrics with a bearer token')
       .action(async (flags: ServeFlags) => {
         const listen = flags.listen !== undefined ? parseListen(flags.listen) : { host: '127.0.0.1' };
-        const port = listen.port ?? parsePort(flags.port, '--port');
-        if (listen.port !== undefined) parsePort(String(listen.port), '--listen');
-        let recordingId: number | undefined;
-        if (flags.recording !== undefined) {
-          recordingId = Number(flags.recording);
-          if (!Number.isInteger(recordingId)) throw new InputError(`Cannot read --recording "${flags.recording}": expected a recording number`);
+        const listenPort = listen.port !== undefined ? port('--listen')(String(listen.port)) : undefined;
+        const recordingId = flags.recording;
+        if (recordingId !== undefined) {
+          const { openStore } = await import('../store/store.js');
+          const store = openStore(flags.db, { readonly: true });
+          const ids = store.listRecordings().map((r) => r.id);
+          store.close();
+          if (!ids.includes(recordingId)) throw new InputError(`--recording ${recordingId}: "${flags.db}" has no such recording (it has ${ids.join(', ') || 'none'})`);
         }
         const { startDashboard } = await import('../serve/server.js');
         const d = await startDashboard({
-          dbPath: flags.db, listen: listen.host, port,
+          dbPath: flags.db, listen: listen.host, port: listenPort ?? flags.port,
           ...(flags.token !== undefined ? { token: flags.token } : {}), ...(recordingId !== undefined ? { recordingId } : {}),
         });
         process.stdout.write(`memsleuth dashboard: ${d.url}\n`);

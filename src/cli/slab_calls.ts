@@ -1,12 +1,12 @@
 import type { CommandSpec } from './command.js';
-import { durationOption, positiveInt } from './kmemleak.js';
+import { count, duration } from './option_types.js';
 
 interface SlabCallsOptions {
   via?: string;
-  interval: string;
+  interval: number;
   json?: boolean;
-  top: string;
-  frames: string;
+  top: number;
+  frames: number;
 }
 
 export const slabCallsCommand: CommandSpec = {
@@ -17,10 +17,10 @@ export const slabCallsCommand: CommandSpec = {
       .argument('<cache>', 'slab cache name as in /proc/slabinfo, e.g. kmalloc-2k')
       .argument('[workload...]', 'program to run between the two reads (after --), instead of waiting --interval')
       .option('--via <cmd>', 'run on a remote target through a command that gives a shell: "ssh root@board", "adb shell"')
-      .option('--interval <duration>', 'time between the two reads', '60s')
+      .option('--interval <duration>', 'time between the two reads', duration('--interval', { allowZero: true }), 60)
       .option('--json', 'print both reads and the growth as JSON')
-      .option('--top <n>', 'sites shown', '10')
-      .option('--frames <n>', 'frames shown per site', '8')
+      .option('--top <n>', 'sites shown', count('--top'), 10)
+      .option('--frames <n>', 'frames shown per site', count('--frames'), 8)
       .addHelpText('after', [
         '',
         'Needs SLUB user tracking for the cache: boot with slub_debug=U,<cache> (CONFIG_SLUB_DEBUG=y).',
@@ -30,9 +30,7 @@ export const slabCallsCommand: CommandSpec = {
         '  memsleuth slab-calls kmalloc-64 -- ./stress_driver.sh',
       ].join('\n'))
       .action(async (cache: string, workload: string[], opts: SlabCallsOptions) => {
-        const top = positiveInt('--top', opts.top);
-        const frames = positiveInt('--frames', opts.frames);
-        const intervalSec = durationOption('--interval', opts.interval);
+        const { top, frames, interval: intervalSec } = opts;
         const { openShell } = await import('../trace/open_shell.js');
         const shell = await openShell(opts.via);
         const { UndoStack } = await import('../trace/undo.js');

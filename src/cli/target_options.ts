@@ -4,15 +4,17 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../model/errors.js';
-import type { Target } from '../sources/target.js';
+import { checked, count, pid, repeated } from './option_types.js';
+import { parseWatchSpec } from '../sources/watch_file.js';
+import type { SystemFile, Target, TargetSample } from '../sources/target.js';
 import type { SamplePlanner } from '../sources/sample_planner.js';
 
 export interface TargetFlags {
   via?: string;
   serial?: string;
-  baud: string;
+  baud: number;
   login?: string;
-  pid: string[];
+  pid: number[];
   comm: string[];
   watchFile: string[];
   dropCaches?: boolean;
@@ -21,16 +23,22 @@ export interface TargetFlags {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const checkWatchSpec = (spec: string): string => { parseWatchSpec(spec); return spec; };
 
-export function addTargetOptions(cmd: Command): Command {
+/** How to reach a remote target: the flags of every command that reads a live machine. */
+export function addRemoteOptions(cmd: Command): Command {
   return cmd
     .option('--via <command>', 'a command that gives a shell on the target: "ssh root@board", "adb shell", "sh"')
     .option('--serial <device>', 'a serial console: /dev/ttyUSB0')
-    .option('--baud <rate>', 'serial line speed', '115200')
-    .option('--login <user[:password]>', 'answer a login prompt on the serial console')
-    .option('--pid <pid>', 'also read the full per-mapping smaps of this process (repeatable)', collect, [])
+    .option('--baud <rate>', 'serial line speed', count('--baud'), 115200)
+    .option('--login <user[:password]>', 'answer a login prompt on the serial console');
+}
+
+export function addTargetOptions(cmd: Command): Command {
+  return addRemoteOptions(cmd)
+    .option('--pid <pid>', 'also read the full per-mapping smaps of this process (repeatable)', repeated(pid('--pid')), [])
     .option('--comm <name>', 'also read the full smaps of processes with this name (repeatable)', collect, [])
-    .option('--watch-file <path[:format]>', 'add a file to every sample; format kv, table or count:REGEX (repeatable)', collect, [])
+    .option('--watch-file <path[:format]>', 'add a file to every sample; format kv, table or count:REGEX (repeatable)', repeated(checked(checkWatchSpec)), [])
     .option('--drop-caches', 'echo 3 > /proc/sys/vm/drop_caches before each sample (root; changes the target\'s state)')
     .option('--proc <dir>', 'local only: read this /proc tree instead of /proc', '/proc')
     .option('--name <name>', 'what to call the target in the database and reports');
@@ -45,8 +53,7 @@ export async function openTarget(f: TargetFlags): Promise<{ target: Target; via?
     return { target: await ShellTarget.connect({ via: f.via, name }), via: f.via };
   }
   if (f.serial !== undefined) {
-    const baudRate = Number(f.baud);
-    if (!Number.isInteger(baudRate) || baudRate <= 0) throw new InputError(`--baud "${f.baud}" is not a baud rate`);
+    const baudRate = f.baud;
     const { SerialTarget, parseLogin } = await import('../sources/serial.js');
     const target = await SerialTarget.connect({
       path: f.serial, baudRate, ...(f.login ? { login: parseLogin(f.login) } : {}), ...(f.name ? { name: f.name } : {}),
@@ -66,12 +73,25 @@ export function targetNameOf(argv: readonly string[]): string {
 export async function makePlanner(f: TargetFlags): Promise<SamplePlanner> {
   const { SamplePlanner } = await import('../sources/sample_planner.js');
   const { parseWatchSpecs } = await import('../sources/watch_file.js');
-  const pids = f.pid.map((p) => {
-    const n = Number(p);
-    if (!Number.isInteger(n) || n <= 0) throw new InputError(`--pid "${p}" is not a process id`);
-    return n;
-  });
   return new SamplePlanner({
-    smapsPids: pids, smapsComms: f.comm, watch: parseWatchSpecs(f.watchFile), dropCaches: f.dropCaches === true,
+    smapsPids: f.pid, smapsComms: f.comm, watch: parseWatchSpecs(f.watchFile), dropCaches: f.dropCaches === true,
   });
+}
+
+export type RemoteFlags = Pick<TargetFlags, 'via' | 'serial' | 'login' | 'name'> & { baud?: number };
+
+/**
+ * One snapshot of a remote target (--via or --serial) through the same capture path as `record`: every system
+ * file, every process's status and smaps_rollup. Undefined when no remote flag was given (the caller reads /proc).
+ */
+export async function remoteSnapshot(f: RemoteFlags, want: { system: readonly SystemFile[]; rollup: boolean }): Promise<TargetSample | undefined> {
+  if (f.via === undefined && f.serial === undefined) return undefined;
+  const { target } = await openTarget({ ...f, baud: f.baud ?? 115200, pid: [], comm: [], watchFile: [], proc: '/proc' });
+  try {
+    return await target.sample({
+      index: 0, system: want.system, status: true, rollup: want.rollup ? 'all' : [], smaps: [], watch: [], dropCaches: false, skipped: [],
+    });
+  } finally {
+    await target.close();
+  }
 }

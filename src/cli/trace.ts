@@ -2,61 +2,72 @@
  * `memsleuth trace kernel`: outstanding kernel slab allocations by call site (bpftrace or ftrace engine).
  * `memsleuth trace user`: outstanding user-space allocations by stack (heaptrack, bpftrace, page faults).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CommandSpec } from './command.js';
 import { EXIT_LEAK, EXIT_OK } from './command.js';
 import { InputError } from '../model/errors.js';
-import { parseDuration } from './durations.js';
 import { formatBytes } from '../report/units.js';
 import { terminalSafe } from '../report/escape.js';
 import { defineTraceUser } from './trace_user.js';
+import { choice, count, duration, size } from './option_types.js';
 
-const parseDurationSec = (text: string, flag: string): number => parseDuration(text, flag, { allowZero: true });
 const fmtBytes = formatBytes;
+const ENGINES = ['auto', 'bpftrace', 'ftrace'] as const;
 
 interface KernelFlags {
-  engine: string; cache?: string; callSite?: string; minBytes?: string; minAge: string; duration: string; settle: string;
-  interval: string; maxTracked: string; stacks?: boolean; vmlinux?: string; top: string; json?: boolean; failOnLeak?: boolean;
+  engine: (typeof ENGINES)[number]; cache?: string; callSite?: string; minBytes?: number; minAge: number; duration: number; settle: number;
+  interval: number; maxTracked: number; stacks?: boolean; vmlinux?: string; top: number; json?: boolean; failOn?: 'leak'; failOnLeak?: boolean;
+}
+
+/** --cache must name a cache of this kernel: one in /proc/slabinfo, or a merged alias under /sys/kernel/slab. */
+async function checkCacheName(name: string): Promise<void> {
+  const { existsSync, readFileSync } = await import('node:fs');
+  let slabinfo: string;
+  try {
+    slabinfo = readFileSync('/proc/slabinfo', 'latin1');
+  } catch {
+    return; // not readable (not root): the tracer says what it can and cannot see
+  }
+  const names = slabinfo.split('\n').slice(2).map((l) => l.split(/\s+/, 1)[0] ?? '').filter((n) => n !== '');
+  if (names.includes(name) || (!name.includes('/') && existsSync(`/sys/kernel/slab/${name}`))) return;
+  const close = names.filter((n) => n.includes(name) || name.includes(n)).slice(0, 5);
+  throw new InputError(`--cache "${name}": no such slab cache on this kernel${close.length > 0 ? ` (similar: ${close.join(', ')})` : ' (see /proc/slabinfo)'}`);
 }
 
 function defineKernel(cmd: Command, setExitCode: (code: number) => void): void {
   cmd
     .description('outstanding kernel slab allocations (kmalloc, kmem_cache) by call site over a window, then a settle period')
-    .option('--engine <name>', 'auto | bpftrace (aggregates in the kernel) | ftrace (no dependency; may lose events)', 'auto')
+    .option('--engine <name>', 'auto | bpftrace (aggregates in the kernel) | ftrace (no dependency; may lose events)', choice('--engine', ENGINES), 'auto')
     .option('--cache <name>', 'only this slab cache (filp, sock_inode_cache, kmalloc-256)')
     .option('--call-site <fn>', 'only allocations from this kernel function (or 0x address)')
-    .option('--min-bytes <n>', 'only allocations of at least N bytes')
-    .option('--min-age <dur>', 'report only objects at least this old at the end', '0s')
-    .option('--duration <dur>', 'window in which allocations are tracked', '30s')
-    .option('--settle <dur>', 'keep matching frees this long after the window (RCU, deferred fput)', '5s')
-    .option('--interval <dur>', 'sample period of the per-site series', '1s')
-    .option('--max-tracked <n>', 'bound on tracked objects', '262144')
+    .option('--min-bytes <size>', 'only allocations of at least this size (e.g. 256, 4K)', size('--min-bytes'))
+    .option('--min-age <dur>', 'report only objects at least this old at the end', duration('--min-age', { allowZero: true }), 0)
+    .option('--duration <dur>', 'window in which allocations are tracked', duration('--duration'), 30)
+    .option('--settle <dur>', 'keep matching frees this long after the window (RCU, deferred fput)', duration('--settle', { allowZero: true }), 5)
+    .option('--interval <dur>', 'sample period of the per-site series', duration('--interval'), 1)
+    .option('--max-tracked <n>', 'bound on tracked objects', count('--max-tracked'), 262144)
     .option('--stacks', 'also record a kernel stack per object (bpftrace engine)')
     .option('--vmlinux <file>', 'unstripped vmlinux of this kernel: call sites to file:line')
-    .option('--top <n>', 'sites to report', '20')
+    .option('--top <n>', 'sites to report', count('--top'), 20)
     .option('--json', 'print the result as JSON')
-    .option('--fail-on-leak', 'exit 1 when any site still has objects outstanding after the settle period')
+    .option('--fail-on <what>', 'exit 1 on "leak": a site still has objects outstanding after the settle period', choice('--fail-on', ['leak'] as const))
+    .addOption(new Option('--fail-on-leak', 'old spelling of --fail-on leak').hideHelp())
     .addHelpText('after', '\nExamples:\n  memsleuth trace kernel --duration 60s --min-age 30s\n  memsleuth trace kernel --cache filp --duration 2m --engine ftrace')
     .action(async (opts: KernelFlags) => {
       const { traceKernel } = await import('../trace/kernel/index.js');
-      if (!['auto', 'bpftrace', 'ftrace'].includes(opts.engine)) throw new InputError(`Unknown --engine "${opts.engine}": expected auto, bpftrace or ftrace`);
-      const int = (v: string, flag: string): number => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new InputError(`Invalid ${flag} "${v}": expected a whole number`);
-        return n;
-      };
+      if (opts.cache !== undefined) await checkCacheName(opts.cache);
       const result = await traceKernel({
-        engine: opts.engine as 'auto' | 'bpftrace' | 'ftrace',
-        durationSec: parseDurationSec(opts.duration, '--duration'),
-        settleSec: parseDurationSec(opts.settle, '--settle'),
-        minAgeSec: parseDurationSec(opts.minAge, '--min-age'),
-        intervalSec: parseDurationSec(opts.interval, '--interval'),
-        maxTracked: int(opts.maxTracked, '--max-tracked'),
-        top: int(opts.top, '--top'),
+        engine: opts.engine,
+        durationSec: opts.duration,
+        settleSec: opts.settle,
+        minAgeSec: opts.minAge,
+        intervalSec: opts.interval,
+        maxTracked: opts.maxTracked,
+        top: opts.top,
         stacks: opts.stacks === true,
         ...(opts.cache !== undefined ? { cache: opts.cache } : {}),
         ...(opts.callSite !== undefined ? { callSite: opts.callSite } : {}),
-        ...(opts.minBytes !== undefined ? { minBytes: int(opts.minBytes, '--min-bytes') } : {}),
+        ...(opts.minBytes !== undefined ? { minBytes: opts.minBytes } : {}),
         ...(opts.vmlinux !== undefined ? { vmlinux: opts.vmlinux } : {}),
         onProgress: (m) => process.stderr.write(`memsleuth: ${m}\n`),
       });
@@ -97,7 +108,8 @@ function defineKernel(cmd: Command, setExitCode: (code: number) => void): void {
         for (const w of result.warnings) out.push(`warning: ${w}`);
         process.stdout.write(`${out.join('\n')}\n`);
       }
-      setExitCode(opts.failOnLeak === true && result.sites.length > 0 ? EXIT_LEAK : EXIT_OK);
+      const failOnLeak = opts.failOn !== undefined || opts.failOnLeak === true;
+      setExitCode(failOnLeak && result.sites.length > 0 ? EXIT_LEAK : EXIT_OK);
     });
 }
 

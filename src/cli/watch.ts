@@ -1,5 +1,7 @@
 import type { CommandSpec } from './command.js';
+import { terminalWidth } from '../report/table.js';
 import { addTargetOptions } from './target_options.js';
+import { duration, port } from './option_types.js';
 import { runRecordingSession, TrendSoFar, type SessionFlags } from './recording_session.js';
 import type { Grower } from '../report/watch_view.js';
 
@@ -36,15 +38,15 @@ export const watchCommand: CommandSpec = {
   define(cmd, setExitCode) {
     addTargetOptions(cmd)
       .description('live view of a target\'s memory, redrawn every sample; records everything it shows')
-      .option('--interval <duration>', 'time between samples', '2s')
-      .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
+      .option('--interval <duration>', 'time between samples', duration('--interval'), 2)
+      .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)', duration('--duration'))
       .option('--db <file>', 'database file (default: ./.memsleuth/<target>-<start>.db)')
       .option('--ui', 'also serve the live dashboard on http://127.0.0.1')
       .option('--listen <addr>', 'dashboard address (another than 127.0.0.1 needs a token)')
-      .option('--port <n>', 'dashboard port (0: any free port)', '0')
+      .option('--port <n>', 'dashboard port (0: any free port)', port('--port'), 0)
       .option('--token <token>', 'dashboard access token (generated when --listen is not loopback)')
       .addHelpText('after', '\nExamples:\n  memsleuth watch\n  memsleuth watch --via "ssh root@board" --interval 5s --ui')
-      .action(async (flags: SessionFlags & { ui?: boolean; listen?: string; port: string; token?: string }) => {
+      .action(async (flags: SessionFlags & { ui?: boolean; listen?: string; port: number; token?: string }) => {
         const { colorsFor } = await import('../report/color.js');
         const { renderWatch } = await import('../report/watch_view.js');
         const c = colorsFor(process.stdout);
@@ -61,7 +63,7 @@ export const watchCommand: CommandSpec = {
               if (flags.ui) {
                 const { startDashboard } = await import('../serve/server.js');
                 const d = await startDashboard({
-                  dbPath: i.dbPath, recordingId: i.recordingId, port: Number(flags.port) || 0,
+                  dbPath: i.dbPath, recordingId: i.recordingId, port: flags.port,
                   ...(flags.listen ? { listen: flags.listen } : {}), ...(flags.token ? { token: flags.token } : {}),
                 });
                 dashboard = d;
@@ -88,7 +90,7 @@ export const watchCommand: CommandSpec = {
                   processes: growers(first!, e.values, 'proc.', '.uss', (name) => own.has(Number(name.slice(name.lastIndexOf(':') + 1)))),
                   notes: [...notes, ...e.lost.slice(0, 3)],
                 };
-                const width = process.stdout.columns ?? 100;
+                const width = terminalWidth();
                 if (tty) process.stdout.write(`\u001b[H\u001b[2J${renderWatch(state, c, width)}\n`);
                 else if (Date.now() - lastPlainMs >= 10_000) { lastPlainMs = Date.now(); process.stdout.write(`${renderWatch(state, c, width)}\n\n`); }
               });

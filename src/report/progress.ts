@@ -78,7 +78,7 @@ export function createProgress(o: ProgressOptions): Progress {
       const at = now();
       if (at - last < throttle) return;
       last = at;
-      const width = Math.max(20, (stream.columns ?? 80) - 1);
+      const width = Math.max(20, (stream.columns || 80) - 1);
       const line = progressLine({ label: o.label, done, ...(total !== undefined ? { total } : {}), ...(o.unit !== undefined ? { unit: o.unit } : {}), elapsedMs: at - start, width, frame: frame++ });
       stream.write(`\r\u001b[K${line}`);
       drawn = true;

@@ -5,7 +5,16 @@ export interface Column { header: string; align?: 'left' | 'right' }
 
 const visibleLength = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
 
-export function renderTable(columns: Column[], rows: string[][], width: number = process.stdout.columns ?? 120): string {
+/** Width used when the output is not a terminal, or when it says it has 0 columns (serial consoles do). */
+export const DEFAULT_WIDTH = 120;
+
+/** The terminal's width where it knows one. */
+export function terminalWidth(stream: { columns?: number } = process.stdout): number {
+  const c = stream.columns;
+  return c !== undefined && c > 0 ? c : DEFAULT_WIDTH;
+}
+
+export function renderTable(columns: Column[], rows: string[][], width: number = terminalWidth()): string {
   const safeRows = rows.map((r) => r.map((c) => terminalSafe(c)));
   const widths = columns.map((c, i) => Math.max(visibleLength(c.header), ...safeRows.map((r) => visibleLength(r[i] ?? ''))));
   const fixed = widths.slice(0, -1).reduce((n, w) => n + w + 2, 0);

@@ -64,6 +64,11 @@ export function parseWatchSpec(spec: string): WatchSpec {
     }
   }
   if (path === '') throw new InputError(`Cannot use --watch-file "${spec}": no path before the format`);
+  const word = /:([A-Za-z]+)$/.exec(spec);
+  if (format.kind === 'kv' && path === spec && word) {
+    // "FILE:bogus" is far more often a mistyped format than a file whose name ends in ":bogus".
+    throw new InputError(`Cannot use --watch-file "${spec}": unknown format "${word[1]}" (kv, table or count:REGEX; a path that ends in ":${word[1]}" is written "${spec}:kv")`);
+  }
   if (path.includes('\0') || path.includes('\n')) throw new InputError(`Cannot use --watch-file "${spec}": the path holds a NUL or newline`);
   return { name: nameOf(path), path, format };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -246,6 +246,8 @@ test('open: schema version is set; read-only handles refuse writing and newer fi
   const dir = tempDir();
   try {
     const file = join(dir, 'nested', 'v.db');
+    assert.throws(() => openStore(file), /the folder .*nested does not exist/, 'a named database never creates folders');
+    mkdirSync(join(dir, 'nested'));
     const s = openStore(file);
     const w = begin(s);
     w.appendSample({ takenAtMs: T0, values: new Map([['a', 1]]) });
@@ -263,7 +265,7 @@ test('open: schema version is set; read-only handles refuse writing and newer fi
     db2.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db2.close();
     assert.throws(() => openStore(file), /newer than this memsleuth/);
-    assert.throws(() => openStore(join(dir, 'missing.db'), { readonly: true }), /Cannot open store/);
+    assert.throws(() => openStore(join(dir, 'missing.db'), { readonly: true }), /Cannot open database/);
     assert.equal(defaultDbPath('cam 01/x', Date.UTC(2025, 0, 2, 3, 4, 5)), join('.memsleuth', 'cam_01_x-20250102-030405.db'));
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

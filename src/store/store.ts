@@ -9,7 +9,7 @@
  *   const [rec] = r.listRecordings();
  *   const { t, v, segments } = r.readSeries(rec.id, 'slab.kmalloc-64.bytes');
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { InputError } from '../model/errors.js';
@@ -50,23 +50,52 @@ export class Store extends StoreReader {
   }
 }
 
+/** The folder must exist: a database named by the user never creates folders (defaultDbPath's own folder aside). */
 export function openStore(path: string, options: OpenOptions = {}): Store {
   const readonly = options.readonly === true;
-  if (!readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (!readonly && path !== ':memory:') {
+    const folder = dirname(path);
+    if (!isFolder(folder)) throw new InputError(`Cannot create database "${path}": the folder ${folder} does not exist`, 'store-open');
+  }
   let db: Database.Database;
   try {
     db = new Database(path, { readonly, fileMustExist: readonly });
   } catch (e) {
-    throw new InputError(`Cannot open store "${path}": ${(e as Error).message}`, 'store-open');
+    throw new InputError(`Cannot open database "${path}": ${(e as Error).message}`, 'store-open');
   }
   try {
     configure(db, readonly);
     if (readonly) checkVersion(db, path); else migrate(db, path);
   } catch (e) {
     db.close();
-    throw e;
+    throw damagedAsInputError(e, path);
   }
   return new Store(db, path, readonly);
+}
+
+/** SQLite's "file is not a database" and "database disk image is malformed", said as what they mean for the user. */
+export function damagedAsInputError(e: unknown, path: string): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
+    return new InputError(`"${path}" is not a memsleuth database, or it is damaged (truncated or overwritten): ${(e as Error).message}`, 'store-open');
+  }
+  return e;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The database file of a new recording: the user's --db as given (its folder must exist), else defaultDbPath() with its folder made. */
+export function newRecordingPath(given: string | undefined, targetName: string, startedAtMs: number): string {
+  if (given !== undefined) return given;
+  const path = defaultDbPath(targetName, startedAtMs);
+  mkdirSync(dirname(path), { recursive: true });
+  return path;
 }
 
 /** `./.memsleuth/<target>-<UTC yyyymmdd-hhmmss>.db`: one file per recording, sortable by start. */
