@@ -5,6 +5,8 @@
 import type { Finding } from '../model/finding.js';
 import type { HamedRaoOptions } from './stats/mann_kendall.js';
 import { runPolicy, type PolicyOptions, type SeriesKind } from './rules/index.js';
+import { binSeries } from './stats/bin.js';
+import { ANALYSIS_MAX_POINTS } from '../model/series_table.js';
 
 export interface AnalyzeOptions {
   subject?: string;
@@ -23,6 +25,11 @@ export interface AnalyzeOptions {
   /** Default 10 ("very strong" on Kass and Raftery's scale). */
   minDeltaBic?: number;
   maxBins?: number;
+  /**
+   * A longer series is judged on the means of this many consecutive bins (model/series_table.ts,
+   * ANALYSIS_MAX_POINTS, says why and what it does to the interval). Default ANALYSIS_MAX_POINTS.
+   */
+  maxPoints?: number;
   /** Theil-Sen pairs sampled above this many pairs. Default 200,000. */
   maxPairs?: number;
   seed?: number;
@@ -71,6 +78,15 @@ export function analyzeSeries(t: Float64Array, v: Float64Array, options: Analyze
       recordMoreSec: 600,
       nextStep: 'keep recording',
     };
+  }
+  const maxPoints = options.maxPoints ?? ANALYSIS_MAX_POINTS;
+  if (t.length > maxPoints) {
+    // Bin means, judged like samples; the finding says so first.
+    const b = binSeries(t, v, maxPoints);
+    const view = { t: b.t, v: b.v, what: 'bin means' };
+    const f = runPolicy({ subject, options: o, full: view, view });
+    f.evidence.unshift(`binned: ${t.length} samples judged as ${b.t.length} means of ~${(t.length / b.t.length).toFixed(0)} consecutive samples`);
+    return f;
   }
   const view = { t, v, what: 'samples' };
   return runPolicy({ subject, options: o, full: view, view });

@@ -32,43 +32,14 @@ export interface BinnedOptions {
   keys?: ReadonlySet<string>;
 }
 
-/**
- * Bins one piecewise-constant series given its change points as timeline positions `idx` (ascending; -1 before
- * the range) and values; false when it has no finite value in range.
- */
-function binSteps(
-  idx: Int32Array, values: Float64Array, count: number, n: number, binOf: Int32Array, bounds: Int32Array,
-  sum: Float64Array, cnt: Float64Array, out: Float64Array,
-): boolean {
-  sum.fill(0);
-  cnt.fill(0);
-  for (let k = 0; k < count; k++) {
-    const v = values[k] as number;
-    if (!Number.isFinite(v)) continue;
-    let from = idx[k] as number;
-    const to = k + 1 < count ? (idx[k + 1] as number) : n;
-    if (from < 0) from = 0;
-    while (from < to) {
-      const b = binOf[from] as number;
-      const end = Math.min(to, bounds[b + 1] as number);
-      const len = end - from;
-      sum[b] = (sum[b] as number) + v * len;
-      cnt[b] = (cnt[b] as number) + len;
-      from = end;
-    }
-  }
-  let any = false;
-  for (let b = 0; b < out.length; b++) {
-    const c = cnt[b] as number;
-    out[b] = c > 0 ? (sum[b] as number) / c : NaN;
-    if (c > 0) any = true;
-  }
-  return any;
-}
+/** One series being binned: positions before `pos` are in its bins; `val` holds from `pos` on until its next change. */
+interface Binning { out: Float64Array; pos: number; val: number; sum: number; cnt: number; any: boolean }
 
 /**
  * The timeline (ids, ms) of the samples to bin is given by the caller (StoreReader.timeline); series are read
- * from their first chunk, so every value before the range is carried in.
+ * from their first chunk, so every value before the range is carried in. Chunks are read in the order they
+ * were written (rowid: one flush window after another, 4x faster than per series through the index on a
+ * week), with every series' state open at once; that state is its output bins and five numbers.
  */
 export function readBinned(
   db: Database.Database, recordingId: number, ids: Float64Array, tMs: Float64Array, flushedUpTo: number, options: BinnedOptions,
@@ -93,10 +64,10 @@ export function readBinned(
   const firstId = ids[0] as number;
   const lastId = ids[n - 1] as number;
   const contiguous = lastId - firstId === n - 1;
-  /** Position of the first sample with id >= `id` (-1 before the range, n after it). */
+  /** Position of the first sample with id >= `id` (0 before the range, n after it). */
   const position = (id: number): number => {
-    if (id < firstId) return -1;
-    if (contiguous) return id - firstId;
+    if (id <= firstId) return 0;
+    if (contiguous) return Math.min(n, id - firstId);
     let lo = 0;
     let hi = n;
     while (lo < hi) {
@@ -105,75 +76,77 @@ export function readBinned(
     }
     return lo;
   };
+  /** Fills positions [s.pos, to) with s.val, closing every bin it completes. */
+  const advance = (s: Binning, to: number): void => {
+    let pos = s.pos;
+    const v = s.val;
+    const finite = Number.isFinite(v);
+    while (pos < to) {
+      const b = binOf[pos] as number;
+      const binEnd = bounds[b + 1] as number;
+      const end = to < binEnd ? to : binEnd;
+      if (finite) { s.sum += v * (end - pos); s.cnt += end - pos; }
+      pos = end;
+      if (pos === binEnd) {
+        if (s.cnt > 0) { s.out[b] = s.sum / s.cnt; s.any = true; } else s.out[b] = NaN;
+        s.sum = 0;
+        s.cnt = 0;
+      }
+    }
+    s.pos = pos;
+  };
 
   const keys = new Map<number, string>();
   for (const [id, key] of db.prepare('SELECT id, key FROM series WHERE recording_id = ?').raw(true).iterate(recordingId) as Iterable<[number, string]>) {
     if (!options.keys || options.keys.has(key)) keys.set(id, key);
   }
-  // Changes not yet flushed into chunks (at most one flush window): per series, in sample order.
-  const pending = new Map<number, { samples: number[]; values: number[] }>();
+  const state = new Map<number, Binning>();
+  const stateOf = (sid: number): Binning => {
+    let s = state.get(sid);
+    if (!s) { s = { out: new Float64Array(bins), pos: 0, val: NaN, sum: 0, cnt: 0, any: false }; state.set(sid, s); }
+    return s;
+  };
+  const change = (s: Binning, sampleId: number, v: number): void => {
+    const p = position(sampleId);
+    if (p < s.pos) throw new RangeError('chunks out of order');
+    advance(s, p);
+    s.val = v;
+  };
+  let samples = new Float64Array(FLUSH_POINTS);
+  let values = new Float64Array(FLUSH_POINTS);
+  const chunks = db.prepare(`SELECT series_id, first_sample_id, n, data FROM chunk
+    WHERE +series_id IN (SELECT id FROM series WHERE recording_id = ?) AND first_sample_id <= ? ORDER BY id`).raw(true)
+    .iterate(recordingId, lastId) as Iterable<[number, number, number, Uint8Array]>;
+  for (const [sid, first, m, data] of chunks) {
+    if (!keys.has(sid)) continue;
+    if (m > samples.length) { samples = new Float64Array(m); values = new Float64Array(m); }
+    const count = decodePointsInto(first, data, samples, values, 0);
+    const s = stateOf(sid);
+    for (let k = 0; k < count; k++) {
+      const id = samples[k] as number;
+      if (id > lastId) break;
+      // The common case inline: contiguous ids, a change inside the bin being filled.
+      const p = contiguous ? (id <= firstId ? 0 : id - firstId) : position(id);
+      if (p < s.pos) throw new RangeError('chunks out of order');
+      if (p < (bounds[(binOf[s.pos] as number) + 1] as number) && s.pos < n) {
+        const len = p - s.pos;
+        if (len > 0 && Number.isFinite(s.val)) { s.sum += s.val * len; s.cnt += len; }
+        s.pos = p;
+      } else advance(s, p);
+      s.val = values[k] as number;
+    }
+  }
+  // Changes not yet flushed into chunks (at most one flush window), in sample order.
   const pendingRows = db.prepare('SELECT sample_id, data FROM pending WHERE recording_id = ? AND sample_id > ? AND sample_id <= ? ORDER BY sample_id')
     .raw(true).iterate(recordingId, flushedUpTo, lastId) as Iterable<[number, Uint8Array]>;
-  for (const [sampleId, data] of pendingRows) {
-    decodeChanges(data, (sid, v) => {
-      if (!keys.has(sid)) return;
-      let p = pending.get(sid);
-      if (!p) { p = { samples: [], values: [] }; pending.set(sid, p); }
-      p.samples.push(sampleId);
-      p.values.push(v);
-    });
+  for (const [sampleId, data] of pendingRows) decodeChanges(data, (sid, v) => { if (keys.has(sid)) change(stateOf(sid), sampleId, v); });
+  for (const [sid, s] of state) {
+    advance(s, n);
+    const key = keys.get(sid);
+    if (s.any && key !== undefined) table.series.set(key, s.out);
   }
-
-  const sum = new Float64Array(bins);
-  const cnt = new Float64Array(bins);
-  let samples = new Float64Array(4096);
-  let values = new Float64Array(4096);
-  let idx = new Int32Array(4096);
-  let count = 0;
-  let current = -1;
-  const finish = (): void => {
-    if (current < 0) return;
-    const key = keys.get(current);
-    const p = pending.get(current);
-    if (p) {
-      ensure(count + p.samples.length);
-      samples.set(p.samples, count);
-      values.set(p.values, count);
-      count += p.samples.length;
-      pending.delete(current);
-    }
-    if (key !== undefined && count > 0) {
-      // Points after the range are dropped; the last point before it is where the range starts.
-      let end = count;
-      while (end > 0 && (samples[end - 1] as number) > lastId) end--;
-      let start = 0;
-      while (start + 1 < end && (samples[start + 1] as number) <= firstId) start++;
-      if (end > start) {
-        for (let k = start; k < end; k++) idx[k - start] = position(samples[k] as number);
-        const out = new Float64Array(bins);
-        if (binSteps(idx, values.subarray(start, end), end - start, n, binOf, bounds, sum, cnt, out)) table.series.set(key, out);
-      }
-    }
-    count = 0;
-  };
-  const ensure = (need: number): void => {
-    if (need <= samples.length) return;
-    let size = samples.length;
-    while (size < need) size *= 2;
-    const s = new Float64Array(size); s.set(samples.subarray(0, count)); samples = s;
-    const v = new Float64Array(size); v.set(values.subarray(0, count)); values = v;
-    idx = new Int32Array(size);
-  };
-  const chunks = db.prepare(`SELECT c.series_id, c.first_sample_id, c.n, c.data FROM chunk c JOIN series s ON s.id = c.series_id
-    WHERE s.recording_id = ? AND c.first_sample_id <= ? ORDER BY c.series_id, c.first_sample_id`).raw(true).iterate(recordingId, lastId) as Iterable<[number, number, number, Uint8Array]>;
-  for (const [sid, first, m, data] of chunks) {
-    if (sid !== current) { finish(); current = sid; }
-    if (!keys.has(sid)) continue;
-    ensure(count + m);
-    count = decodePointsInto(first, data, samples, values, count);
-  }
-  finish();
-  // Series that exist only in pending rows (appeared after the last flush).
-  for (const sid of [...pending.keys()]) { current = sid; count = 0; finish(); }
   return table;
 }
+
+/** Points a chunk holds at most (FLUSH_SAMPLES, schema.ts), grown on demand. */
+const FLUSH_POINTS = 1024;

@@ -63,10 +63,19 @@ export function theilSen(t: Float64Array, v: Float64Array, options: TheilSenOpti
     return { slope: 0, intercept: n > 0 ? (v[0] as number) : 0, pairs: 0, sampled, sampleSize: 0, sampleError: 0, interval: () => [-Infinity, Infinity] };
   }
   const slope = quantileInPlace(slopes, 0.5);
+  // quantileInPlace left the slopes partitioned at the median's index: every later order statistic is
+  // selected within one half (half the work, and the halves stay partitioned for the next one).
+  const km = Math.floor(0.5 * (m - 1));
+  const pickIndex = (k: number): number => {
+    if (k > km) return selectInPlace(slopes, k, km + 1, m - 1);
+    if (k < km) return selectInPlace(slopes, k, 0, km - 1);
+    return slopes[km] as number;
+  };
+  const pick = (q: number): number => pickIndex(Math.round(Math.min(1, Math.max(0, q)) * (m - 1)));
   let sampleError = 0;
   if (sampled) {
     const d = (1.96 * 0.5) / Math.sqrt(m);
-    sampleError = (pick(slopes, 0.5 + d) - pick(slopes, 0.5 - d)) / 2;
+    sampleError = (pick(0.5 + d) - pick(0.5 - d)) / 2;
   }
   const resid = new Float64Array(n);
   for (let i = 0; i < n; i++) resid[i] = (v[i] as number) - slope * (t[i] as number);
@@ -79,17 +88,13 @@ export function theilSen(t: Float64Array, v: Float64Array, options: TheilSenOpti
     if (!sampled) {
       const lo = Math.max(0, Math.min(m - 1, Math.floor(m1) - 1));
       const hi = Math.max(0, Math.min(m - 1, Math.ceil(m2) - 1));
-      return [selectInPlace(slopes, lo), selectInPlace(slopes, hi)];
+      return [pickIndex(lo), pickIndex(hi)];
     }
-    return [pick(slopes, (m1 - 1) / (pairs - 1)), pick(slopes, (m2 - 1) / (pairs - 1))];
+    return [pick((m1 - 1) / (pairs - 1)), pick((m2 - 1) / (pairs - 1))];
   };
   return { slope, intercept, pairs, sampled, sampleSize: m, sampleError, interval };
 }
 
-function pick(a: Float64Array, q: number): number {
-  const k = Math.round(Math.min(1, Math.max(0, q)) * (a.length - 1));
-  return selectInPlace(a, k);
-}
 
 /** All pairwise slopes with distinct t (n(n-1)/2 of them when t is strictly increasing). */
 export function allPairSlopes(t: Float64Array, v: Float64Array): Float64Array {
