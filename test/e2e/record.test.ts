@@ -26,17 +26,20 @@ for (const [name, extra] of [['local', []], ['via sh', ['--via', 'sh']], ['via b
     const db = join(dir, `${name.replace(/\W/g, '_')}.db`);
     const r = runCli(['record', ...extra, '--interval', '1s', '--duration', '3.5s', '--db', db]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /samples recorded in/);
+    const recorded = Number(/(\d+) samples recorded in/.exec(r.stderr)?.[1]);
     const { header, rows } = exportCsv(db, 'meminfo.MemTotal');
     assert.deepEqual(header, ['time_ms', 'meminfo.MemTotal']);
-    assert.ok(rows.length >= 3, `rows: ${rows.length}`);
+    // How many samples fit in 3.5 s depends on the machine's load; that every recorded one is in the file does not.
+    assert.ok(recorded >= 1, r.stderr);
+    assert.equal(rows.length, recorded);
     const memTotalKb = Number(/MemTotal:\s+(\d+)/.exec(spawnSync('cat', ['/proc/meminfo'], { encoding: 'utf8' }).stdout)?.[1]);
     for (const row of rows) assert.equal(row[1], memTotalKb * 1024);
     const a = runCli(['analyze', db, '--json']);
     assert.equal(a.code, 0, a.stderr);
-    const analysis = JSON.parse(a.stdout) as { verdict: string };
-    // A few seconds of an idle machine decide nothing: it must not cry wolf.
-    assert.notEqual(analysis.verdict, 'leak');
+    const analysis = JSON.parse(a.stdout) as { verdict: string; leaks: { subject: string; confidence: { level: string } }[] };
+    // A few seconds decide little. On a busy machine another tenant may well grow by megabytes in them, which a
+    // before/after comparison reports, but never with more than low confidence: no trend test is possible.
+    for (const l of analysis.leaks) assert.equal(l.confidence.level, 'low', `${l.subject}: ${l.confidence.level}`);
   });
 }
 
