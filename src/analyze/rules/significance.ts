@@ -51,8 +51,14 @@ export function recordMoreSec(tr: TrendTest, o: PolicyOptions): number {
 }
 
 function nextStepFor(subject: string): string {
-  if (subject.startsWith('slab.')) return `find the allocating call sites of this cache: memsleuth slab-calls (SLUB alloc_calls) or memsleuth trace (kmem events)`;
-  if (subject.startsWith('proc.')) return `find the allocating code: memsleuth trace --pid (bpftrace uprobes) or run under valgrind/LSan`;
-  if (subject.startsWith('vmalloc.')) return 'the caller is in the series key; memsleuth trace to see the call stacks';
-  return 'decompose it: memsleuth analyze splits kernel and user memory to name the culprit';
+  if (subject.startsWith('slab.')) {
+    const cache = subject.split('.').slice(1, -1).join('.');
+    return `find the allocating call sites of this cache: memsleuth trace kernel --cache ${cache} (kmem events), or memsleuth slab-calls ${cache} (SLUB alloc_calls)`;
+  }
+  if (subject.startsWith('proc.')) {
+    const pid = /:(\d+)\./.exec(subject)?.[1];
+    return `find the allocating code: memsleuth trace user --pid ${pid ?? 'PID'}, or memsleuth run --tool valgrind -- the program`;
+  }
+  if (subject.startsWith('vmalloc.')) return 'the caller is in the series key; memsleuth trace kernel shows the call stacks';
+  return 'the kernel/user split and the culprits below say where it goes';
 }
