@@ -51,11 +51,21 @@ const RECLAIMABLE_GROUPS = [SYSTEM.pageCache, SYSTEM.buffers, groupKey('slabRecl
 const LEVEL_RANK: Record<ConfidenceLevel, number> = { low: 0, medium: 1, high: 2 };
 const minLevel = (a: ConfidenceLevel, b: ConfidenceLevel): ConfidenceLevel => (LEVEL_RANK[a] <= LEVEL_RANK[b] ? a : b);
 
+/**
+ * The reason beside a confidence level, in an engineer's words: how many samples of what. The test, its
+ * statistic and p-value stay in the finding's evidence lines, where the method is read.
+ */
 function confidenceOf(v: SeriesVerdict): Confidence {
-  if (v.rule === 'few-samples') return { level: 'low', reason: `only ${v.points} samples of ${v.key}: a before/after comparison, no statistical test` };
-  const p = v.pValue !== null ? `p=${v.pValue.toExponential(1)}` : v.test;
+  const what = `${v.points} samples of ${readableKey(v.key)}`;
+  if (v.rule === 'few-samples') return { level: 'low', reason: `only ${what}: a before/after comparison` };
   const short = v.level === 'low' && v.points >= 30 && v.verdict !== 'inconclusive' ? '; a recording this short cannot show that the growth persists' : '';
-  return { level: v.level, reason: `${v.test} on ${v.points} samples of ${v.key} (${p})${short}` };
+  return { level: v.level, reason: `${what}${short}` };
+}
+
+/** "system.slabUnreclaimable" -> "slab unreclaimable"; a culprit key -> its subject ("app (pid 42)"). */
+function readableKey(key: string): string {
+  if (key.startsWith('system.')) return key.slice('system.'.length).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return subjectOf(key);
 }
 
 function sinceIso(table: SeriesTable, sec: number): string | null {
