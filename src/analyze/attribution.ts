@@ -9,6 +9,7 @@
  */
 import type { Attribution, AttributionNode, SeriesVerdict } from '../model/analysis.js';
 import type { Meminfo } from '../model/proc_files.js';
+import { THREAD_STACK_CALLER } from '../model/proc_files.js';
 import { composition, COMPOSITION_GROUPS } from './composition.js';
 import { finitePoints, levels, type SeriesJudge } from './judge.js';
 import type { Culprits } from './culprits.js';
@@ -50,6 +51,7 @@ export function deriveSystemSeries(judge: SeriesJudge): Attribution['basis'] {
     if (vmUsed) for (let i = 0; i < n; i++) if ((vmUsed[i] as number) > 0) vmUsedSeen = true;
     // VmallocUsed was 0 on 4.x kernels (4.4 .. 5.3): vmallocinfo is then the only count of vmalloc pages.
     const vmInfo = vmUsedSeen ? undefined : w.get('vmalloc.total.bytes');
+    const vmStacks = w.get('vmalloc.stacks.bytes');
     const out = new Map<string, Float64Array>();
     const arr = (k: string): Float64Array => {
       let a = out.get(k);
@@ -69,7 +71,8 @@ export function deriveSystemSeries(judge: SeriesJudge): Attribution['basis'] {
         m.counts[k] = x;
       }
       const vmi = vmInfo?.[i];
-      const c = composition(m, vmi !== undefined && Number.isFinite(vmi) ? vmi : undefined);
+      const st = vmStacks?.[i];
+      const c = composition(m, vmi !== undefined && Number.isFinite(vmi) ? vmi : undefined, st !== undefined && Number.isFinite(st) ? st : undefined);
       for (const g of COMPOSITION_GROUPS) {
         const x = c[g];
         if (x !== undefined) arr(groupKey(g))[i] = x;
@@ -161,6 +164,54 @@ function culpritNodes(rows: readonly SeriesVerdict[], label: (r: SeriesVerdict) 
   }));
 }
 
+/**
+ * Culprit rows of one group measured on the same samples as the group, so the rows and the group add up: the group
+ * and every row are levelled (first/last levels) over the samples where `maskKey` was read (vmallocinfo is read
+ * less often than meminfo; a spike in a sample one series lacks would otherwise land in one and not the other).
+ * A last row, "other ... (net)", holds what the shown rows leave of the group: callers not shown, and shrinking ones.
+ */
+function alignedGroup(judge: SeriesJudge, group: AttributionNode | undefined, maskKey: string, rows: readonly SeriesVerdict[], label: (r: SeriesVerdict) => string, other: string, max = 5): void {
+  if (!group) return;
+  const mask = judge.values(maskKey);
+  const gv = judge.values(groupKey(group.id));
+  if (!mask || !gv) {
+    group.children = culpritNodes(rows, label, max);
+    return;
+  }
+  const on = (v: Float64Array): Float64Array => {
+    const out: number[] = [];
+    for (let i = 0; i < v.length; i++) if (Number.isFinite(mask[i] as number) && Number.isFinite(gv[i] as number) && Number.isFinite(v[i] as number)) out.push(v[i] as number);
+    return Float64Array.from(out);
+  };
+  const g = on(gv);
+  if (g.length < 2) {
+    group.children = culpritNodes(rows, label, max);
+    return;
+  }
+  const glv = levels(g);
+  group.deltaBytes = glv.last - glv.first;
+  group.startBytes = glv.first;
+  group.endBytes = glv.last;
+  const kids: AttributionNode[] = [];
+  for (const r of rows) {
+    const v = judge.values(r.key);
+    if (!v) continue;
+    const x = on(v);
+    if (x.length !== g.length) continue; // read on other samples than the group: not comparable row by row
+    const lv = levels(x);
+    const d = lv.last - lv.first;
+    if (d <= 0) continue;
+    kids.push({ id: r.key, label: label(r), deltaBytes: d, share: null, startBytes: lv.first, endBytes: lv.last, keys: [r.key], additive: false, verdict: r.verdict, note: null, children: [] });
+  }
+  kids.sort((a, b) => b.deltaBytes - a.deltaBytes);
+  const shown = kids.slice(0, max);
+  const rest = group.deltaBytes - shown.reduce((n, k) => n + k.deltaBytes, 0);
+  if (shown.length > 0 && Math.abs(rest) >= Math.max(65536, 0.01 * Math.abs(group.deltaBytes))) {
+    shown.push({ id: `${group.id}.other`, label: other, deltaBytes: rest, share: null, startBytes: null, endBytes: null, keys: [], additive: false, verdict: null, note: null, children: [] });
+  }
+  group.children = shown;
+}
+
 function setShares(node: AttributionNode, gross: number): void {
   node.share = gross > 0 ? node.deltaBytes / gross : null;
   for (const c of node.children) setShares(c, gross);
@@ -203,13 +254,17 @@ export function attribute(judge: SeriesJudge, basis: Attribution['basis'], culpr
     memAvailableDelta = deltaOf('meminfo.MemAvailable');
     const slab = g('slabUnreclaimable', 'slab, unreclaimable (SUnreclaim)', ['meminfo.SUnreclaim']);
     if (slab) slab.children = culpritNodes(culprits.slab, (r) => `cache ${r.key.slice(5, -6)}`);
-    const vm = g('vmalloc', 'vmalloc', ['meminfo.VmallocUsed', 'vmalloc.total.bytes']);
-    if (vm) vm.children = culpritNodes(culprits.vmalloc, (r) => `caller ${r.key.slice(15, -6)}`);
+    // Thread stacks are vmalloc areas (CONFIG_VMAP_STACK) counted as kernel stacks: their caller rows go there.
+    const isStack = (r: SeriesVerdict): boolean => THREAD_STACK_CALLER.test(r.key.slice(15, -6));
+    const vm = g('vmalloc', 'vmalloc (without thread stacks)', ['meminfo.VmallocUsed', 'vmalloc.total.bytes', 'meminfo.KernelStack']);
+    alignedGroup(judge, vm, 'vmalloc.total.bytes', culprits.vmalloc.filter((r) => !isStack(r)), (r) => `caller ${r.key.slice(15, -6)}`, 'other callers (net)');
+    const stacks = g('kernelStack', 'kernel stacks (KernelStack)', ['meminfo.KernelStack']);
+    alignedGroup(judge, stacks, 'vmalloc.total.bytes', culprits.vmalloc.filter(isStack), (r) => `vmalloc'd stacks, caller ${r.key.slice(15, -6)}`, 'stacks not in vmallocinfo (net)');
     const cma = leaf(judge, { id: 'cmaUsed', label: 'CMA in use (CmaTotal - CmaFree)', key: SYSTEM.cmaUsed, keys: ['meminfo.CmaTotal', 'meminfo.CmaFree'], additive: false, note: 'CMA pages may hold user or cache pages counted above: shown, not added' });
     const kernel = parent('kernel', 'kernel', [
       slab, vm,
       g('pageTables', 'page tables (PageTables)', ['meminfo.PageTables']),
-      g('kernelStack', 'kernel stacks (KernelStack)', ['meminfo.KernelStack']),
+      stacks,
       g('percpu', 'per-cpu (Percpu)', ['meminfo.Percpu']),
       g('hugetlb', 'hugetlb pages', ['meminfo.HugePages_Total']),
       cma,

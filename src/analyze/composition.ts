@@ -3,10 +3,13 @@
  * The kernel has no single identity for this; the one used here (Documentation/filesystems/proc.rst, "meminfo"):
  *   MemTotal = MemFree + file cache (Cached - Shmem + Buffers + SwapCached) + Shmem + AnonPages
  *            + SReclaimable + SUnreclaim + vmalloc + PageTables + KernelStack + Percpu + HugeTLB + unexplained
+ * where vmalloc leaves out the thread stacks when they are vmalloc'd (CONFIG_VMAP_STACK, the default on x86_64
+ * and arm64): those pages are in VmallocUsed and in KernelStack both, and are counted once, as kernel stacks.
  * "unexplained" is what nobody counts: pages taken straight from the buddy allocator by drivers
  * (alloc_pages without a counter), as the seeds found by hand on an embedded board.
  */
-import type { Meminfo } from '../model/proc_files.js';
+import type { Meminfo, VmallocArea } from '../model/proc_files.js';
+import { THREAD_STACK_CALLER, vmallocAreaBytes, vmallocPageSize } from '../model/proc_files.js';
 
 export const COMPOSITION_GROUPS = [
   'free', 'fileCache', 'shmem', 'anon', 'slabReclaimable', 'slabUnreclaimable',
@@ -23,8 +26,10 @@ export type Composition = Partial<Record<CompositionGroup, number>> & { total?: 
 /**
  * @param vmallocBytes vmalloc pages counted from /proc/vmallocinfo, when read: VmallocUsed was 0 on 4.x kernels
  *   (between 4.4 and 5.3 the kernel stopped computing it), so the file is the better source when present.
+ * @param stackBytes bytes of the vmalloc areas that are thread stacks (vmallocinfo, see THREAD_STACK_CALLER), when
+ *   read. Without vmallocinfo, stacks are taken as vmalloc'd when VmallocUsed is at least KernelStack.
  */
-export function composition(meminfo: Meminfo, vmallocBytes?: number): Composition {
+export function composition(meminfo: Meminfo, vmallocBytes?: number, stackBytes?: number): Composition {
   const b = meminfo.bytes;
   const get = (k: string): number => b[k] ?? 0;
   const total = b['MemTotal'];
@@ -45,9 +50,13 @@ export function composition(meminfo: Meminfo, vmallocBytes?: number): Compositio
   }
   const vmallocUsed = b['VmallocUsed'];
   const vm = vmallocBytes ?? (vmallocUsed !== undefined && vmallocUsed < total ? vmallocUsed : undefined);
-  if (vm !== undefined) out.vmalloc = vm;
+  const kernelStack = get('KernelStack');
+  if (vm !== undefined) {
+    const stacks = stackBytes ?? (vm >= kernelStack ? kernelStack : 0);
+    out.vmalloc = Math.max(0, vm - Math.min(stacks, kernelStack));
+  }
   out.pageTables = get('PageTables') + get('SecPageTables');
-  out.kernelStack = get('KernelStack');
+  out.kernelStack = kernelStack;
   if (b['Percpu'] !== undefined) out.percpu = get('Percpu');
   const hugeTotal = meminfo.counts['HugePages_Total'];
   const hugeSize = b['Hugepagesize'];
@@ -58,7 +67,24 @@ export function composition(meminfo: Meminfo, vmallocBytes?: number): Compositio
   return out;
 }
 
-/** vmalloc bytes from /proc/vmallocinfo (areas of kind "vmalloc" only: ioremap and vmap map memory counted elsewhere). */
-export function vmallocBytes(areas: readonly { size: number; kinds: string[] }[] | undefined): number | undefined {
-  return areas ? areas.filter((a) => a.kinds.includes('vmalloc')).reduce((n, a) => n + a.size, 0) : undefined;
+/**
+ * vmalloc bytes from /proc/vmallocinfo: the pages (pages=N) of areas of kind "vmalloc", not their size, which adds a
+ * guard page each; ioremap and vmap map memory counted elsewhere. `stacks` is the part that is thread stacks.
+ */
+export function vmallocBytes(areas: readonly VmallocArea[] | undefined): number | undefined {
+  return vmallocSplit(areas)?.total;
+}
+
+export function vmallocSplit(areas: readonly VmallocArea[] | undefined): { total: number; stacks: number } | undefined {
+  if (!areas) return undefined;
+  const ps = vmallocPageSize(areas);
+  let total = 0;
+  let stacks = 0;
+  for (const a of areas) {
+    if (!a.kinds.includes('vmalloc')) continue;
+    const b = vmallocAreaBytes(a, ps);
+    total += b;
+    if (a.caller !== undefined && THREAD_STACK_CALLER.test(a.caller)) stacks += b;
+  }
+  return { total, stacks };
 }

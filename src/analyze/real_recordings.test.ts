@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixturesDir } from '../../test/corpus.js';
 import type { SeriesTable } from '../model/series_table.js';
+import type { AttributionNode } from '../model/analysis.js';
 import { analyzeRecording } from './report_model.js';
 
 interface RecordingFixture {
@@ -59,4 +60,30 @@ test('a socketpair fd leak (50/s, 120 s): kernel-slab leak, the UNIX socket cach
   assert.ok(lead?.culprits.includes('slab.filp.bytes'));
   assert.ok(lead?.owners.some((o) => o.pid === pid && o.counter === 'fdsize'), JSON.stringify(lead?.owners));
   assert.equal(a.confidence.level, 'low');
+});
+
+test('9,000 threads started at 200/s (70 s, shared machine): the tree adds up, stacks are kernel stacks, no vmalloc row exceeds its group', () => {
+  const { table, pid } = load('recording-9000-threads-local.json');
+  const a = analyzeRecording(table);
+  const walk = (n: AttributionNode, f: (n: AttributionNode) => void): void => { f(n); n.children.forEach((c) => walk(c, f)); };
+  const find = (id: string): AttributionNode | undefined => { let hit: AttributionNode | undefined; walk(a.attribution.root, (n) => { if (n.id === id) hit = n; }); return hit; };
+  // Additive children add up to their parent everywhere; shown-not-added rows (culprits) add up to their group
+  // where the group measures them on the same samples (vmalloc, kernel stacks), with an "other (net)" row.
+  walk(a.attribution.root, (n) => {
+    const add = n.children.filter((c) => c.additive);
+    if (add.length > 0) assert.ok(Math.abs(add.reduce((s, c) => s + c.deltaBytes, 0) - n.deltaBytes) < 1, n.id);
+  });
+  for (const id of ['vmalloc', 'kernelStack']) {
+    const g = find(id);
+    assert.ok(g, id);
+    const rows = g.children;
+    if (rows.length > 0) assert.ok(Math.abs(rows.reduce((s, c) => s + c.deltaBytes, 0) - g.deltaBytes) < 1, `${id}: ${rows.map((r) => `${r.label} ${r.deltaBytes}`).join(', ')} vs ${g.deltaBytes}`);
+    for (const r of rows) if (r.deltaBytes > 0 && g.deltaBytes > 0 && !r.id.endsWith('.other')) assert.ok(r.deltaBytes <= g.deltaBytes + 1, `${r.label} ${r.deltaBytes} > ${id} ${g.deltaBytes}`);
+  }
+  // ~140 MiB of thread stacks grew: under kernel stacks (with their vmalloc caller), not a second time under vmalloc.
+  const stacks = find('kernelStack');
+  assert.ok((stacks?.deltaBytes ?? 0) > 130 * 2 ** 20, `kernel stacks +${stacks?.deltaBytes}`);
+  assert.ok(stacks?.children.some((c) => c.label.includes('kernel_clone')), JSON.stringify(stacks?.children.map((c) => c.label)));
+  assert.ok(!find('vmalloc')?.children.some((c) => c.label.includes('kernel_clone')));
+  assert.ok(a.leaks.some((l) => l.owners.some((o) => o.pid === pid)), JSON.stringify(a.leaks.map((l) => l.owners)));
 });

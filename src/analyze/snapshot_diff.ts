@@ -3,7 +3,7 @@
  * meminfo grouped, slab caches and vmalloc callers ranked by growth, processes ranked by USS/PSS growth.
  */
 import type { Snapshot } from '../model/snapshot.js';
-import { composition, COMPOSITION_GROUPS, vmallocBytes, type CompositionGroup } from './composition.js';
+import { composition, COMPOSITION_GROUPS, vmallocSplit, type CompositionGroup } from './composition.js';
 
 export interface Change { before: number; after: number; delta: number }
 export interface NamedChange extends Change {
@@ -55,7 +55,10 @@ function rankMaps(a: Map<string, number>, b: Map<string, number>): NamedChange[]
   return out.sort((x, y) => y.delta - x.delta || x.name.localeCompare(y.name));
 }
 
-const vmallocTotal = (s: Snapshot): number | undefined => vmallocBytes(s.vmallocinfo?.areas);
+const compositionOf = (s: Snapshot & { meminfo: NonNullable<Snapshot['meminfo']> }): ReturnType<typeof composition> => {
+  const vm = vmallocSplit(s.vmallocinfo?.areas);
+  return composition(s.meminfo, vm?.total, vm?.stacks);
+};
 
 export function diffSnapshots(a: Snapshot, b: Snapshot): SnapshotDiff {
   const out: SnapshotDiff = { groups: [], slab: [], vmalloc: [], processes: [], appeared: [], exited: [], meminfo: [] };
@@ -68,7 +71,7 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): SnapshotDiff {
   if (ma && mb) {
     if (ma['MemAvailable'] !== undefined && mb['MemAvailable'] !== undefined) out.memAvailable = change(ma['MemAvailable'], mb['MemAvailable']);
     if (ma['MemFree'] !== undefined && mb['MemFree'] !== undefined) out.memFree = change(ma['MemFree'], mb['MemFree']);
-    const ca = composition(a.meminfo!, vmallocTotal(a)), cb = composition(b.meminfo!, vmallocTotal(b));
+    const ca = compositionOf({ ...a, meminfo: a.meminfo! }), cb = compositionOf({ ...b, meminfo: b.meminfo! });
     for (const g of COMPOSITION_GROUPS) {
       const x = ca[g], y = cb[g];
       if (x !== undefined && y !== undefined) out.groups.push({ group: g, change: change(x, y) });

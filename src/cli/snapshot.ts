@@ -32,8 +32,9 @@ export const snapshotCommand: CommandSpec = {
         else {
           const { renderSnapshot } = await import('../report/snapshot_text.js');
           const { colorsFor } = await import('../report/color.js');
-          const { composition, vmallocBytes } = await import('../analyze/composition.js');
-          const comp = composition(snapshot.meminfo, vmallocBytes(snapshot.vmallocinfo?.areas));
+          const { composition, vmallocSplit } = await import('../analyze/composition.js');
+          const vm = vmallocSplit(snapshot.vmallocinfo?.areas);
+          const comp = composition(snapshot.meminfo, vm?.total, vm?.stacks);
           process.stdout.write(`${renderSnapshot(snapshot, comp, colorsFor(process.stdout), { top: opts.top })}\n`);
           if (opts.output) process.stdout.write(`\nsnapshot written to ${opts.output}\n`);
         }

@@ -65,6 +65,40 @@ export interface VmallocArea {
 
 export interface Vmallocinfo { areas: VmallocArea[] }
 
+/**
+ * Callers of the vmalloc areas that hold kernel thread stacks with CONFIG_VMAP_STACK=y (kernel/fork.c
+ * alloc_thread_stack_node, usually inlined into dup_task_struct -> copy_process -> kernel_clone). Their pages are
+ * in VmallocUsed and in KernelStack both: counted once, as kernel stacks.
+ */
+export const THREAD_STACK_CALLER = /^(?:alloc_thread_stack_node|dup_task_struct|copy_process|kernel_clone|_do_fork|do_fork)$/;
+
+/**
+ * The page size of the kernel that printed the areas: a vmalloc area's size is its pages plus one guard page
+ * (mm/vmalloc.c, unless VM_NO_GUARD), so size / (pages + 1) is the page size. The most common answer wins; 4096
+ * when no area says.
+ */
+export function vmallocPageSize(areas: readonly VmallocArea[]): number {
+  const votes = new Map<number, number>();
+  for (const a of areas) {
+    if (a.pages === undefined || a.pages <= 0) continue;
+    const ps = a.size / (a.pages + 1);
+    if (ps === 4096 || ps === 8192 || ps === 16384 || ps === 65536) votes.set(ps, (votes.get(ps) ?? 0) + 1);
+  }
+  let best = 4096;
+  let n = 0;
+  for (const [ps, c] of votes) if (c > n) { best = ps; n = c; }
+  return best;
+}
+
+/**
+ * RAM an area holds: its pages (pages=N, what VmallocUsed adds up), not its size, which adds a guard page (20480
+ * for a 16 KiB stack). Areas without pages= map memory counted elsewhere, or none: ioremap, vmap, "unpurged
+ * vm_area", and the per-cpu chunks of pcpu_get_vm_areas (kind vmalloc, but their pages are meminfo's Percpu): 0.
+ */
+export function vmallocAreaBytes(a: VmallocArea, pageSize: number): number {
+  return a.pages !== undefined ? a.pages * pageSize : 0;
+}
+
 export interface BuddyZone { node: number; zone: string; freeByOrder: number[] }
 export interface Buddyinfo { zones: BuddyZone[] }
 

@@ -3,6 +3,7 @@
  * Keys are stable, readable and greppable; values are bytes where the thing is a size.
  */
 import type { FreeRow } from './proc_files.js';
+import { THREAD_STACK_CALLER, vmallocAreaBytes, vmallocPageSize } from './proc_files.js';
 import type { Snapshot } from './snapshot.js';
 
 export type SeriesValues = Map<string, number>;
@@ -48,11 +49,17 @@ export class SeriesFlattener {
       }
     }
     if (vmallocinfo) {
+      // Bytes are the pages an area holds, the unit of VmallocUsed: its size column adds a guard page.
+      const pageSize = vmallocPageSize(vmallocinfo.areas);
+      out.set('vmalloc.total.bytes', 0);
+      out.set('vmalloc.stacks.bytes', 0);
       for (const a of vmallocinfo.areas) {
         const caller = a.caller ? keyPart(a.caller) : 'unknown';
-        add(out, `vmalloc.caller.${caller}.bytes`, a.size);
+        const b = vmallocAreaBytes(a, pageSize);
+        add(out, `vmalloc.caller.${caller}.bytes`, b);
         add(out, `vmalloc.caller.${caller}.areas`, 1);
-        add(out, 'vmalloc.total.bytes', a.size);
+        add(out, 'vmalloc.total.bytes', b);
+        if (a.caller !== undefined && THREAD_STACK_CALLER.test(a.caller)) add(out, 'vmalloc.stacks.bytes', b);
       }
     }
     if (vmstat) for (const k in vmstat) out.set(this.key('vmstat.', k), vmstat[k] as number);
