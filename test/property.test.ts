@@ -28,6 +28,8 @@ const KNOWN: Record<FormatName, SampleFile[]> = {
   cgroup_memory_stat: fixtures(/^cgroup_memory_stat-/),
   cgroup_memory_current: fixtures(/^cgroup_memory_usage_in_bytes-/),
   allocinfo: fixtures(/^allocinfo-/),
+  dmabuf_bufinfo: [...corpus('dmabuf'), ...corpus('local-6.18', /^dmabuf-bufinfo/)],
+  dumpsys_meminfo: corpus('dumpsys_meminfo'),
 };
 
 /** Written here in each format's documented shape, for formats with few or no captured samples. */
@@ -45,8 +47,8 @@ const INLINE: Array<[FormatName, string, string]> = [
 
 /** Real files of other kinds that must not be mistaken for one of ours. */
 const OTHERS: SampleFile[] = [
-  ...corpus('local-6.18', /^(?:smem|slabtop|dmabuf)/), ...corpus('lsan'), ...corpus('kmemleak'), ...corpus('valgrind'),
-  ...corpus('dmabuf'), ...corpus('procrank'), ...corpus('mtrace'), ...corpus('page_owner'), ...corpus('dmalloc'),
+  ...corpus('local-6.18', /^(?:smem|slabtop)/), ...corpus('lsan'), ...corpus('kmemleak'), ...corpus('valgrind'),
+  ...corpus('procrank'), ...corpus('mtrace'), ...corpus('page_owner'), ...corpus('dmalloc'),
 ];
 
 const FORMATS = Object.keys(PARSERS) as FormatName[];

@@ -206,7 +206,7 @@ function alignedGroup(judge: SeriesJudge, group: AttributionNode | undefined, ma
   kids.sort((a, b) => b.deltaBytes - a.deltaBytes);
   const shown = kids.slice(0, max);
   const rest = group.deltaBytes - shown.reduce((n, k) => n + k.deltaBytes, 0);
-  if (shown.length > 0 && Math.abs(rest) >= Math.max(65536, 0.01 * Math.abs(group.deltaBytes))) {
+  if (shown.length > 0 && Math.abs(rest) >= 4096) {
     shown.push({ id: `${group.id}.other`, label: other, deltaBytes: rest, share: null, startBytes: null, endBytes: null, keys: [], additive: false, verdict: null, note: null, children: [] });
   }
   group.children = shown;

@@ -78,7 +78,9 @@ test('9,000 threads started at 200/s (70 s, shared machine): the tree adds up, s
     assert.ok(g, id);
     const rows = g.children;
     if (rows.length > 0) assert.ok(Math.abs(rows.reduce((s, c) => s + c.deltaBytes, 0) - g.deltaBytes) < 1, `${id}: ${rows.map((r) => `${r.label} ${r.deltaBytes}`).join(', ')} vs ${g.deltaBytes}`);
-    for (const r of rows) if (r.deltaBytes > 0 && g.deltaBytes > 0 && !r.id.endsWith('.other')) assert.ok(r.deltaBytes <= g.deltaBytes + 1, `${r.label} ${r.deltaBytes} > ${id} ${g.deltaBytes}`);
+    // A row may pass its group only by what others shrank meanwhile (the "net" row says how much): here, by less
+    // than 1% (reads a moment apart). Before, sizes with guard pages put one caller 29% above vmalloc.
+    for (const r of rows) if (r.deltaBytes > 0 && g.deltaBytes > 0 && !r.id.endsWith('.other')) assert.ok(r.deltaBytes <= g.deltaBytes * 1.01, `${r.label} ${r.deltaBytes} > ${id} ${g.deltaBytes}`);
   }
   // ~140 MiB of thread stacks grew: under kernel stacks (with their vmalloc caller), not a second time under vmalloc.
   const stacks = find('kernelStack');

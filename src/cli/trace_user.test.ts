@@ -6,6 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fixturesDir } from '../../test/corpus.js';
 import { runCli, runCliAsync } from '../../test/e2e/cli_helpers.js';
 import { findTool } from '../symbolize/addr2line.js';
 import { gcc, runUntilReady, tempDir, writeSource } from '../symbolize/test_programs.js';
@@ -62,5 +66,26 @@ test('trace user --pid P --duration: exits after the duration and the process ru
     assert.ok(isAlive(running.pid), 'the traced process must keep running');
   } finally {
     await running.stop();
+  }
+});
+
+test('trace user (faults engine) on a leaking program: a bytes/s rate per site, in the table and in --json', (t) => {
+  if (process.getuid?.() !== 0) { t.skip('the faults engine needs root (perf events on another process)'); return; }
+  if (spawnSync('sh', ['-c', 'command -v gcc']).status !== 0) { t.skip('gcc not installed'); return; }
+  const dir = mkdtempSync(join(tmpdir(), 'memsleuth-trace-user-'));
+  try {
+    execFileSync('gcc', ['-g', '-O0', '-o', join(dir, 'leaky_heap'), join(fixturesDir, 'leaky_heap.c')], { stdio: 'ignore' });
+    const r = runCli(['trace', 'user', '--engine', 'faults', '--duration', '3s', '--', join(dir, 'leaky_heap'), '2'], { timeoutMs: 60_000 });
+    if (r.code !== 0 && /perf|permission|not supported/i.test(r.stderr)) { t.skip(`faults engine unavailable here: ${r.stderr.split('\n')[0] ?? ''}`); return; }
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Outstanding growth per site over the \d+ s traced\n +rate +outstanding +objects +site\n/);
+    assert.match(r.stdout, /\n *\+[\d.]+ (?:B|KiB|MiB)\/s +[\d.]+ (?:B|KiB|MiB) +\d+ +\S/);
+    const j = runCli(['trace', 'user', '--engine', 'faults', '--duration', '3s', '--json', '--', join(dir, 'leaky_heap'), '2'], { timeoutMs: 60_000 });
+    assert.equal(j.code, 0, j.stderr);
+    const out = JSON.parse(j.stdout) as { durationSec: number; sites: { bytes: number; rateBytesPerSec: number | null }[] };
+    assert.ok(out.sites.length > 0);
+    for (const s of out.sites) assert.equal(s.rateBytesPerSec, s.bytes / out.durationSec);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

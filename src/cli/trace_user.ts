@@ -51,7 +51,10 @@ export function defineTraceUser(cmd: Command, setExitCode: (code: number) => voi
       } finally {
         process.removeListener('SIGINT', stop);
       }
-      if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
+      // Outstanding bytes over the traced time: the net rate each site held on to memory while watched (the tracer
+      // sees only allocations made while it was attached, so everything outstanding accumulated in durationSec).
+      const rateOf = (bytes: number): number | null => (result.durationSec > 0 ? bytes / result.durationSec : null);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ...result, sites: result.sites.map((s) => ({ ...s, rateBytesPerSec: rateOf(s.bytes) })) }, null, 1)}\n`);
       else {
         const { colorsFor } = await import('../report/color.js');
         const { renderEvidence } = await import('../report/evidence_text.js');
@@ -59,6 +62,18 @@ export function defineTraceUser(cmd: Command, setExitCode: (code: number) => voi
         const c = colorsFor(process.stdout);
         process.stdout.write(`trace user: engine ${result.engine}, pid ${result.pid}, ${formatDuration(result.durationSec)} (${result.ended})\n`);
         for (const n of result.notes) process.stdout.write(`  ${n}\n`);
+        if (result.sites.length > 0 && result.durationSec > 0) {
+          const { formatBytes, formatDelta } = await import('../report/units.js');
+          const { renderTable } = await import('../report/table.js');
+          const { culpritFrame, formatFrame } = await import('../report/evidence_text.js');
+          const { terminalSafe } = await import('../report/escape.js');
+          process.stdout.write(`\nOutstanding growth per site over the ${formatDuration(result.durationSec)} traced\n`);
+          process.stdout.write(`${renderTable(
+            [{ header: 'rate', align: 'right' }, { header: 'outstanding', align: 'right' }, { header: 'objects', align: 'right' }, { header: 'site' }],
+            result.sites.slice(0, opts.top).map((s) => { const f = culpritFrame(s) ?? s.stack[0]; return [`${formatDelta(rateOf(s.bytes) ?? 0)}/s`, formatBytes(s.bytes), String(s.count), terminalSafe(f !== undefined ? formatFrame(f) : '?')]; }),
+            process.stdout.columns,
+          )}\n\n`);
+        }
         process.stdout.write(`${renderEvidence({ inputs: [], sites: result.sites, problems: [] }, c, { top: opts.top, frames: opts.frames })}\n`);
         for (const p of result.problems) process.stdout.write(c.yellow(`problem: ${p}\n`));
       }

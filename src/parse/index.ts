@@ -19,11 +19,13 @@ import { parseSmaps } from './smaps.js';
 import { parseSmapsRollup } from './smaps_rollup.js';
 import { parseFree } from './free.js';
 import { parseCgroupMemoryCurrent, parseCgroupMemoryStat } from './cgroup_memory.js';
+import { parseDmabufBufinfo } from './dmabuf_bufinfo.js';
+import { parseDumpsysMeminfo } from './dumpsys_meminfo.js';
 
 export type FormatName =
   | 'meminfo' | 'slabinfo' | 'vmallocinfo' | 'buddyinfo' | 'zoneinfo' | 'pagetypeinfo' | 'vmstat'
   | 'status' | 'statm' | 'smaps' | 'smaps_rollup' | 'free' | 'cgroup_memory_stat' | 'cgroup_memory_current'
-  | 'allocinfo';
+  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo';
 
 export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   meminfo: (t) => parseMeminfo(t),
@@ -41,6 +43,8 @@ export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   cgroup_memory_stat: (t) => parseCgroupMemoryStat(t),
   cgroup_memory_current: (t) => parseCgroupMemoryCurrent(t),
   allocinfo: (t) => parseAllocinfo(t),
+  dmabuf_bufinfo: (t) => parseDmabufBufinfo(t),
+  dumpsys_meminfo: (t) => parseDumpsysMeminfo(t),
 };
 
 /** How much of the text detect looks at: enough for a few prose or prompt lines before the file itself. */
@@ -54,6 +58,8 @@ const HEAD_LINES = 40;
  */
 type Shape = FormatName | ((line: string, index: number, lines: readonly string[]) => FormatName | undefined);
 const LINE_SHAPES: Array<[RegExp, Shape]> = [
+  [/^Dma-buf Objects:$|^size\s+flags\s+mode\s+count\s+exp_name/, 'dmabuf_bufinfo'],
+  [/^\*\* MEMINFO in pid \d+ \[/, 'dumpsys_meminfo'],
   [/^slabinfo - version:/, 'slabinfo'],
   [/^allocinfo - version:/, 'allocinfo'],
   [/^(?:Page block order:|Pages per block:|Free pages count per migrate type)/, 'pagetypeinfo'],

@@ -5,6 +5,7 @@
  */
 import type { Target } from '../sources/target.js';
 import type { SamplePlanner } from '../sources/sample_planner.js';
+import { checkFirstWatched } from '../sources/watch_file.js';
 import type { RecordingWriter, SampleWarning } from '../store/writer.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { flattenSnapshot, type SeriesValues } from '../model/series.js';
@@ -77,6 +78,8 @@ export async function record(o: RecorderOptions): Promise<RecordSummary> {
       o.onError?.(err as Error);
       continue;
     }
+    // A watched file that gives nothing is said at once, not found empty after a day of recording.
+    if (samples === 0 && plan.watch.length > 0) checkFirstWatched(plan.watch, result.snapshot.watched, result.unreadable.filter((u) => u.pid === undefined));
     if (result.gap) o.writer.recordGap({ fromMs: result.gap.downAtMs, toMs: result.gap.upAtMs, reason: result.gap.reason });
     const snap = result.snapshot;
     const values = flattenSnapshot(snap);

@@ -127,7 +127,7 @@ export class LocalTarget implements Target {
         continue;
       }
       raw.push({ kind: 'file', name: spec.name, text: r.text });
-      const reduced = reduceWatched(r.text, spec.format);
+      const reduced = reduceWatched(r.text, spec.format, spec.path);
       snapshot.watched?.push({ name: spec.name, values: reduced.value });
       for (const w of reduced.warnings) warn({ ...w, source: spec.path });
     }

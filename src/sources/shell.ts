@@ -172,7 +172,7 @@ export function framedToTargetSample(framed: FramedSample, plan: SamplePlan, tim
     const name = s.name.slice(WATCH_PREFIX.length);
     const spec = plan.watch.find((w) => w.name === name);
     if (!spec) continue;
-    const r = reduceWatched(sectionText(s), spec.format);
+    const r = reduceWatched(sectionText(s), spec.format, spec.path);
     snapshot.watched?.push({ name, values: r.value });
     for (const w of r.warnings) snapshot.warnings.push({ ...w, source: spec.path });
   }

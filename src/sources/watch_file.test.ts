@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseWatchNumber, parseWatchSpec, parseWatchSpecs, reduceWatched } from './watch_file.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixturesDir } from '../../test/corpus.js';
+import { checkFirstWatched, parseWatchNumber, parseWatchSpec, parseWatchSpecs, reduceWatched } from './watch_file.js';
 import { InputError } from '../model/errors.js';
 
 test('parseWatchSpec: default kv, explicit formats, colons in paths and regexes', () => {
@@ -58,4 +61,31 @@ test('count:REGEX counts matching lines; a global regex does not skip lines', ()
   const text = 'alloc 1\nfree 1\nalloc 2\nalloc 3\n';
   assert.deepEqual(reduceWatched(text, { kind: 'count', regex: /^alloc/g }).value, { count: 3 });
   assert.deepEqual(reduceWatched('', { kind: 'count', regex: /x/ }).value, { count: 0 });
+});
+
+test('kv on real one-line and sockstat files of this machine: named numbers, never nothing', () => {
+  const read = (n: string): string => readFileSync(join(fixturesDir, n), 'utf8');
+  const fileNr = read('file-nr-local.txt').trim().split(/\s+/).map(Number);
+  assert.deepEqual(reduceWatched(read('file-nr-local.txt'), { kind: 'kv' }, '/proc/sys/fs/file-nr').value, { allocated: fileNr[0], free: fileNr[1], max: fileNr[2] });
+  assert.deepEqual(Object.keys(reduceWatched(read('dentry-state-local.txt'), { kind: 'kv' }, '/proc/sys/fs/dentry-state').value), ['nr_dentry', 'nr_unused', 'age_limit', 'want_pages', 'nr_negative', 'dummy']);
+  const sock = reduceWatched(read('sockstat-local.txt'), { kind: 'kv' }, '/proc/net/sockstat').value;
+  const tcp = /^TCP: inuse (\d+) orphan (\d+) tw (\d+) alloc (\d+) mem (\d+)$/m.exec(read('sockstat-local.txt'));
+  assert.ok(tcp);
+  assert.deepEqual([sock['sockets.used'], sock['TCP.inuse'], sock['TCP.mem'], sock['FRAG.memory']], [
+    Number(/^sockets: used (\d+)$/m.exec(read('sockstat-local.txt'))?.[1]), Number(tcp[1]), Number(tcp[5]), 0,
+  ]);
+});
+
+test('a watched file that gives no numbers is an error at the first sample, with the format to try', () => {
+  const spec = parseWatchSpec('/proc/version');
+  assert.throws(() => checkFirstWatched([spec], [{ name: spec.name, values: {} }], []), /--watch-file "\/proc\/version" gives no numbers as kv at the first sample .*try ":table"/);
+  assert.throws(() => checkFirstWatched([spec], [], [{ name: spec.name, error: 'no such file' }]), /Cannot watch "\/proc\/version": no such file at the first sample/);
+  assert.doesNotThrow(() => checkFirstWatched([spec], [{ name: spec.name, values: { x: 1 } }], []));
+});
+
+test('--watch-file PATH:dmabuf on a real dma_buf/bufinfo (Pixel 3): total and per-exporter bytes and buffers', () => {
+  const text = readFileSync(join(fixturesDir, '..', 'corpus', 'dmabuf', 'android12-pixel3-bufinfo-ion.txt'), 'utf8');
+  const spec = parseWatchSpec('/sys/kernel/debug/dma_buf/bufinfo:dmabuf');
+  assert.deepEqual([spec.name, spec.format.kind], ['bufinfo', 'dmabuf']);
+  assert.deepEqual(reduceWatched(text, spec.format, spec.path).value, { bytes: 120500224, buffers: 172, 'ion.bytes': 120500224, 'ion.buffers': 172 });
 });

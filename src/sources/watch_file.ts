@@ -6,15 +6,18 @@
  *   kv            "used: 4096 kB" / "heap_free = 0x1000"   -> { used: 4194304, heap_free: 4096 }
  *   table         "name  size  used" + rows                 -> { "mma0.size": ..., "mma0.used": ... }
  *   count:REGEX   lines matching REGEX                      -> { count: 17 }
+ *   dmabuf        debugfs dma_buf/bufinfo                   -> { bytes, buffers, "ion.bytes", "ion.buffers", ... }
  *
  * A size with a unit (kB, KiB, MB, ...) becomes bytes; a bare number stays as printed.
  */
 import { InputError } from '../model/errors.js';
+import { parseDmabufBufinfo } from '../parse/dmabuf_bufinfo.js';
 import { warning, type Parsed, type ParseWarning } from '../model/parsed.js';
 
 export type WatchFormat =
   | { kind: 'kv' }
   | { kind: 'table' }
+  | { kind: 'dmabuf' }
   | { kind: 'count'; regex: RegExp };
 
 export interface WatchSpec {
@@ -24,11 +27,12 @@ export interface WatchSpec {
   format: WatchFormat;
 }
 
-const FORMAT_RE = /:(kv|table|count:.*)$/s;
+const FORMAT_RE = /:(kv|table|dmabuf|count:.*)$/s;
 
 function formatOf(text: string, spec: string): WatchFormat {
   if (text === 'kv') return { kind: 'kv' };
   if (text === 'table') return { kind: 'table' };
+  if (text === 'dmabuf') return { kind: 'dmabuf' };
   const source = text.slice('count:'.length);
   if (source === '') throw new InputError(`Cannot use --watch-file "${spec}": "count:" needs a regular expression after it`);
   try {
@@ -84,6 +88,8 @@ export function parseWatchSpecs(specs: readonly string[]): WatchSpec[] {
   });
 }
 
+const BARE_NUMBER_RE = /^(?:0x[0-9a-fA-F]+|[+-]?\d+(?:\.\d+)?)$/;
+
 const UNIT: Record<string, number> = {
   b: 1, byte: 1, bytes: 1,
   k: 1024, kb: 1024, kib: 1024,
@@ -107,7 +113,20 @@ export function parseWatchNumber(text: string): number | undefined {
 /** A field name as it can sit in a series key: spaces and dots become "_". */
 const fieldKey = (s: string): string => s.trim().replace(/[\s.]+/g, '_');
 
-function reduceKv(text: string): Parsed<Record<string, number>> {
+/**
+ * Names of the numbers of one-line /proc/sys files (Documentation/admin-guide/sysctl/fs.rst), by base name:
+ * "1798\t0\t2466239" in file-nr is allocated, free (always 0 since 2.6), max.
+ */
+const BARE_FIELDS: Record<string, readonly string[]> = {
+  'file-nr': ['allocated', 'free', 'max'],
+  'inode-nr': ['nr_inodes', 'nr_free_inodes'],
+  'inode-state': ['nr_inodes', 'nr_free_inodes', 'preshrink'],
+  'dentry-state': ['nr_dentry', 'nr_unused', 'age_limit', 'want_pages', 'nr_negative', 'dummy'],
+};
+
+const PAIRS_RE = /^(?:\s*[A-Za-z_][\w-]*\s+(?:0x[0-9a-fA-F]+|[+-]?\d+(?:\.\d+)?))+\s*$/;
+
+function reduceKv(text: string, name = ''): Parsed<Record<string, number>> {
   const value: Record<string, number> = {};
   const warnings: ParseWarning[] = [];
   let lineNo = 0;
@@ -115,17 +134,33 @@ function reduceKv(text: string): Parsed<Record<string, number>> {
     lineNo++;
     if (line.trim() === '') continue;
     const sep = /[:=]/.exec(line);
-    if (!sep) { warnings.push(warning(lineNo, line, 'no "key: value" or "key = value" separator', 'info')); continue; }
+    if (!sep) {
+      // A line of bare numbers (file-nr "1798 0 2466239"): named fields where the file is known, else col1, col2, ...
+      const cells = line.trim().split(/\s+/);
+      if (cells.every((c) => BARE_NUMBER_RE.test(c))) {
+        const names = BARE_FIELDS[name];
+        const prefix = lineNo > 1 ? `line${lineNo}.` : '';
+        cells.forEach((c, i) => { value[`${prefix}${names?.[i] ?? `col${i + 1}`}`] = parseWatchNumber(c) as number; });
+        continue;
+      }
+      warnings.push(warning(lineNo, line, 'no "key: value" or "key = value" separator', 'info'));
+      continue;
+    }
     const key = fieldKey(line.slice(0, sep.index));
-    const n = parseWatchNumber(line.slice(sep.index + 1));
+    const rest = line.slice(sep.index + 1);
+    // "TCP: inuse 32 orphan 0 tw 3 alloc 32 mem 17" (/proc/net/sockstat): one number per word.
+    if (key !== '' && PAIRS_RE.test(rest)) {
+      const words = rest.trim().split(/\s+/);
+      for (let i = 0; i + 1 < words.length; i += 2) value[`${key}.${fieldKey(words[i] ?? '')}`] = parseWatchNumber(words[i + 1] ?? '') as number;
+      continue;
+    }
+    const n = parseWatchNumber(rest);
     if (key === '' || n === undefined) { warnings.push(warning(lineNo, line, 'value is not a number', 'info')); continue; }
     if (key in value) warnings.push(warning(lineNo, line, `key "${key}" repeated; the later value is kept`, 'info'));
     value[key] = n;
   }
   return { value, warnings };
 }
-
-const BARE_NUMBER_RE = /^(?:0x[0-9a-fA-F]+|[+-]?\d+(?:\.\d+)?)$/;
 
 function reduceTable(text: string): Parsed<Record<string, number>> {
   const value: Record<string, number> = {};
@@ -158,6 +193,21 @@ function reduceTable(text: string): Parsed<Record<string, number>> {
   return { value, warnings };
 }
 
+/** dma_buf/bufinfo: the total and each exporter's bytes and buffer count (a dma-buf or ION heap leak grows one). */
+function reduceDmabuf(text: string): Parsed<Record<string, number>> {
+  const r = parseDmabufBufinfo(text);
+  const value: Record<string, number> = {};
+  if (r.value.buffers.length > 0 || r.value.printedTotal !== undefined) {
+    value['bytes'] = r.value.totalBytes;
+    value['buffers'] = r.value.buffers.length;
+    for (const [exp, e] of Object.entries(r.value.byExporter)) {
+      value[`${fieldKey(exp)}.bytes`] = e.bytes;
+      value[`${fieldKey(exp)}.buffers`] = e.count;
+    }
+  }
+  return { value, warnings: r.warnings };
+}
+
 function reduceCount(text: string, regex: RegExp): Parsed<Record<string, number>> {
   // A global or sticky regex keeps lastIndex between test() calls; a fresh copy without those flags does not.
   const re = new RegExp(regex.source, regex.flags.replace(/[gy]/g, ''));
@@ -166,11 +216,31 @@ function reduceCount(text: string, regex: RegExp): Parsed<Record<string, number>
   return { value: { count }, warnings: [] };
 }
 
-/** Reduces a watched file's text to named numbers by its declared format. Never throws on input. */
-export function reduceWatched(text: string, format: WatchFormat): Parsed<Record<string, number>> {
+/**
+ * Reduces a watched file's text to named numbers by its declared format. Never throws on input. `path` names
+ * the fields of known one-line files (file-nr, inode-nr, dentry-state).
+ */
+export function reduceWatched(text: string, format: WatchFormat, path = ''): Parsed<Record<string, number>> {
   switch (format.kind) {
-    case 'kv': return reduceKv(text);
+    case 'kv': return reduceKv(text, path.replace(/\/+$/, '').split('/').pop() ?? '');
     case 'table': return reduceTable(text);
     case 'count': return reduceCount(text, format.regex);
+    case 'dmabuf': return reduceDmabuf(text);
+  }
+}
+
+/**
+ * The first sample of a recording must give every watched file some numbers: a file that yields nothing would
+ * otherwise be an empty series nobody notices. Throws InputError naming the file, what was read and what to try.
+ */
+export function checkFirstWatched(specs: readonly WatchSpec[], watched: readonly { name: string; values: Record<string, number> }[] | undefined, unreadable: readonly { name: string; error: string }[]): void {
+  for (const spec of specs) {
+    const u = unreadable.find((x) => x.name === spec.name);
+    if (u !== undefined) throw new InputError(`Cannot watch "${spec.path}": ${u.error} at the first sample`);
+    const got = watched?.find((w) => w.name === spec.name);
+    if (got === undefined || Object.keys(got.values).length > 0) continue;
+    const fmt = spec.format.kind === 'count' ? `count:${spec.format.regex.source}` : spec.format.kind;
+    const hint = spec.format.kind === 'dmabuf' ? ' (debugfs dma_buf/bufinfo: mount debugfs, read it as root)' : spec.format.kind === 'kv' ? ' ("key: number" lines, "KEY: name N name N" lines or a line of bare numbers); try ":table" for a header row and rows, or ":count:REGEX"' : spec.format.kind === 'table' ? ' (a header row, then rows with numbers); try ":kv" or ":count:REGEX"' : '';
+    throw new InputError(`--watch-file "${spec.path}" gives no numbers as ${fmt} at the first sample${hint}`);
   }
 }

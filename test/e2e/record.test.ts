@@ -74,3 +74,25 @@ test('ingest --db: a capture log becomes a recording that analyze and export rea
   assert.equal(rows.length, report.samples);
   assert.equal(runCli(['analyze', db, '--json']).code, 0);
 });
+
+for (const [name, extra] of [['local', []], ['via sh', ['--via', 'sh']]] as const) {
+  test(`record ${name} --watch-file /proc/sys/fs/file-nr and /proc/net/sockstat: series from the first sample`, () => {
+    const db = join(dir, `watch_${name.replace(/\W/g, '_')}.db`);
+    const r = runCli(['record', ...extra, '--interval', '1s', '--duration', '2.5s', '--db', db, '--watch-file', '/proc/sys/fs/file-nr', '--watch-file', '/proc/net/sockstat']);
+    assert.equal(r.code, 0, r.stderr);
+    const nr = exportCsv(db, 'file.file-nr.*');
+    assert.deepEqual(nr.header, ['time_ms', 'file.file-nr.allocated', 'file.file-nr.free', 'file.file-nr.max']);
+    assert.ok(nr.rows.length >= 2 && nr.rows.every((row) => (row[1] ?? 0) > 0 && (row[3] ?? 0) > 0), JSON.stringify(nr.rows));
+    const sock = exportCsv(db, 'file.sockstat.*');
+    assert.ok(sock.header.includes('file.sockstat.sockets_used') && sock.header.includes('file.sockstat.TCP_inuse'), sock.header.join(','));
+  });
+}
+
+test('record --watch-file on a file that gives no numbers, or none at all: exit 2 at the first sample, one line saying which', () => {
+  const none = runCli(['record', '--interval', '1s', '--duration', '5s', '--db', join(dir, 'watch_bad.db'), '--watch-file', '/proc/version']);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /--watch-file "\/proc\/version" gives no numbers as kv at the first sample/);
+  const missing = runCli(['record', '--via', 'sh', '--interval', '1s', '--duration', '5s', '--db', join(dir, 'watch_missing.db'), '--watch-file', '/no/such/file']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /Cannot watch "\/no\/such\/file": .* at the first sample/);
+});
