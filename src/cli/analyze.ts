@@ -57,36 +57,36 @@ function isSqlite(path: string): boolean {
   }
 }
 
-/** A capture log, streamed into Snapshots, flattened and aligned. */
+/**
+ * A capture log, streamed straight into the table's columns: the same reader and cost as `memsleuth ingest`
+ * (the byte-scanning path where the log allows it), no Map or Snapshot kept per sample.
+ */
 export async function tableFromCaptureLog(path: string, intervalSec?: number): Promise<SeriesTable> {
-  const { ingestToSnapshots } = await import('../sources/capture_file.js');
-  const { buildSeriesTable } = await import('../sources/series_table_builder.js');
-  const { flattenSnapshot } = await import('../model/series.js');
-  type Row = import('../sources/series_table_builder.js').TableSample;
+  const { ingestSeriesTyped } = await import('../sources/capture_file.js');
+  const { TableBuilder } = await import('../sources/series_table_builder.js');
   const { createProgress } = await import('../report/progress.js');
   const progress = createProgress({ label: `ingesting ${path}`, unit: 'samples' });
-  const rows: Row[] = [];
+  const builder = new TableBuilder(intervalSec ?? 1);
   const sources = new Map<string, number>();
-  const summary = ingestToSnapshots(path, {
-    ...(intervalSec !== undefined ? { intervalSec } : {}),
-    onSample: (snapshot, sample) => {
-      const ts = sample.timestamp;
-      sources.set(ts.source, (sources.get(ts.source) ?? 0) + 1);
-      const row: Row = { tSec: ts.sec, values: flattenSnapshot(snapshot) };
-      if (ts.epochMs !== undefined) row.takenAtMs = ts.epochMs;
-      if (ts.bootId !== undefined) row.bootId = ts.bootId;
-      // Keep only what the table keeps (meminfo, zones) so a long log does not hold every parsed snapshot.
-      if (snapshot.meminfo || snapshot.zoneinfo) row.snapshot = { takenAtMs: snapshot.takenAtMs, target: {}, processes: [], warnings: [], ...(snapshot.meminfo ? { meminfo: snapshot.meminfo } : {}), ...(snapshot.zoneinfo ? { zoneinfo: snapshot.zoneinfo } : {}) };
-      rows.push(row);
-      progress.update(rows.length);
-    },
+  let warnings = 0;
+  const summary = ingestSeriesTyped(path, intervalSec !== undefined ? { intervalSec } : {}, (tSec, row, meta) => {
+    const ts = meta.timestamp;
+    sources.set(ts.source, (sources.get(ts.source) ?? 0) + 1);
+    const time: import('../sources/series_table_builder.js').SampleTime = { tSec };
+    if (ts.epochMs !== undefined) time.takenAtMs = ts.epochMs;
+    if (ts.bootId !== undefined) time.bootId = ts.bootId;
+    if (ts.reboot) time.reboot = true;
+    builder.addRow(time, row);
+    if (meta.zones) builder.zones(meta.zones);
+    warnings += meta.warnings.length;
+    if ((builder.size & 255) === 0) progress.update(builder.size);
   });
   progress.done();
   if (summary.samples === 0) throw new InputError(`Cannot analyze "${path}": no memory dumps found in it (meminfo, slabinfo, free, ...)`);
   const timeSource = [...sources.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'index';
   const notes: string[] = [];
-  if (summary.warnings > 0) notes.push(`${summary.warnings} parse warnings while reading the log (memsleuth ingest shows them)`);
-  return buildSeriesTable(rows, { source: path, intervalSec: intervalSec ?? 1, timeSource, notes });
+  if (warnings > 0) notes.push(`${warnings} parse warnings while reading the log (memsleuth ingest shows them)`);
+  return builder.finish({ source: path, intervalSec: intervalSec ?? 1, timeSource, notes });
 }
 
 /**

@@ -7,6 +7,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { isAscii } from 'node:buffer';
 import { warning, type ParseWarning } from '../model/parsed.js';
 import type { ProcessSample, Snapshot, SnapshotWarning } from '../model/snapshot.js';
+import type { Zone } from '../model/proc_files.js';
 import { SeriesFlattener, type SeriesValues } from '../model/series.js';
 import {
   FAST_KINDS, FILE_START, KeyTable, MAX_LINE_BYTES, canTakeFastPath, growRow, newSeriesRow, scanSeriesFast, type ResumePoint, type SeriesRow,
@@ -581,6 +582,8 @@ export interface SeriesMeta {
   warnings: SnapshotWarning[];
   /** Pids of the processes the sample holds (absent on the fast path, which reads no per-process file). */
   pids?: number[];
+  /** The sample's zoneinfo zones, when it had zoneinfo (not a series: OOM watermarks). */
+  zones?: Zone[];
 }
 
 export interface SeriesOptions {
@@ -667,6 +670,7 @@ function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, 
       timestamp: sample.timestamp, warnings: snap.warnings,
     };
     if (snap.processes.length > 0) meta.pids = snap.processes.map((p) => p.pid);
+    if (snap.zoneinfo) meta.zones = snap.zoneinfo.zones;
     if (onMap) onMap(sample.timestamp.sec, values, meta);
     else if (onRow) {
       let n = 0;
