@@ -1,14 +1,17 @@
 /**
- * Capture-log ingestion against the floor: generates an N MB log from this machine's real corpus files
- * (meminfo, slabinfo, procps free, numbers varied per sample, loop noise: "####" separators, echoed
- * "cat meminfo...", printk lines mid-block, CRLF), then times `wc -l` and memsleuth's full ingestion
- * (clean -> sectionize -> parse every section -> Snapshot -> flattened series) on it.
+ * Capture-log ingestion against the floor, on two logs generated from this machine's real corpus files (numbers
+ * varied per sample):
+ *  - free-form: the seed loop's output (meminfo, slabinfo, procps free between "####" separators, echoed
+ *    "cat meminfo...", printk lines mid-block, CRLF);
+ *  - framed: what the `memsleuth script` loop writes (frame markers, date -u, /proc/uptime, boot_id, meminfo,
+ *    vmstat, buddyinfo, slabinfo).
+ * For each it times `wc -l` and memsleuth's full ingestion (clean -> sectionize -> parse every section ->
+ * flattened series) in-process and through the CLI, and prints MB/s with the ratio to `wc -l`.
  *
- * The generic path runs on the first --generic-mb (default 128) of the log, the fast path on all of it.
- *
+ * The generic path runs on the first --generic-mb (default 128) of the free-form log, the fast path on all of it.
  * The fast path uses a worker thread besides the main one on a large log; "1 thread" is it without.
  *
- *   node dist/bench/ingest.js [--size-mb 1024] [--generic-mb 128] [--keep] [--log FILE (reuse a generated log)]
+ *   node dist/bench/ingest.js [--size-mb 1024] [--generic-mb 128] [--keep] [--log FILE (reuse a generated free-form log)]
  */
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -48,6 +51,43 @@ function generate(path: string, bytesWanted: number): number {
       if (i % 7 === 0) mem = mem.replace('Slab:', `[ ${1000 + i}.123456] usb 1-1: printk in the middle of a dump\nSlab:`);
       const block = `${'#'.repeat(68)}\ncat meminfo...\n${mem}${'#'.repeat(68)}\ncat slabinfo...\n${slabVariants[i % 8] ?? ''}###################\n${vary(free, i % 5000)}`;
       const text = i % 3 === 0 ? block.replace(/\n/g, '\r\n') : block;
+      pending.push(text);
+      pendingLen += text.length;
+      if (pendingLen > 8 << 20) {
+        written += writeSync(fd, pending.join(''));
+        pending = [];
+        pendingLen = 0;
+      }
+    }
+    written += writeSync(fd, pending.join(''));
+  } finally {
+    closeSync(fd);
+  }
+  return written;
+}
+
+/** The `memsleuth script` loop's log (src/capture/script.ts, default files), made from the corpus files. */
+function generateFramed(path: string, bytesWanted: number): number {
+  const meminfo = readFileSync(join(CORPUS, 'meminfo.txt'), 'utf8');
+  const vmstat = readFileSync(join(CORPUS, 'vmstat.txt'), 'utf8');
+  const buddyinfo = readFileSync(join(CORPUS, 'buddyinfo.txt'), 'utf8');
+  const slabinfo = readFileSync(join(CORPUS, 'slabinfo.txt'), 'utf8');
+  const slabVariants = Array.from({ length: 8 }, (_, i) => vary(slabinfo, i * 3));
+  const vmVariants = Array.from({ length: 8 }, (_, i) => vary(vmstat, i * 7));
+  const m = (rest: string): string => `@@ms script ${rest}\n`;
+  const sec = (name: string, text: string): string => `${m(`sec ${name}`)}${text}${text.endsWith('\n') ? '' : '\n'}${m('end 0')}`;
+  const t0 = Date.UTC(2026, 11, 7, 0, 0, 0);
+  const fd = openSync(path, 'w');
+  let written = 0;
+  let pending: string[] = [];
+  let pendingLen = 0;
+  try {
+    for (let i = 0; written + pendingLen < bytesWanted; i++) {
+      const d = new Date(t0 + i * 5000);
+      const date = `${['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()]} ${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)} UTC ${d.getUTCFullYear()}`;
+      const text = m('begin') + sec('date', date) + sec('uptime', `${(1000 + i * 5).toFixed(2)} ${(3000 + i * 9).toFixed(2)}`)
+        + sec('boot_id', '0e4c1d3a-5b7e-4c1f-9a51-2f0d3c5e7a10') + sec('meminfo', vary(meminfo, i % 5000)) + sec('vmstat', vmVariants[i % 8] ?? '')
+        + sec('buddyinfo', buddyinfo) + sec('slabinfo', slabVariants[i % 8] ?? '') + m('done');
       pending.push(text);
       pendingLen += text.length;
       if (pendingLen > 8 << 20) {
@@ -126,40 +166,50 @@ function longLine(mb: number): void {
   }
 }
 
+interface LogResult { name: string; mb: number; wcRate: number; inproc: number; inprocCpu: number; one: number; cli: number; cliRss?: number; path: string; samples: number; lines: string }
+
+/** Times `wc -l`, in-process ingestion (both threads and one) and the CLI on one log; medians of `runs`. */
+function measure(name: string, path: string, runs: number): LogResult {
+  const mb = statSync(path).size / (1024 * 1024);
+  const wc: number[] = [], inproc: number[] = [], inprocCpu: number[] = [], cli: number[] = [], cliRss: number[] = [], one: number[] = [];
+  let last = inProcess(path, 'auto');
+  let lines = '';
+  for (let r = 0; r < runs; r++) {
+    const w0 = performance.now();
+    lines = execFileSync('wc', ['-l', path], { encoding: 'utf8' }).trim().split(/\s+/)[0] ?? '';
+    wc.push((performance.now() - w0) / 1000);
+    last = inProcess(path, 'auto');
+    inproc.push(last.sec);
+    inprocCpu.push(last.cpuSec);
+    one.push(inProcess(path, 'auto', 'typed', 1).sec);
+    const c = timeCommand(process.execPath, [BIN, 'ingest', path, '--json'], '/dev/null');
+    cli.push(c.sec);
+    if (c.rssMb !== undefined) cliRss.push(c.rssMb);
+  }
+  const out: LogResult = {
+    name, mb, wcRate: mb / median(wc), inproc: mb / median(inproc), inprocCpu: mb / median(inprocCpu), one: mb / median(one), cli: mb / median(cli),
+    path: last.path, samples: last.samples, lines,
+  };
+  if (cliRss.length) out.cliRss = median(cliRss);
+  return out;
+}
+
 function main(): void {
   const sizeMb = arg('--size-mb', 1024);
   const runs = arg('--runs', 3);
   const logArg = process.argv.indexOf('--log');
   const given = logArg >= 0 ? process.argv[logArg + 1] : undefined;
   const path = given ?? join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.log`);
+  const framedPath = join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.framed.log`);
   const t0 = performance.now();
   if (given === undefined) generate(path, sizeMb * 1024 * 1024);
-  const size = statSync(path).size;
-  const mb = size / (1024 * 1024);
-  console.log(`generated ${mb.toFixed(0)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${path}; ${runs} runs each, medians (other jobs share this machine)`);
+  generateFramed(framedPath, sizeMb * 1024 * 1024);
+  console.log(`generated a free-form and a framed log of ${sizeMb} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${runs} runs each, medians (other jobs share this machine)`);
   try {
-    const cat: number[] = [], wc: number[] = [], inproc: number[] = [], inprocCpu: number[] = [], cli: number[] = [], cliCpu: number[] = [], cliRss: number[] = [];
-    const one: number[] = [], oneCpu: number[] = [];
-    let last = inProcess(path, 'auto');
-    let lines = '';
-    for (let r = 0; r < runs; r++) {
-      cat.push(timeCommand('cat', [path], '/dev/null').sec);
-      const w0 = performance.now();
-      lines = execFileSync('wc', ['-l', path], { encoding: 'utf8' }).trim().split(/\s+/)[0] ?? '';
-      wc.push((performance.now() - w0) / 1000);
-      last = inProcess(path, 'auto');
-      inproc.push(last.sec);
-      inprocCpu.push(last.cpuSec);
-      const o = inProcess(path, 'auto', 'typed', 1);
-      one.push(o.sec);
-      oneCpu.push(o.cpuSec);
-      const c = timeCommand(process.execPath, [BIN, 'ingest', path, '--json'], '/dev/null');
-      cli.push(c.sec);
-      if (c.cpuSec !== undefined) cliCpu.push(c.cpuSec);
-      if (c.rssMb !== undefined) cliRss.push(c.rssMb);
-    }
+    const results = [measure('free-form', path, runs), measure('framed', framedPath, runs)];
     const mapApi = inProcess(path, 'auto', 'map');
     // The generic path (what a noisy log gets), on a prefix: at its speed the whole log would take long.
+    const mb = statSync(path).size / (1024 * 1024);
     const genericMb = Math.min(mb, arg('--generic-mb', 128));
     const prefix = join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.prefix.log`);
     execFileSync('head', ['-c', String(Math.floor(genericMb * 1024 * 1024)), path], { stdio: ['ignore', openSync(prefix, 'w'), 'inherit'] });
@@ -170,21 +220,16 @@ function main(): void {
       generic.push(g.sec);
     }
     rmSync(prefix, { force: true });
-    const rate = (m: number, xs: number[]): number => m / median(xs);
-    const wcRate = rate(mb, wc);
-    const line = (name: string, r: number, extra = ''): void => {
-      console.log(`${name.padEnd(19)}${r.toFixed(0).padStart(6)} MB/s  ${(wcRate / r).toFixed(1).padStart(5)}x wc -l${extra}`);
-    };
-    line('cat > /dev/null:', rate(mb, cat));
-    line('wc -l:', wcRate, `  (${lines} lines)`);
-    line('ingest in-process:', rate(mb, inproc), `  (CPU ${rate(mb, inprocCpu).toFixed(0)} MB/s; ingestSeriesTyped, ${last.path} path, ${last.samples} samples, ${last.values} series values; peak RSS of this process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
-    line('  1 thread:', rate(mb, one), `  (CPU ${rate(mb, oneCpu).toFixed(0)} MB/s; parallel: false)`);
-    line('  Map API:', mb / mapApi.sec, `  (CPU ${(mb / mapApi.cpuSec).toFixed(0)} MB/s; ingestSeries, one run)`);
-    line('ingest CLI:', rate(mb, cli), `  (${cliCpu.length ? `CPU ${rate(mb, cliCpu).toFixed(0)} MB/s; ` : ''}node bin/memsleuth.js ingest FILE --json${cliRss.length ? `, peak RSS ${median(cliRss).toFixed(0)} MB` : ''})`);
-    line('generic path:', rate(genericMb, generic), `  (first ${genericMb.toFixed(0)} MB, ${g.samples} samples, ${g.values} series values)`);
-    console.log('targets: >= 300 MB/s, <= 25x wc -l, peak RSS < 300 MB');
+    console.log('log        size MB   wc -l MB/s | ingest MB/s  x wc -l | 1 thread | CLI MB/s  x wc -l  peak RSS | path, samples');
+    for (const r of results) {
+      console.log(`${r.name.padEnd(10)}${r.mb.toFixed(0).padStart(8)} ${r.wcRate.toFixed(0).padStart(12)} | ${r.inproc.toFixed(0).padStart(11)} ${(r.wcRate / r.inproc).toFixed(1).padStart(8)} | ${r.one.toFixed(0).padStart(8)} | ${r.cli.toFixed(0).padStart(8)} ${(r.wcRate / r.cli).toFixed(1).padStart(8)} ${r.cliRss !== undefined ? `${r.cliRss.toFixed(0)} MB` : '?'.padStart(9)} | ${r.path}, ${r.samples} samples (CPU ${r.inprocCpu.toFixed(0)} MB/s)`);
+    }
+    const free = results[0] as LogResult;
+    console.log(`free-form Map API (ingestSeries): ${(mb / mapApi.sec).toFixed(0)} MB/s; generic path on the first ${genericMb.toFixed(0)} MB: ${(genericMb / median(generic)).toFixed(0)} MB/s (${g.samples} samples); wc -l ${free.lines} lines`);
+    console.log('targets: free-form >= 150 MB/s, framed >= 700 MB/s, peak RSS independent of the log size');
   } finally {
     if (given === undefined && !process.argv.includes('--keep')) rmSync(path, { force: true });
+    rmSync(framedPath, { force: true });
   }
   const longMb = arg('--long-line-mb', 300);
   longLine(longMb);

@@ -166,3 +166,63 @@ test('a headerless free row after a handover reuses the free header read before 
     assert.ok(got.some((g) => g.meta.sections.filter((s) => s === 'free').length > 0 && g.meta.sections[1] === 'free'));
   });
 });
+
+/**
+ * The real framed capture (test/fixtures/capture-dialects-framed-local.txt: what `memsleuth script` writes) with its
+ * per-process sections taken out, repeated with the uptime varied: the fast path reads the frames itself.
+ */
+export function framedLog(copies: number): string {
+  const f = fixtures(/^capture-dialects-framed-local\.txt$/)[0];
+  assert.ok(f);
+  const noProcs = f.text.replace(/@@ms script sec (?:status|smaps_rollup) \d+\n[\s\S]*?@@ms script end 0\n/g, '');
+  const out: string[] = [];
+  for (let i = 0; i < copies; i++) out.push(noProcs.replace(/^(\d+)\.(\d\d) /gm, (_m, a: string, b: string) => `${Number(a) + 100 * i}.${b} `));
+  return out.join('');
+}
+
+test('framed logs (memsleuth script) take the fast path: frames, date, uptime, boot_id, meminfo, buddyinfo', () => {
+  const text = framedLog(2);
+  assert.ok(canTakeFastPath(Buffer.from(text.slice(0, 65536))));
+  withFile(text, (path) => {
+    const want = reference(path, 5);
+    assert.equal(want.length, 120);
+    assert.ok(want.every((w) => w.meta.timestamp.source === 'date'));
+    for (const mode of ['auto', 'fast'] as const) {
+      const { got, path: how } = series(path, { intervalSec: 5, path: mode, parallel: false });
+      assert.equal(how, 'fast');
+      assert.deepStrictEqual(got, want, mode);
+    }
+    const par = series(path, { intervalSec: 5, parallel: { minBytes: 0, rangeBytes: 40_000, workers: 1, maxPending: 2 } });
+    assert.equal(par.path, 'fast');
+    assert.deepStrictEqual(par.got, want, 'parallel');
+  });
+  // A frame the fast path does not read (a process's status) hands over to the generic path, same answer.
+  const full = fixtures(/^capture-dialects-framed-local\.txt$/)[0]?.text ?? '';
+  withFile(`${text}${full}`, (path) => {
+    const want = reference(path, 5);
+    const { got, path: how } = series(path, { intervalSec: 5, parallel: false });
+    assert.equal(how, 'fast+generic');
+    assert.deepStrictEqual(got, want);
+  });
+});
+
+test('framed logs with vmstat and slabinfo frames: both paths agree (the bench log\'s shape, from corpus files)', () => {
+  const c = (n: string): string => readFileSync(`${fixtures(/^meminfo-local\.txt$/)[0]?.path.replace(/meminfo-local\.txt$/, '')}${n}`, 'utf8');
+  const m = (rest: string): string => `@@ms script ${rest}\n`;
+  const sec = (name: string, t: string): string => `${m(`sec ${name}`)}${t}${t.endsWith('\n') ? '' : '\n'}${m('end 0')}`;
+  let text = '';
+  for (let i = 0; i < 6; i++) {
+    text += m('begin') + sec('date', `Mon Dec  7 01:2${i}:03 UTC 2026`) + sec('uptime', `${100 + i}.25 ${300 + i}.50`)
+      + sec('boot_id', '0e4c1d3a-5b7e-4c1f-9a51-2f0d3c5e7a10') + sec('meminfo', c('meminfo-local.txt')) + sec('vmstat', c('vmstat-local.txt'))
+      + sec('buddyinfo', c('buddyinfo-local.txt')) + sec('slabinfo', c('slabinfo-local.txt')) + m('done');
+  }
+  for (const [name, t] of [['LF', text], ['CRLF', text.replace(/\n/g, '\r\n')]] as const) {
+    withFile(t, (path) => {
+      const want = reference(path, 5);
+      assert.equal(want.length, 6, name);
+      const { got, path: how } = series(path, { intervalSec: 5, parallel: false });
+      assert.equal(how, 'fast', name);
+      assert.deepStrictEqual(got, want, name);
+    });
+  }
+});

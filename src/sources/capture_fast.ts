@@ -27,15 +27,28 @@ import type { FreeRow } from '../model/proc_files.js';
 import { DEFAULT_PAGE_SIZE } from '../model/units.js';
 import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls } from '../capture/terminal_noise.js';
 import { FREE_ROW_RE, SHAPES, SHAPE_OF, isSeparator } from '../capture/shapes.js';
+import { MARKER, parseMarker } from '../capture/markers.js';
+import { parseBootId, parseDate, parseUptime } from '../capture/clock.js';
+import { parseBuddyinfo } from '../parse/buddyinfo.js';
+import type { SampleTimestamp } from './capture_file.js';
 import { parseFree } from '../parse/free.js';
 import type { SeriesMeta, SeriesOptions } from './capture_file.js';
 
 /** True when the file's head shows nothing the fast path would stop at right away (a cheap guess; it checks every line anyway). */
 export function canTakeFastPath(head: Buffer): boolean {
-  if (!isAscii(head) || head.indexOf(64 /* @ */) >= 0) return false;
+  if (!isAscii(head)) return false;
+  // An "@" only at the start of a frame marker line (`memsleuth script` logs, saved live sessions).
+  for (let at = head.indexOf(64 /* @ */); at >= 0; at = head.indexOf(64, at + 1)) {
+    if ((at > 0 && head[at - 1] !== LF) || head.toString('latin1', at, at + MARKER_SP.length) !== MARKER_SP) return false;
+    const lf = head.indexOf(LF, at);
+    if (lf < 0) break;
+    at = lf;
+  }
   const lf = head.lastIndexOf(LF);
   return lf < 0 || noControls(head, 0, lf + 1);
 }
+
+const MARKER_SP = `${MARKER} `;
 
 /**
  * Series keys numbered in the order they were first seen; a key keeps its number for the whole ingestion. It
@@ -176,13 +189,22 @@ const NOT_NAMES: readonly Buffer[] = [...COMMAND_WORDS, 'tunables', 'slabdata'].
 const TUNABLES = Buffer.from('tunables');
 const SLABDATA = Buffer.from('slabdata');
 
-const enum Mode { None, Meminfo, Slab, Free }
-const KIND_BIT = { meminfo: 1, slabinfo: 2, free: 4 } as const;
+const enum Mode { None, Meminfo, Slab, Free, Vmstat, Lines }
+const KIND_BIT = { meminfo: 1, slabinfo: 2, free: 4, vmstat: 8, buddyinfo: 16, date: 32, uptime: 64, boot_id: 128 } as const;
 type FastKind = keyof typeof KIND_BIT;
-const MODE_OF: Record<FastKind, Mode> = { meminfo: Mode.Meminfo, slabinfo: Mode.Slab, free: Mode.Free };
-/** The kinds this path reads, in the order of ResumePoint.counts. */
-export const FAST_KINDS: readonly FastKind[] = ['meminfo', 'slabinfo', 'free'];
-const KIND_INDEX: Record<FastKind, number> = { meminfo: 0, slabinfo: 1, free: 2 };
+const MODE_OF: Record<FastKind, Mode> = {
+  meminfo: Mode.Meminfo, slabinfo: Mode.Slab, free: Mode.Free, vmstat: Mode.Vmstat, buddyinfo: Mode.Lines, date: Mode.Lines, uptime: Mode.Lines, boot_id: Mode.Lines,
+};
+/**
+ * The kinds this path reads; the first three in free-form logs too (their line counts are ResumePoint.counts), all
+ * of them inside frame markers (`memsleuth script` logs).
+ */
+export const FAST_KINDS: readonly FastKind[] = ['meminfo', 'slabinfo', 'free', 'vmstat', 'buddyinfo', 'date', 'uptime', 'boot_id'];
+const KIND_INDEX: Record<FastKind, number> = { meminfo: 0, slabinfo: 1, free: 2, vmstat: 3, buddyinfo: 4, date: 5, uptime: 6, boot_id: 7 };
+/** Kinds whose line count the sectionizer carries from sample to sample (ResumePoint.counts). */
+const COUNTED = 3;
+/** FastScan.openKind of a sample opened by a "begin" marker, before any section. */
+export const BEGIN_KIND = FAST_KINDS.length;
 /** A line of this many bytes or more is cut by the generic reader (ChunkedLines). */
 export const MAX_LINE_BYTES = 1 << 20;
 
@@ -215,6 +237,15 @@ function plainLine(buf: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const c = buf[i] as number;
     if (c < 32 ? c !== TAB : c >= 127 || c === 64) return false;
+  }
+  return true;
+}
+
+/** plainLine() that allows "@" (a frame marker line). */
+function plainAtLine(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i] as number;
+    if (c < 32 ? c !== TAB : c >= 127) return false;
   }
   return true;
 }
@@ -257,8 +288,22 @@ export class FastScan {
   private readonly slabK: number[] = [];
   private freeMem: FreeRow | undefined;
   private freeSwap: FreeRow | undefined;
+  /** The open sample was opened by a "begin" marker; the open section by a "sec" marker. */
+  private sampleExplicit = false;
+  private explicit = false;
+  /** Lines of an open buddyinfo/date/uptime/boot_id section, and what those gave the open sample. */
+  private secText: string[] = [];
+  private readonly vmK: number[] = [];
+  private dateMs: number | undefined;
+  private uptimeSec: number | undefined;
+  private bootId: string | undefined;
+  private readonly vmNames = new Names();
+  private readonly vmKey: number[] = [];
+  private vmFollow = new Int32Array(512).fill(-1);
+  private vmFirst = -1;
+  private vmPrev = -1;
 
-  // The open section (the sectionizer's state, for these three kinds).
+  // The open section (the sectionizer's state, for these kinds).
   mode = Mode.None;
   private secName: FastKind = 'meminfo';
   private secLines = 0;
@@ -286,6 +331,8 @@ export class FastScan {
   private base = 0;
   private p = 0;
   lineNo = 0;
+  /** A framed sample was delivered: free-form samples after it are timed by the generic clock. */
+  private sawExplicit = false;
   /** The value of the last number read by num(). */
   private v = 0;
   private scratch = new Uint8Array(256);
@@ -304,6 +351,9 @@ export class FastScan {
   reset(pos: number, line: number, index: number, counts: ArrayLike<number>, freeHeader: string | undefined): void {
     this.open = false;
     this.mode = Mode.None;
+    this.explicit = false;
+    this.sampleExplicit = false;
+    this.sawExplicit = false;
     this.lineNo = line;
     this.index = index;
     for (let i = 0; i < 3; i++) this.counts[i] = counts[i] as number;
@@ -338,7 +388,8 @@ export class FastScan {
 
   /** Kind (KIND_INDEX) of the open section, -1 when none. */
   get openKind(): number {
-    return this.mode === Mode.None ? -1 : KIND_INDEX[this.secName];
+    if (this.mode === Mode.None) return this.open && this.sampleExplicit && this.sections.length === 0 ? BEGIN_KIND : -1;
+    return KIND_INDEX[this.secName];
   }
 
   /** The carried state at the open sample's start (what a scan from there needs). */
@@ -365,10 +416,19 @@ export class FastScan {
       this.p = p;
       const c = u8[p] as number;
       let nl = -1;
+      if (c === 64 /* @ */) {
+        nl = buf.indexOf(LF, p);
+        if (nl < 0 || nl >= end) nl = end;
+        this.markerLine(buf, p, nl);
+        p = nl + 1;
+        continue;
+      }
       if (this.mode === Mode.Slab) {
         if (isAlpha(c) && (c > 83 || u8[p + 3] !== SP)) nl = this.slabRow(u8, dv, p, end);
       } else if (this.mode === Mode.Meminfo) {
         if (isAlpha(c) && !(c === 77 && end - p >= 9 && sameBytes(MEMTOTAL, u8, p, p + 9))) nl = this.memRow(u8, p, end);
+      } else if (this.mode === Mode.Vmstat) {
+        if (c >= 97 && c <= 122) nl = this.vmRow(u8, p, end);
       }
       if (nl < 0) {
         nl = buf.indexOf(LF, p);
@@ -618,12 +678,169 @@ export class FastScan {
     while (e > st && isBlank(buf[e - 1] as number)) e--;
     if (e === st) return; // blank: dropped by the cleaner
     const c = buf[st] as number;
+    if (this.sampleExplicit) return this.explicitLine(buf.toString('latin1', st, rawEnd));
     if (c === HASH && buf[st + 1] === HASH && buf[st + 2] === HASH) return this.closeSection();
     if (c >= 97 && c <= 122) {
       const sp = buf.indexOf(SP, st);
       if (sp > st && sp < e && sp - st <= 7 && COMMAND_WORDS.has(latin1(buf, st, sp))) return; // echoed command
     }
     this.slowLine(buf.toString('latin1', st, rawEnd));
+  }
+
+  /**
+   * A frame marker line (markers.ts), obeyed as the sectionizer obeys it; anything it would warn about or that
+   * this path does not read (an unreadable file, a per-process or user-declared section) is the generic path's.
+   */
+  private markerLine(buf: Buffer, st: number, nl: number): void {
+    let e = nl;
+    while (e > st && (buf[e - 1] === CR || isBlank(buf[e - 1] as number))) e--;
+    if (!plainAtLine(buf, st, e)) throw new Stop();
+    const m = parseMarker(buf.toString('latin1', st, e));
+    if (!m) throw new Stop();
+    switch (m.op) {
+      case 'begin':
+        if (this.explicit) throw new Stop();
+        this.closeSection();
+        this.emit();
+        this.startSample(this.lineNo);
+        this.sampleExplicit = true;
+        this.noteOpen(BEGIN_KIND);
+        return;
+      case 'sec': {
+        if (this.explicit || !this.sampleExplicit || m.pid !== undefined || !Object.hasOwn(KIND_BIT, m.name)) throw new Stop();
+        const kind = m.name as FastKind;
+        if (kind === 'free' || (this.kinds & KIND_BIT[kind]) !== 0) throw new Stop();
+        this.explicit = true;
+        this.mode = MODE_OF[kind];
+        this.secName = kind;
+        this.secLines = 0;
+        this.secFirst = this.lineNo + 1;
+        this.secText = [];
+        if (kind === 'meminfo') this.memPrev = -1;
+        else if (kind === 'slabinfo') {
+          this.slabRows = 0;
+          this.slabPrev = -1;
+        } else if (kind === 'vmstat') this.vmPrev = -1;
+        return;
+      }
+      case 'end':
+        if (!this.explicit) return;
+        if (m.status !== 0) throw new Stop();
+        this.closeSection();
+        return;
+      case 'done':
+        this.closeSection();
+        this.emit();
+        return;
+    }
+  }
+
+  /** A cleaned line inside a frame: the sectionizer keeps it as the section's text, whatever it is. */
+  private explicitLine(raw: string): void {
+    const t = this.cleaner.clean(raw, CHUNK_NO_CONTROLS | CHUNK_NO_AT);
+    if (t === undefined) return;
+    if (this.cleaner.time || !this.explicit) throw new Stop();
+    switch (this.mode) {
+      case Mode.Meminfo:
+        return this.memString(t);
+      case Mode.Slab:
+        if (this.slabRows === 0 && this.secLines === 0 && t.startsWith('slabinfo - version:')) {
+          this.secLines = 1;
+          return;
+        }
+        if (this.slabRows === 0 && this.secLines === 1 && t.startsWith('# name')) {
+          this.secLines++;
+          return;
+        }
+        if (this.secLines === 0 || this.slabRow(this.bytesOf(t), this.scratchView, 0, t.length) < 0) throw new Stop();
+        return;
+      case Mode.Vmstat:
+        if (this.vmRow(this.bytesOf(t), 0, t.length) < 0) throw new Stop();
+        return;
+      case Mode.Lines:
+        this.secText.push(t);
+        this.secLines++;
+        return;
+      default:
+        throw new Stop();
+    }
+  }
+
+  /** A "name 123" line of an open vmstat section at buf[st]: its line's end (LF or end), else -1. */
+  private vmRow(buf: Uint8Array, st: number, end: number): number {
+    let keyEnd = -1;
+    const guess = this.vmPrev < 0 ? this.vmFirst : this.vmFollow[this.vmPrev] as number;
+    if (guess >= 0) {
+      const nb = this.vmNames.bytes[guess] as Uint8Array;
+      const n = nb.length;
+      if (st + n < end && buf[st + n] === SP) {
+        let k = 0;
+        while (k < n && buf[st + k] === nb[k]) k++;
+        if (k === n) keyEnd = st + n;
+      }
+    }
+    let id = keyEnd >= 0 ? guess : -1;
+    if (id < 0) {
+      let i = st;
+      for (; i < end; i++) {
+        const c = buf[i] as number;
+        if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95)) break;
+      }
+      if (i >= end || buf[i] !== SP) return -1;
+      keyEnd = i;
+    }
+    let i = keyEnd;
+    while (i < end && buf[i] === SP) i++;
+    let neg = false;
+    if (buf[i] === 45 /* - */) {
+      neg = true;
+      i++;
+    }
+    const from = i;
+    let v = 0;
+    while (i < end) {
+      const d = (buf[i] as number) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      i++;
+    }
+    // Past 15 digits a double may not hold the number Number() reads: the generic path's.
+    if (i === from || i - from > 15) return -1;
+    const nl = this.lineEnd(buf, i, end);
+    if (nl < 0) return -1;
+    if (id < 0) id = this.vmName(buf, st, keyEnd);
+    if (this.vmPrev >= 0) this.vmFollow[this.vmPrev] = id;
+    else this.vmFirst = id;
+    this.vmPrev = id;
+    const k = this.vmKey[id] as number;
+    if (this.keyStamp[k] === this.stamp) throw new Stop(); // a name twice: the parser warns
+    this.keyStamp[k] = this.stamp;
+    this.row.values[k] = neg ? -v : v;
+    this.vmK.push(k);
+    this.secLines++;
+    return nl;
+  }
+
+  private vmName(buf: Uint8Array, st: number, keyEnd: number): number {
+    let id = this.vmNames.id(buf, st, keyEnd);
+    if (id < 0) {
+      id = -1 - id;
+      this.vmKey.push(this.row.keys.id(`vmstat.${keyPart(this.vmNames.names[id] as string)}`));
+      if (id >= this.vmFollow.length) {
+        const f = new Int32Array(this.vmFollow.length * 2).fill(-1);
+        f.set(this.vmFollow);
+        this.vmFollow = f;
+      }
+      this.keysGrown();
+    }
+    return id;
+  }
+
+  private noteOpen(kind: number): void {
+    if (this.firstOpenLine < 0) {
+      this.firstOpenLine = this.lineNo;
+      this.firstOpenKind = kind;
+    }
   }
 
   /** A line that is not a hot one: cleaned and placed exactly as the sectionizer would, or Stop. */
@@ -688,12 +905,11 @@ export class FastScan {
   }
 
   private openSection(kind: FastKind, t: string): void {
+    // A free-form section inside a frame, or after framed samples (timed by another clock): the generic path's.
+    if (this.sampleExplicit || this.sawExplicit) throw new Stop();
     if (this.open && (this.kinds & KIND_BIT[kind]) !== 0) this.emit();
     if (!this.open) this.startSample(this.lineNo);
-    if (this.firstOpenLine < 0) {
-      this.firstOpenLine = this.lineNo;
-      this.firstOpenKind = KIND_INDEX[kind];
-    }
+    this.noteOpen(KIND_INDEX[kind]);
     if (kind === 'free' && !FREE_ROW_RE.test(t)) this.freeHeader = t;
     this.mode = MODE_OF[kind];
     this.secName = kind;
@@ -713,6 +929,8 @@ export class FastScan {
   closeSection(): void {
     if (this.mode === Mode.None) return;
     if (this.mode === Mode.Slab && this.slabRows === 0) throw new Stop();
+    if (this.mode === Mode.Lines) this.closeLines();
+    this.explicit = false;
     if (this.mode === Mode.Free) {
       const r = parseFree(`${this.freeLines.join('\n')}\n`);
       if (r.warnings.length > 0) throw new Stop();
@@ -722,7 +940,40 @@ export class FastScan {
     this.mode = Mode.None;
     this.kinds |= KIND_BIT[this.secName];
     this.sections.push(this.secName);
-    this.counts[KIND_INDEX[this.secName]] = this.secLines;
+    if (KIND_INDEX[this.secName] < COUNTED) this.counts[KIND_INDEX[this.secName]] = this.secLines;
+  }
+
+  /** A closed buddyinfo/date/uptime/boot_id section: read as the generic path reads it, or Stop. */
+  private closeLines(): void {
+    const lines = this.secText;
+    const first = lines[0] ?? '';
+    switch (this.secName) {
+      case 'buddyinfo': {
+        // Not a series (OOM watermarks come from zoneinfo): only what the parser would warn about matters.
+        if (lines.length === 0 || parseBuddyinfo(`${lines.join('\n')}\n`).warnings.length > 0) throw new Stop();
+        return;
+      }
+      case 'date': {
+        const d = lines.length === 1 ? parseDate(first) : undefined;
+        if (!d || d.zone !== '') throw new Stop();
+        this.dateMs = d.epochMs;
+        return;
+      }
+      case 'uptime': {
+        const u = lines.length === 1 ? parseUptime(first) : undefined;
+        if (u === undefined) throw new Stop();
+        this.uptimeSec = u;
+        return;
+      }
+      case 'boot_id': {
+        const b = lines.length === 1 ? parseBootId(first) : undefined;
+        if (b === undefined) throw new Stop();
+        this.bootId = b;
+        return;
+      }
+      default:
+        throw new Stop();
+    }
   }
 
   private startSample(line: number): void {
@@ -740,6 +991,11 @@ export class FastScan {
     this.slabK.length = 0;
     this.freeMem = undefined;
     this.freeSwap = undefined;
+    this.sampleExplicit = false;
+    this.vmK.length = 0;
+    this.dateMs = undefined;
+    this.uptimeSec = undefined;
+    this.bootId = undefined;
   }
 
   /** Delivers the open sample: keys in flattenSnapshot's order (meminfo bytes, counts, free, slab). */
@@ -750,7 +1006,7 @@ export class FastScan {
     const row = this.row;
     let n = 0;
     const freeN = (this.freeMem ? 8 : 0) + (this.freeSwap ? 8 : 0);
-    growRow(row, 0, this.memBytesK.length + this.memCountK.length + freeN + this.slabK.length);
+    growRow(row, 0, this.memBytesK.length + this.memCountK.length + freeN + this.slabK.length + this.vmK.length);
     let ids = row.ids;
     for (const k of this.memBytesK) ids[n++] = k;
     for (const k of this.memCountK) ids[n++] = k;
@@ -758,11 +1014,21 @@ export class FastScan {
     n = this.freeRow('free.swap.', this.freeSwap, n);
     ids = row.ids;
     for (const k of this.slabK) ids[n++] = k;
+    for (const k of this.vmK) ids[n++] = k;
     row.count = n;
-    const sec = this.index * this.interval;
+    let timestamp: SampleTimestamp;
+    if (this.sampleExplicit) {
+      // Framed samples are timed by their date section (the generic clock's first choice), else not ours.
+      if (this.dateMs === undefined) throw new Stop();
+      timestamp = { sec: this.dateMs / 1000, source: 'date', epochMs: this.dateMs };
+      if (this.uptimeSec !== undefined) timestamp.uptimeSec = this.uptimeSec;
+      if (this.bootId !== undefined) timestamp.bootId = this.bootId;
+      this.sawExplicit = true;
+    } else timestamp = { sec: this.index * this.interval, source: 'index' };
+    const sec = timestamp.sec;
     const meta: SeriesMeta = {
       index: this.index, firstLine: this.firstLine, sections: this.sections, kinds: this.sections.slice(),
-      timestamp: { sec, source: 'index' }, warnings: this.warnings,
+      timestamp, warnings: this.warnings,
     };
     this.index++;
     this.onRow(sec, row, meta);
@@ -789,6 +1055,7 @@ export class FastScan {
 
   /** End of input, as Sectionizer.end() sees it. */
   end(): void {
+    if (this.explicit) throw new Stop(); // the generic path warns: no end marker
     if (this.mode !== Mode.None) {
       const before = this.counts[KIND_INDEX[this.secName]] as number;
       if (before >= 0 && this.secLines < before && this.mode !== Mode.Free) {

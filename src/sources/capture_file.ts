@@ -222,7 +222,7 @@ function* readCaptureFrom(path: string, options: ReadOptions, from: ResumePoint)
   });
   primeSectionizer(sectionizer, from);
   primed = true;
-  const clock = new SampleClock(options.intervalSec ?? 1, options.report?.clock ?? newClockReport(), from.index);
+  const clock = new SampleClock(options.intervalSec ?? 1, options.report?.clock ?? newClockReport());
   const lines = new ChunkedLines(path, options.chunkBytes ?? DEFAULT_CHUNK, from.byte, from.line);
   const cleaner = new LineCleaner();
   const push = (raw: string, lineNo: number, hints: number): void => {
@@ -314,18 +314,18 @@ const MAX_LISTED = 20;
  * Picks each sample's time from what it printed (clock.ts readings, framed date/uptime sections, the logger's
  * per-line stamps). The log's axis follows one source, the first sample's best; a sample without it is placed
  * through the offset between its own best source and the axis learnt from the last sample that had both, else
- * taken as it is and reported. Times of day wrap at midnight; a clock that goes back, repeats or jumps is
- * reported; /proc/uptime falling is a reboot.
+ * taken as it is and reported. Times of day wrap at midnight. What the clock then does over the log (back,
+ * repeats, jumps, reboots) is ClockWatch's business, on the samples as they are delivered.
  */
 class SampleClock {
   private readonly days = new Map<string, { offset: number; last: number }>();
   private readonly offsets = new Map<string, number>();
+  private primary: string | undefined;
   private prevSec: number | undefined;
-  private prevUptime: number | undefined;
-  private readonly intervals: number[] = [];
-  private segment = 1;
-  private lastBootId: string | undefined;
-  constructor(private readonly intervalSec: number, private readonly report: ClockReport, private readonly startIndex: number) {}
+  private prevPeriod: number;
+  constructor(private readonly intervalSec: number, private readonly report: ClockReport) {
+    this.prevPeriod = intervalSec;
+  }
 
   stamp(raw: RawSample, index: number): SampleTimestamp {
     const values = new Map<string, number>();
@@ -372,78 +372,39 @@ class SampleClock {
     }
     const out = this.place(values, index);
     if (epochMs !== undefined && out.source !== 'index' && rankOf(out.source) <= rankOf('terminal')) out.epochMs = epochMs;
-    if (uptimeSec !== undefined) {
-      out.uptimeSec = uptimeSec;
-      if (this.prevUptime !== undefined && uptimeSec + 1 < this.prevUptime && (bootId === undefined || bootId === this.lastBootId)) {
-        out.reboot = true;
-        this.segment++;
-        this.note('reboots', index);
-      }
-      this.prevUptime = uptimeSec;
-    }
-    if (bootId !== undefined) {
-      out.bootId = bootId;
-      this.lastBootId = bootId;
-    } else if (this.segment > 1) out.bootId = `uptime-segment-${this.segment}`;
+    if (uptimeSec !== undefined) out.uptimeSec = uptimeSec;
+    if (bootId !== undefined) out.bootId = bootId;
     return out;
   }
 
   private place(values: Map<string, number>, index: number): SampleTimestamp {
-    const report = this.report;
+    let out: SampleTimestamp;
     if (values.size === 0) {
-      const sec = this.prevSec === undefined || report.primary === undefined ? index * this.intervalSec : this.prevSec + this.period();
-      report.sources.index = (report.sources.index ?? 0) + 1;
-      if (report.primary === undefined) return { sec, source: 'index' };
-      this.advance(sec, index);
-      return { sec, source: 'index' };
-    }
-    const best = [...values.keys()].sort((a, b) => rankOf(a) - rankOf(b));
-    report.primary ??= best[0];
-    const primary = report.primary as string;
-    let source = primary;
-    let sec = values.get(primary);
-    if (sec !== undefined) {
-      for (const [k, v] of values) if (k !== primary) this.offsets.set(k, sec - v);
+      // No clock: index x interval, or after clocked samples one period on from the last.
+      const sec = this.prevSec === undefined || this.primary === undefined ? index * this.intervalSec : this.prevSec + this.prevPeriod;
+      out = { sec, source: 'index' };
     } else {
-      source = best.find((k) => this.offsets.has(k)) ?? (best[0] as string);
-      const off = this.offsets.get(source);
-      sec = (values.get(source) as number) + (off ?? 0);
-      if (off === undefined) this.note('unconverted', index);
-    }
-    report.sources[source] = (report.sources[source] ?? 0) + 1;
-    this.advance(sec, index);
-    return { sec, source };
-  }
-
-  private advance(sec: number, index: number): void {
-    const prev = this.prevSec;
-    this.prevSec = sec;
-    if (prev === undefined || index === this.startIndex) return;
-    const d = sec - prev;
-    if (d < 0) this.note('backwards', index);
-    else if (d === 0) this.note('repeats', index);
-    else {
-      const period = this.period();
-      if (this.intervals.length >= 3 && d > Math.max(3 * period, period + 2)) {
-        this.report.counts.jumps++;
-        if (this.report.jumps.length < MAX_LISTED) this.report.jumps.push({ index, fromSec: prev, toSec: sec });
+      const best = [...values.keys()].sort((a, b) => rankOf(a) - rankOf(b));
+      this.primary ??= best[0];
+      const primary = this.primary as string;
+      let source = primary;
+      let sec = values.get(primary);
+      if (sec !== undefined) {
+        for (const [k, v] of values) if (k !== primary) this.offsets.set(k, sec - v);
+      } else {
+        source = best.find((k) => this.offsets.has(k)) ?? (best[0] as string);
+        const off = this.offsets.get(source);
+        sec = (values.get(source) as number) + (off ?? 0);
+        if (off === undefined) {
+          this.report.counts.unconverted++;
+          if (this.report.unconverted.length < MAX_LISTED) this.report.unconverted.push(index);
+        }
       }
-      this.intervals.push(d);
-      if (this.intervals.length > 15) this.intervals.shift();
+      out = { sec, source };
     }
-  }
-
-  /** The loop's period: the median of the last intervals (the given interval until there are some). */
-  private period(): number {
-    if (this.intervals.length === 0) return this.intervalSec;
-    const s = [...this.intervals].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)] as number;
-  }
-
-  private note(what: 'backwards' | 'repeats' | 'reboots' | 'unconverted', index: number): void {
-    this.report.counts[what]++;
-    const list = this.report[what];
-    if (list.length < MAX_LISTED) list.push(index);
+    if (this.prevSec !== undefined && out.sec > this.prevSec) this.prevPeriod = out.sec - this.prevSec;
+    this.prevSec = out.sec;
+    return out;
   }
 
   private unknownZone(z: string): void {
@@ -457,6 +418,60 @@ class SampleClock {
     if (d.last >= 0 && secOfDay + 3600 < d.last) d.offset += 86400;
     d.last = secOfDay;
     return secOfDay + d.offset;
+  }
+}
+
+/**
+ * Watches the delivered samples' times, in order, whichever path read them: counts sources, reports a clock that
+ * goes back, repeats or jumps (more than 3 periods), and marks a reboot where /proc/uptime falls in a log that prints
+ * no boot id (it gets "uptime-segment-N" ones from the first reboot on), as the live recorder starts a boot segment;
+ * where boot ids are printed, a new one is the reboot.
+ */
+export class ClockWatch {
+  private prevSec: number | undefined;
+  private prevUptime: number | undefined;
+  private lastBootId: string | undefined;
+  private segment = 1;
+  private readonly intervals: number[] = [];
+  constructor(private readonly report: ClockReport) {}
+
+  observe(ts: SampleTimestamp, index: number): void {
+    const r = this.report;
+    r.sources[ts.source] = (r.sources[ts.source] ?? 0) + 1;
+    if (ts.source !== 'index') r.primary ??= ts.source;
+    if (ts.uptimeSec !== undefined) {
+      if (this.prevUptime !== undefined && ts.uptimeSec + 1 < this.prevUptime && ts.bootId === undefined && this.lastBootId === undefined) {
+        ts.reboot = true;
+        this.segment++;
+        this.note('reboots', index);
+      }
+      this.prevUptime = ts.uptimeSec;
+    }
+    if (ts.bootId !== undefined) this.lastBootId = ts.bootId;
+    else if (this.segment > 1) ts.bootId = `uptime-segment-${this.segment}`;
+    const prev = this.prevSec;
+    this.prevSec = ts.sec;
+    if (prev === undefined || ts.source === 'index') return;
+    const d = ts.sec - prev;
+    if (d < 0) {
+      if (!ts.reboot) this.note('backwards', index);
+    } else if (d === 0) this.note('repeats', index);
+    else {
+      const s = [...this.intervals].sort((a, b) => a - b);
+      const period = s[Math.floor(s.length / 2)] ?? d;
+      if (s.length >= 3 && d > Math.max(3 * period, period + 2)) {
+        r.counts.jumps++;
+        if (r.jumps.length < MAX_LISTED) r.jumps.push({ index, fromSec: prev, toSec: ts.sec });
+      }
+      this.intervals.push(d);
+      if (this.intervals.length > 15) this.intervals.shift();
+    }
+  }
+
+  private note(what: 'backwards' | 'repeats' | 'reboots', index: number): void {
+    this.report.counts[what]++;
+    const list = this.report[what];
+    if (list.length < MAX_LISTED) list.push(index);
   }
 }
 
@@ -643,8 +658,13 @@ function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, 
   const report = newReadReport();
   const keys = new KeyTable();
   let from = FILE_START;
+  const watch = new ClockWatch(report.clock);
   if (mode !== 'generic' && (mode === 'fast' || sniffFast(path))) {
-    const deliver = onRow ?? mapOfRows(onMap as OnMap);
+    const give = onRow ?? mapOfRows(onMap as OnMap);
+    const deliver: OnRow = (t, row, meta) => {
+      watch.observe(meta.timestamp, meta.index);
+      give(t, row, meta);
+    };
     const par = options.parallel;
     const r = par !== false && fileSize(path) >= (par?.minBytes ?? PARALLEL_MIN_BYTES)
       ? scanSeriesParallel(path, options, par ?? {}, keys, deliver)
@@ -662,6 +682,7 @@ function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, 
   if (options.chunkBytes !== undefined) read.chunkBytes = options.chunkBytes;
   for (const sample of readCaptureFrom(path, read, from)) {
     samples++;
+    watch.observe(sample.timestamp, sample.index);
     const snap = toSnapshot(sample);
     values.clear();
     flattener.flatten(snap, values);

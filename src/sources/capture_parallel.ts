@@ -24,7 +24,7 @@ import {
   FAST_KINDS, FastScan, KeyTable, ScanBuffers, drive, finish, growRow, newSeriesRow, scanSeriesFast,
   type FastResult, type OnRow, type ResumePoint, type SeriesRow,
 } from './capture_fast.js';
-import type { SeriesMeta, SeriesOptions } from './capture_file.js';
+import type { SampleTimestamp, SeriesMeta, SeriesOptions } from './capture_file.js';
 
 export interface ParallelOptions {
   /** Smallest file worth the threads (default PARALLEL_MIN_BYTES). */
@@ -48,8 +48,13 @@ export interface RangeResult {
   source: number;
   error?: string;
   samples: number;
-  /** Per sample: number of values, first line, section kinds (2 bits each, FAST_KINDS index + 1); arrays may be longer than used. */
+  /** Per sample (HDR slots): number of values, first line, section kinds (4 bits each, FAST_KINDS index + 1, in two
+   * words of 7); arrays may be longer than used. */
   hdr: Int32Array<ArrayBuffer>;
+  /** Per sample (3 slots): a framed sample's date (s; NaN for a sample timed by its index), epoch ms, uptime (NaN: none). */
+  times: Float64Array<ArrayBuffer>;
+  /** Per sample: a framed sample's boot id. */
+  bootIds: (string | undefined)[];
   ids: Int32Array<ArrayBuffer>;
   values: Float64Array<ArrayBuffer>;
   /** Keys the scanner numbered since its last result, in number order. */
@@ -81,6 +86,11 @@ export interface WorkerJob {
 const NEXT = 0, POSTED = 1, DELIVERED = 2, ABORT = 3;
 const NO_COUNTS: readonly number[] = [-1, -1, -1];
 const NEEDLE = Buffer.from('\nMemTotal:');
+/** In a framed log (`memsleuth script`), ranges start at a sample's "@@ms TAG begin" line. */
+const FRAMED_NEEDLE = Buffer.from('\n@@ms ');
+const BEGIN = Buffer.from(' begin');
+const HDR = 4;
+const SECTIONS_PER_WORD = 7;
 /** A worker that has posted nothing for this long is taken for dead: the scan goes on without it. */
 const STALL_MS = 60_000;
 
@@ -91,9 +101,11 @@ export function planRanges(path: string, rangeBytes: number): Range[] {
     const size = statSync(path).size;
     const starts = [0];
     const probe = Buffer.allocUnsafe(256 << 10);
+    const head = probe.subarray(0, readSync(fd, probe, 0, 64 << 10, 0));
+    const framed = head.indexOf(FRAMED_NEEDLE.subarray(1)) === 0 || head.indexOf(FRAMED_NEEDLE) >= 0;
     for (let at = rangeBytes; at < size; at += rangeBytes) {
       const n = readSync(fd, probe, 0, probe.length, at - 1);
-      const i = probe.subarray(0, n).indexOf(NEEDLE);
+      const i = framed ? beginLine(probe.subarray(0, n)) : probe.subarray(0, n).indexOf(NEEDLE);
       if (i < 0) continue;
       const cut = at + i;
       if (cut > (starts.at(-1) as number) && cut < size) starts.push(cut);
@@ -104,6 +116,20 @@ export function planRanges(path: string, rangeBytes: number): Range[] {
   }
 }
 
+/** Where "\n@@ms TAG begin" starts in buf (at its LF), or -1. */
+function beginLine(buf: Buffer): number {
+  for (let i = buf.indexOf(FRAMED_NEEDLE); i >= 0; i = buf.indexOf(FRAMED_NEEDLE, i + 1)) {
+    const lf = buf.indexOf(10, i + 1);
+    if (lf < 0) return -1;
+    let e = lf;
+    while (e > i && (buf[e - 1] === 13 || buf[e - 1] === 32)) e--;
+    // "@@ms TAG begin": the first space after the tag is the one before "begin".
+    const b = e - BEGIN.length;
+    if (b > i + FRAMED_NEEDLE.length && buf.subarray(b, e).equals(BEGIN) && buf.indexOf(32, i + FRAMED_NEEDLE.length) === b) return i;
+  }
+  return -1;
+}
+
 /** Scans ranges of one file with one FastScan and KeyTable (one per thread), packing the samples for delivery. */
 export class RangeParser {
   private readonly keys = new KeyTable();
@@ -112,6 +138,8 @@ export class RangeParser {
   private readonly bufs = new ScanBuffers();
   private readonly fd: number;
   private hdr = new Int32Array(0);
+  private times = new Float64Array(0);
+  private bootIds: (string | undefined)[] = [];
   private ids = new Int32Array(0);
   private values = new Float64Array(0);
   private nSamples = 0;
@@ -127,7 +155,9 @@ export class RangeParser {
     const range = this.ranges[k] as Range;
     const last = k === this.ranges.length - 1;
     // Fresh arrays each time (a worker gives them away), sized from the last range's.
-    this.hdr = new Int32Array(Math.max(3 * 256, this.nSamples * 3 + 96));
+    this.hdr = new Int32Array(Math.max(HDR * 256, this.nSamples * HDR + 128));
+    this.times = new Float64Array(this.hdr.length / HDR * 3);
+    this.bootIds = [];
     this.ids = new Int32Array(Math.max(1 << 14, this.nValues + (this.nValues >> 4)));
     this.values = new Float64Array(this.ids.length);
     this.nSamples = 0;
@@ -144,7 +174,7 @@ export class RangeParser {
     this.sentKeys = this.keys.size;
     const r: RangeResult = {
       k, source: this.source, samples: this.nSamples,
-      hdr: this.hdr, ids: this.ids, values: this.values,
+      hdr: this.hdr, times: this.times, bootIds: this.bootIds, ids: this.ids, values: this.values,
       newKeys, warnings: this.warnings, how, lines: scan.lineNo - 1,
       firstOpenLine: scan.firstOpenLine, firstOpenKind: scan.firstOpenKind, joinKind: scan.openKind, carry: scan.sampleCarry(),
     };
@@ -154,10 +184,13 @@ export class RangeParser {
 
   private add(row: SeriesRow, meta: SeriesMeta): void {
     const n = row.count;
-    if ((this.nSamples + 1) * 3 > this.hdr.length) {
+    if ((this.nSamples + 1) * HDR > this.hdr.length) {
       const h = new Int32Array(this.hdr.length * 2);
       h.set(this.hdr);
       this.hdr = h;
+      const t = new Float64Array(this.times.length * 2);
+      t.set(this.times);
+      this.times = t;
     }
     if (this.nValues + n > this.ids.length) {
       let len = this.ids.length * 2;
@@ -169,14 +202,23 @@ export class RangeParser {
       v.set(this.values);
       this.values = v;
     }
-    let code = 0;
+    const code = [0, 0];
+    if (meta.sections.length > 2 * SECTIONS_PER_WORD) throw new Error('too many sections in one sample for the parallel path');
     meta.sections.forEach((s, j) => {
-      code |= (FAST_KINDS.indexOf(s as (typeof FAST_KINDS)[number]) + 1) << (2 * j);
+      const w = j < SECTIONS_PER_WORD ? 0 : 1;
+      code[w] = (code[w] as number) | ((FAST_KINDS.indexOf(s as (typeof FAST_KINDS)[number]) + 1) << (4 * (j % SECTIONS_PER_WORD)));
     });
-    const h = this.nSamples * 3;
+    const h = this.nSamples * HDR;
     this.hdr[h] = n;
     this.hdr[h + 1] = meta.firstLine;
-    this.hdr[h + 2] = code;
+    this.hdr[h + 2] = code[0] as number;
+    this.hdr[h + 3] = code[1] as number;
+    const ts = meta.timestamp;
+    const framed = ts.source !== 'index';
+    this.times[this.nSamples * 3] = framed ? ts.sec : NaN;
+    this.times[this.nSamples * 3 + 1] = ts.epochMs ?? NaN;
+    this.times[this.nSamples * 3 + 2] = ts.uptimeSec ?? NaN;
+    this.bootIds[this.nSamples] = ts.bootId;
     const { ids, values } = row;
     const outIds = this.ids, outValues = this.values;
     let o = this.nValues;
@@ -216,7 +258,7 @@ export function runWorker(job: WorkerJob): void {
       } catch (e) {
         r = failed(k, job.source, e);
       }
-      job.port.postMessage(r, [r.hdr.buffer, r.ids.buffer, r.values.buffer]);
+      job.port.postMessage(r, [r.hdr.buffer, r.times.buffer, r.ids.buffer, r.values.buffer]);
       Atomics.add(ctl, POSTED, 1);
       Atomics.notify(ctl, POSTED);
     }
@@ -228,7 +270,7 @@ export function runWorker(job: WorkerJob): void {
 
 function failed(k: number, source: number, e: unknown): RangeResult {
   return {
-    k, source, error: e instanceof Error ? e.message : String(e), samples: 0, hdr: new Int32Array(0), ids: new Int32Array(0),
+    k, source, error: e instanceof Error ? e.message : String(e), samples: 0, hdr: new Int32Array(0), times: new Float64Array(0), bootIds: [], ids: new Int32Array(0),
     values: new Float64Array(0), newKeys: [], warnings: [], how: 'badjoin', lines: 0, firstOpenLine: -1, firstOpenKind: -1,
     joinKind: -1, carry: { counts: [...NO_COUNTS], freeHeader: undefined },
   };
@@ -284,8 +326,7 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
     const { hdr, ids, values } = r;
     let v = 0;
     for (let s = 0; s < r.samples; s++) {
-      const n = hdr[3 * s] as number;
-      const code = hdr[3 * s + 2] as number;
+      const n = hdr[HDR * s] as number;
       growRow(row, 0, n);
       let out = row.ids;
       let vals = row.values;
@@ -305,14 +346,24 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
       }
       row.count = n;
       const sections: string[] = [];
-      for (let c = code; c !== 0; c >>>= 2) sections.push(FAST_KINDS[(c & 3) - 1] as string);
+      for (let w = 2; w < HDR; w++) for (let c = hdr[HDR * s + w] as number; c !== 0; c >>>= 4) sections.push(FAST_KINDS[(c & 15) - 1] as string);
       const warnings: SnapshotWarning[] = [];
       for (const w of r.warnings) if (w.sample === s) warnings.push({ ...w.warning, line: w.warning.line + carry.line });
       const index = carry.index + s;
-      const sec = index * interval;
+      const date = r.times[3 * s] as number;
+      let timestamp: SampleTimestamp;
+      if (Number.isNaN(date)) timestamp = { sec: index * interval, source: 'index' };
+      else {
+        timestamp = { sec: date, source: 'date', epochMs: r.times[3 * s + 1] as number };
+        const up = r.times[3 * s + 2] as number;
+        if (!Number.isNaN(up)) timestamp.uptimeSec = up;
+        const boot = r.bootIds[s];
+        if (boot !== undefined) timestamp.bootId = boot;
+      }
+      const sec = timestamp.sec;
       const meta: SeriesMeta = {
-        index, firstLine: carry.line + (hdr[3 * s + 1] as number), sections, kinds: sections.slice(),
-        timestamp: { sec, source: 'index' }, warnings,
+        index, firstLine: carry.line + (hdr[HDR * s + 1] as number), sections, kinds: sections.slice(),
+        timestamp, warnings,
       };
       onRow(sec, row, meta);
     }

@@ -37,10 +37,12 @@ export function reference(path: string, intervalSec: number): Got[] {
   const out: Got[] = [];
   ingestToSnapshots(path, {
     intervalSec,
-    onSample: (snap, s) => out.push({
-      t: s.timestamp.sec, values: flattenSnapshot(snap),
-      meta: { index: s.index, firstLine: s.firstLine, sections: s.sections.map((x) => x.name), kinds: s.sections.map((x) => x.kind), timestamp: s.timestamp, warnings: snap.warnings },
-    }),
+    onSample: (snap, s) => {
+      const meta: SeriesMeta = { index: s.index, firstLine: s.firstLine, sections: s.sections.map((x) => x.name), kinds: s.sections.map((x) => x.kind), timestamp: s.timestamp, warnings: snap.warnings };
+      if (snap.processes.length > 0) meta.pids = snap.processes.map((p) => p.pid);
+      if (snap.zoneinfo) meta.zones = snap.zoneinfo.zones;
+      out.push({ t: s.timestamp.sec, values: flattenSnapshot(snap), meta });
+    },
   });
   return out;
 }
