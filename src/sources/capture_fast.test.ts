@@ -226,3 +226,19 @@ test('framed logs with vmstat and slabinfo frames: both paths agree (the bench l
     });
   }
 });
+
+test('lines set aside are counted alike on both paths (blank, separators, echoed commands, printk), handover included', async () => {
+  const { ingestSeriesTyped } = await import('./capture_file.js');
+  const plain = fixtures(/^capture-seed-loop-local\.txt$/)[0]?.text ?? '';
+  const noisy = plain.replace('Slab:', '[ 1234.567890] usb 1-1: printk in a dump\n\nSlab:') + plain.replace(/\n/g, '\r\n') + framedLog(1);
+  for (const [name, text] of [['plain', plain], ['printk, blank, CRLF, then framed', noisy], ['handover', `${noisy}${plain.replace('MemFree:', 'a stray line\nMemFree:')}`]] as const) {
+    withFile(text, (path) => {
+      const aside = (mode: 'generic' | 'auto', parallel: false | { minBytes: 0; rangeBytes: number; workers: number }) =>
+        ingestSeriesTyped(path, { path: mode, parallel }, () => undefined).report.setAside;
+      const want = aside('generic', false);
+      assert.ok((want['separator'] ?? 0) > 0 && (want['command'] ?? 0) > 0, name);
+      assert.deepEqual(aside('auto', false), want, `${name}: sequential`);
+      assert.deepEqual(aside('auto', { minBytes: 0, rangeBytes: 30_000, workers: 1 }), want, `${name}: parallel`);
+    });
+  }
+});

@@ -220,6 +220,25 @@ export interface ResumePoint {
   index: number;
   counts: number[];
   freeHeader: string | undefined;
+  /** Lines set aside before `byte` by the scan that stopped (ASIDE_REASONS order); absent: none counted. */
+  aside?: number[];
+}
+
+/** Why the fast path set a line aside, as the generic path names it (ReadReport.setAside). */
+export const ASIDE_REASONS = ['blank', 'separator', 'command', 'printk', 'prompt'] as const;
+const A_BLANK = 0, A_SEPARATOR = 1, A_COMMAND = 2;
+const asideIndex = (reason: string | undefined): number => {
+  const i = (ASIDE_REASONS as readonly string[]).indexOf(reason ?? 'blank');
+  return i < 0 ? A_BLANK : i;
+};
+
+/** Adds counts (ASIDE_REASONS order) into a report's setAside. */
+export function addAside(into: Record<string, number>, counts: ArrayLike<number> | undefined): void {
+  if (!counts) return;
+  ASIDE_REASONS.forEach((r, i) => {
+    const n = counts[i] ?? 0;
+    if (n > 0) into[r] = (into[r] ?? 0) + n;
+  });
 }
 
 /** The start of a file. */
@@ -331,6 +350,9 @@ export class FastScan {
   private base = 0;
   private p = 0;
   lineNo = 0;
+  /** Lines set aside (ASIDE_REASONS order) since reset(), and as they stood at the open sample's start. */
+  readonly aside = new Float64Array(ASIDE_REASONS.length);
+  private readonly asideAtSample = new Float64Array(ASIDE_REASONS.length);
   /** A framed sample was delivered: free-form samples after it are timed by the generic clock. */
   private sawExplicit = false;
   /** The value of the last number read by num(). */
@@ -354,6 +376,7 @@ export class FastScan {
     this.explicit = false;
     this.sampleExplicit = false;
     this.sawExplicit = false;
+    this.aside.fill(0);
     this.lineNo = line;
     this.index = index;
     for (let i = 0; i < 3; i++) this.counts[i] = counts[i] as number;
@@ -370,7 +393,10 @@ export class FastScan {
   /** Where a generic reader must start to go on from here: the open sample's start, else where this scan began. */
   resumePoint(): ResumePoint {
     if (this.open) {
-      return { byte: this.samplePos, line: this.firstLine - 1, index: this.index, counts: Array.from(this.sampleCounts), freeHeader: this.sampleFreeHeader };
+      return {
+        byte: this.samplePos, line: this.firstLine - 1, index: this.index, counts: Array.from(this.sampleCounts), freeHeader: this.sampleFreeHeader,
+        aside: Array.from(this.asideAtSample),
+      };
     }
     // No sample open: only before this scan's first section (after one, a sample is always open).
     return { byte: this.startPos, line: this.startLine, index: this.startIndex, counts: Array.from(this.startCounts), freeHeader: this.startFreeHeader };
@@ -676,13 +702,22 @@ export class FastScan {
     if (!plainLine(buf, st, e)) throw new Stop();
     const rawEnd = e;
     while (e > st && isBlank(buf[e - 1] as number)) e--;
-    if (e === st) return; // blank: dropped by the cleaner
+    if (e === st) {
+      this.count(A_BLANK); // dropped by the cleaner
+      return;
+    }
     const c = buf[st] as number;
     if (this.sampleExplicit) return this.explicitLine(buf.toString('latin1', st, rawEnd));
-    if (c === HASH && buf[st + 1] === HASH && buf[st + 2] === HASH) return this.closeSection();
+    if (c === HASH && buf[st + 1] === HASH && buf[st + 2] === HASH) {
+      this.count(A_SEPARATOR);
+      return this.closeSection();
+    }
     if (c >= 97 && c <= 122) {
       const sp = buf.indexOf(SP, st);
-      if (sp > st && sp < e && sp - st <= 7 && COMMAND_WORDS.has(latin1(buf, st, sp))) return; // echoed command
+      if (sp > st && sp < e && sp - st <= 7 && COMMAND_WORDS.has(latin1(buf, st, sp))) {
+        this.count(A_COMMAND); // echoed command
+        return;
+      }
     }
     this.slowLine(buf.toString('latin1', st, rawEnd));
   }
@@ -738,7 +773,10 @@ export class FastScan {
   /** A cleaned line inside a frame: the sectionizer keeps it as the section's text, whatever it is. */
   private explicitLine(raw: string): void {
     const t = this.cleaner.clean(raw, CHUNK_NO_CONTROLS | CHUNK_NO_AT);
-    if (t === undefined) return;
+    if (t === undefined) {
+      this.count(asideIndex(this.cleaner.aside));
+      return;
+    }
     if (this.cleaner.time || !this.explicit) throw new Stop();
     switch (this.mode) {
       case Mode.Meminfo:
@@ -836,6 +874,10 @@ export class FastScan {
     return id;
   }
 
+  private count(reason: number): void {
+    this.aside[reason] = (this.aside[reason] as number) + 1;
+  }
+
   private noteOpen(kind: number): void {
     if (this.firstOpenLine < 0) {
       this.firstOpenLine = this.lineNo;
@@ -847,9 +889,15 @@ export class FastScan {
   private slowLine(raw: string): void {
     const cleaner = this.cleaner;
     const t = cleaner.clean(raw, CHUNK_NO_CONTROLS | CHUNK_NO_AT);
-    if (t === undefined) return;
+    if (t === undefined) {
+      this.count(asideIndex(cleaner.aside));
+      return;
+    }
     if (cleaner.time) throw new Stop();
-    if (isSeparator(t)) return this.closeSection();
+    if (isSeparator(t)) {
+      this.count(A_SEPARATOR);
+      return this.closeSection();
+    }
     if (this.mode !== Mode.None) {
       const shape = SHAPE_OF.get(this.secName);
       if (!shape) throw new Stop();
@@ -983,6 +1031,7 @@ export class FastScan {
     this.samplePos = this.base + this.p;
     this.sampleCounts.set(this.counts);
     this.sampleFreeHeader = this.freeHeader;
+    this.asideAtSample.set(this.aside);
     this.kinds = 0;
     this.sections = [];
     this.warnings = [];
@@ -1069,7 +1118,7 @@ export class FastScan {
 }
 
 /** All samples delivered (`samples` in all), or where the generic path goes on. */
-export type FastResult = { complete: true; samples: number } | { complete: false; resume: ResumePoint };
+export type FastResult = { complete: true; samples: number; aside: number[] } | { complete: false; resume: ResumePoint };
 
 /** How a drive() ended: the end of the file, the line at `stopAt` read, or a Stop (nothing past it delivered). */
 export type DriveEnd = 'eof' | 'stopAt' | 'stop';
@@ -1160,7 +1209,7 @@ export function scanSeriesFast(
   try {
     let how: DriveEnd | 'eof' = drive(scan, fd, from.byte, -1, new ScanBuffers(chunkBytes));
     if (how === 'eof') how = finish(scan);
-    return how === 'eof' ? { complete: true, samples: from.index + scan.delivered } : { complete: false, resume: scan.resumePoint() };
+    return how === 'eof' ? { complete: true, samples: from.index + scan.delivered, aside: Array.from(scan.aside) } : { complete: false, resume: scan.resumePoint() };
   } finally {
     closeSync(fd);
   }

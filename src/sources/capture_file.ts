@@ -10,7 +10,7 @@ import type { ProcessSample, Snapshot, SnapshotWarning } from '../model/snapshot
 import type { Zone } from '../model/proc_files.js';
 import { SeriesFlattener, type SeriesValues } from '../model/series.js';
 import {
-  FAST_KINDS, FILE_START, KeyTable, MAX_LINE_BYTES, canTakeFastPath, growRow, newSeriesRow, scanSeriesFast, type ResumePoint, type SeriesRow,
+  FAST_KINDS, FILE_START, KeyTable, addAside, MAX_LINE_BYTES, canTakeFastPath, growRow, newSeriesRow, scanSeriesFast, type ResumePoint, type SeriesRow,
 } from './capture_fast.js';
 import { PARALLEL_MIN_BYTES, scanSeriesParallel, type ParallelOptions } from './capture_parallel.js';
 
@@ -669,8 +669,12 @@ function ingest(path: string, options: SeriesOptions, onRow: OnRow | undefined, 
     const r = par !== false && fileSize(path) >= (par?.minBytes ?? PARALLEL_MIN_BYTES)
       ? scanSeriesParallel(path, options, par ?? {}, keys, deliver)
       : scanSeriesFast(path, options, keys, deliver);
-    if (r.complete) return { samples: r.samples, path: 'fast', cutLines, report };
+    if (r.complete) {
+      addAside(report.setAside, r.aside);
+      return { samples: r.samples, path: 'fast', cutLines, report };
+    }
     from = r.resume;
+    addAside(report.setAside, from.aside);
   }
   // The generic path from the start of the sample the fast path left (the ones before are delivered).
   const flattener = new SeriesFlattener();

@@ -71,6 +71,8 @@ export interface RangeResult {
   joinKind: number;
   carry: { counts: number[]; freeHeader: string | undefined };
   resume?: ResumePoint;
+  /** Lines set aside in the range (to the join, or to the file's end). */
+  aside: number[];
 }
 
 export interface WorkerJob {
@@ -177,6 +179,7 @@ export class RangeParser {
       hdr: this.hdr, times: this.times, bootIds: this.bootIds, ids: this.ids, values: this.values,
       newKeys, warnings: this.warnings, how, lines: scan.lineNo - 1,
       firstOpenLine: scan.firstOpenLine, firstOpenKind: scan.firstOpenKind, joinKind: scan.openKind, carry: scan.sampleCarry(),
+      aside: Array.from(scan.aside),
     };
     if (how === 'stop' || how === 'badjoin') r.resume = scan.resumePoint();
     return r;
@@ -272,7 +275,7 @@ function failed(k: number, source: number, e: unknown): RangeResult {
   return {
     k, source, error: e instanceof Error ? e.message : String(e), samples: 0, hdr: new Int32Array(0), times: new Float64Array(0), bootIds: [], ids: new Int32Array(0),
     values: new Float64Array(0), newKeys: [], warnings: [], how: 'badjoin', lines: 0, firstOpenLine: -1, firstOpenKind: -1,
-    joinKind: -1, carry: { counts: [...NO_COUNTS], freeHeader: undefined },
+    joinKind: -1, carry: { counts: [...NO_COUNTS], freeHeader: undefined }, aside: [],
   };
 }
 
@@ -314,7 +317,8 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
     }
     results.set(r.k, r);
   };
-  const carryPoint = (): ResumePoint => ({ byte: (ranges[next] as Range).start, line: carry.line, index: carry.index, counts: [...carry.counts], freeHeader: carry.freeHeader });
+  const aside: number[] = [];
+  const carryPoint = (): ResumePoint => ({ byte: (ranges[next] as Range).start, line: carry.line, index: carry.index, counts: [...carry.counts], freeHeader: carry.freeHeader, aside: [...aside] });
 
   /** Delivers range `next`; false when the scan must go on sequentially from resumeAt. */
   const deliver = (r: RangeResult): boolean => {
@@ -367,6 +371,7 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
       };
       onRow(sec, row, meta);
     }
+    if (r.how === 'join' || r.how === 'eof') for (let i = 0; i < r.aside.length; i++) aside[i] = (aside[i] ?? 0) + (r.aside[i] as number);
     if (r.how === 'join') {
       carry.line += r.lines;
       carry.index += r.samples;
@@ -378,7 +383,7 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
     const at = r.resume as ResumePoint;
     const counts = [...carry.counts];
     for (let i = 0; i < counts.length; i++) if ((at.counts[i] as number) >= 0) counts[i] = at.counts[i] as number;
-    resumeAt = { byte: at.byte, line: carry.line + at.line, index: carry.index + at.index, counts, freeHeader: at.freeHeader ?? carry.freeHeader };
+    resumeAt = { byte: at.byte, line: carry.line + at.line, index: carry.index + at.index, counts, freeHeader: at.freeHeader ?? carry.freeHeader, aside: sum(aside, at.aside) };
     return false;
   };
 
@@ -435,8 +440,16 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
     for (const w of workers) void w.terminate().catch(() => undefined);
     local.close();
   }
-  if (total >= 0) return { complete: true, samples: total };
-  return scanSeriesFast(path, options, keys, onRow, resumeAt ?? carryPoint());
+  if (total >= 0) return { complete: true, samples: total, aside };
+  const from = resumeAt ?? carryPoint();
+  const rest = scanSeriesFast(path, options, keys, onRow, from);
+  // The sequential scan counts from `from`; what was set aside before it rides along.
+  return rest.complete ? { ...rest, aside: sum(rest.aside, from.aside) } : { complete: false, resume: { ...rest.resume, aside: sum(rest.resume.aside, from.aside) } };
+}
+
+function sum(a: readonly number[] | undefined, b: readonly number[] | undefined): number[] {
+  const n = Math.max(a?.length ?? 0, b?.length ?? 0);
+  return Array.from({ length: n }, (_, i) => (a?.[i] ?? 0) + (b?.[i] ?? 0));
 }
 
 function overlay(carry: { counts: number[]; freeHeader: string | undefined }, counts: readonly number[], freeHeader: string | undefined): void {
