@@ -53,11 +53,17 @@ export function parseFree(text: string, options: FreeOptions = {}): Parsed<Free>
     const line = (lines[i] ?? '').replace(/\r$/, '').trim();
     if (line === '') continue;
     if (isHeader(line)) {
+      const unknown: string[] = [];
       columns = line.split(/\s+/).map((name) => {
         const c = Object.hasOwn(COLUMNS, name) ? COLUMNS[name] : undefined;
-        if (c === undefined) warnings.push(warning(lineNo, line, `unknown column "${name}"; its values are skipped`, 'info'));
+        if (c === undefined) unknown.push(name);
         return c;
       });
+      // One warning per header, however many columns it names (a garbled 10 MB line must not make millions).
+      if (unknown.length > 0) {
+        const named = unknown.slice(0, 5).map((n) => `"${n.slice(0, 40)}"`).join(', ') + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : '');
+        warnings.push(warning(lineNo, line, `unknown column${unknown.length > 1 ? 's' : ''} ${named}; ${unknown.length > 1 ? 'their' : 'its'} values are skipped`, 'info'));
+      }
       continue;
     }
     const row = splitRow(line);

@@ -46,10 +46,10 @@ const DETECTORS: [EvidenceFormat, RegExp][] = [
   ['valgrind', /Memcheck, a memory error detector|bytes in [\d,]+ blocks are (?:definitely lost|indirectly lost|possibly lost|still reachable)|^(?:==\d+== )?LEAK SUMMARY:/m],
   ['dmalloc', /Dmalloc version '|not freed: '0x[0-9a-fA-F]+/],
   ['mtrace', /^= Start\s*$|^@ \S*\[0x[0-9a-fA-F]+\] [-+<>] 0x|^Memory not freed:\s*$/m],
-  ['bcc-memleak', /stacks with outstanding allocations:|^\s*\d+ bytes in \d+ allocations from stack\s*$/m],
+  ['bcc-memleak', /stacks with outstanding allocations:|^[ \t]*\d+ bytes in \d+ allocations from stack\s*$/m],
   ['kmemleak', /unreferenced object(?: 0x[0-9a-fA-F]+ \(size \d+\))?:?\s*$/m],
   ['page_owner', /Page allocated via order \d+, mask 0x/],
-  ['slub_alloc_calls', /Slabcache: \S+|^[>\s]*\d+ \S+\+0x[0-9a-f]+\/0x[0-9a-f]+ (?:waste=\S+ )?age=\d+/m],
+  ['slub_alloc_calls', /Slabcache: \S+|^[> \t]*\d+ \S+\+0x[0-9a-f]+\/0x[0-9a-f]+ (?:waste=\S+ )?age=\d+/m],
   ['oom', /invoked oom-killer:|(?:Out of memory|Memory cgroup out of memory): Killed process|oom-kill:constraint=|page allocation failure: order:|vmalloc: allocation failure/],
 ];
 

@@ -58,7 +58,7 @@ export function cleanConsoleLine(raw: string): ConsoleLine {
     }
     if (s === before) break;
   }
-  s = s.replace(/\s+$/, '');
+  s = s.trimEnd(); // not replace(/\s+$/): that regex retries at every space of a long run (quadratic)
   return time === undefined ? { text: s, quoted } : { text: s, time, quoted };
 }
 

@@ -98,11 +98,16 @@ export function scanXml(text: string): { root: XmlElement; unclosed: XmlElement[
   const stray: { name: string; line: number }[] = [];
   let pos = 0;
   let line = 1;
-  let counted = 0; // newlines counted up to here
+  // The next line feed at or after the last position counted, kept between calls: searching again from each tag
+  // would rescan the rest of a file without line feeds (CR-only, one line) at every tag, quadratic.
+  let nextLf = text.indexOf('\n');
   const advanceLine = (to: number): void => {
-    for (let k = text.indexOf('\n', counted); k >= 0 && k < to; k = text.indexOf('\n', k + 1)) line++;
-    counted = to;
+    while (nextLf >= 0 && nextLf < to) {
+      line++;
+      nextLf = text.indexOf('\n', nextLf + 1);
+    }
   };
+  let nextGt = -2; // the next '>' at or after a '<', kept for the same reason ('<<<<...>' would rescan)
   const len = text.length;
   while (pos < len) {
     const lt = text.indexOf('<', pos);
@@ -123,8 +128,16 @@ export function scanXml(text: string): { root: XmlElement; unclosed: XmlElement[
       pos = end < 0 ? len : end + 3;
       continue;
     }
-    const gt = text.indexOf('>', lt + 1);
+    if (nextGt !== -1 && nextGt <= lt) nextGt = text.indexOf('>', lt + 1);
+    const gt = nextGt;
     if (gt < 0) break; // a tag cut by the end of the file
+    const innerLt = text.indexOf('<', lt + 1);
+    if (innerLt >= 0 && innerLt < gt) {
+      // "<" in junk text with another "<" before any ">": text up to that one.
+      if (top !== root) top.text += decodeXmlEntities(text.slice(lt, innerLt));
+      pos = innerLt;
+      continue;
+    }
     const inner = text.slice(lt + 1, gt);
     pos = gt + 1;
     if (inner.startsWith('?') || inner.startsWith('!')) continue;
