@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { corpus, fixtures } from './corpus.js';
+import { nonFinitePaths } from './fuzz.js';
 import type { SampleFile } from './corpus.js';
 import { PARSERS, detect } from '../src/parse/index.js';
 import type { FormatName } from '../src/parse/index.js';
@@ -84,7 +85,9 @@ test('detect: other tools\' output and empty text are not ours', () => {
 function checkContract(format: FormatName, text: string): void {
   const result = PARSERS[format](text);
   assert.ok(result !== null && typeof result === 'object', `${format}: no result object`);
-  assert.ok('value' in result && result.value !== undefined, `${format}: no value`);
+  // memory.current holding no number has no value; every other parser always returns one.
+  assert.ok('value' in result && (result.value !== undefined || format === 'cgroup_memory_current'), `${format}: no value`);
+  assert.deepEqual(nonFinitePaths(result.value), [], `${format}: a non-finite number left the parser`);
   assert.ok(Array.isArray(result.warnings), `${format}: warnings is not an array`);
   const lineCount = text.split('\n').length;
   for (const w of result.warnings) {

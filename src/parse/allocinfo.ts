@@ -16,7 +16,7 @@
  */
 import type { Allocinfo, AllocinfoSite } from '../model/proc_files.js';
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 
 const VERSION_PREFIX = 'allocinfo - version:';
@@ -98,7 +98,7 @@ export function parseAllocinfo(text: string): Parsed<Allocinfo> {
     warnings.push(warning(humanLine, (lines[humanLine - 1] ?? '').trim(), 'sizes are rounded human figures (numfmt?), not the raw byte counts the kernel prints: precision lost', 'info'));
   }
   if (value.sites.length === 0) warnings.push(warning(0, '', 'no allocation site line found', 'error'));
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }
 
 /** Raw integer (the kernel's form, possibly negative) or an IEC figure such as "2.8M", "2.80MiB", "13M". */

@@ -10,7 +10,7 @@
  */
 import type { BuddyZone, Buddyinfo } from '../model/proc_files.js';
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 
 export function parseBuddyinfo(text: string): Parsed<Buddyinfo> {
   const zones: BuddyZone[] = [];
@@ -37,12 +37,14 @@ export function parseBuddyinfo(text: string): Parsed<Buddyinfo> {
     zones.push({ node: zone.node, zone: zone.zone, freeByOrder });
   }
   if (zones.length === 0) warnings.push(warning(0, '', 'no "Node N, zone NAME counts..." line found', 'error'));
-  return { value: { zones }, warnings };
+  return withFiniteValues({ value: { zones }, warnings });
 }
 
 /** "Node 0, zone   Normal  1 2 3" -> node, zone and the tokens after the zone name. Shared shape with pagetypeinfo. */
 export function parseNodeZoneLine(line: string): { node: number; zone: string; rest: string[] } | string {
-  const tok = line.split(/[\s,]+/).filter((t) => t !== '');
+  if (!line.startsWith('Node')) return 'expected "Node N, zone NAME ..."';
+  // A real line has a dozen counts (one per order); a garbled 10 MB one is not split whole.
+  const tok = line.split(/[\s,]+/, 512).filter((t) => t !== '');
   if (tok[0] !== 'Node' || tok[2] !== 'zone' || tok[3] === undefined) return 'expected "Node N, zone NAME ..."';
   if (!/^\d+$/.test(tok[1] ?? '')) return `node "${tok[1] ?? ''}" is not a number`;
   return { node: Number(tok[1]), zone: tok[3], rest: tok.slice(4) };

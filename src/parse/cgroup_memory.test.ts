@@ -35,7 +35,9 @@ test('cgroup memory.current: one number of bytes (v1 usage_in_bytes captured her
   assert.deepEqual(parseCgroupMemoryCurrent(f.text), { value: Number(f.text.trim()), warnings: [] });
   assert.deepEqual(parseCgroupMemoryCurrent('57991168\n'), { value: 57991168, warnings: [] });
   const bad = parseCgroupMemoryCurrent('max\n');
-  assert.ok(Number.isNaN(bad.value));
+  assert.equal(bad.value, undefined);
+  const huge = parseCgroupMemoryCurrent(`${'9'.repeat(309)}\n`);
+  assert.deepEqual([huge.value, huge.warnings.map((w) => w.reason)], [undefined, ['a number out of range (309+ digits)']]);
   assert.deepEqual(bad.warnings.map((w) => [w.line, w.severity]), [[1, 'error']]);
   const two = parseCgroupMemoryCurrent('1\r\n2\r\n');
   assert.deepEqual([two.value, two.warnings.map((w) => w.line)], [1, [2]]);

@@ -13,7 +13,7 @@
  * is above 2^53 and is kept approximately.
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { CgroupMemoryStat } from '../model/proc_files.js';
 
 export function parseCgroupMemoryStat(text: string): Parsed<CgroupMemoryStat> {
@@ -34,25 +34,25 @@ export function parseCgroupMemoryStat(text: string): Parsed<CgroupMemoryStat> {
     values[key] = v;
   }
   if (Object.keys(values).length === 0 && text.trim() !== '') warnings.push(warning(0, '', 'no "key value" line', 'error'));
-  return { value: { values }, warnings };
+  return withFiniteValues({ value: { values }, warnings });
 }
 
-/** memory.current in bytes; NaN (with an error warning) when the text holds no number. */
-export function parseCgroupMemoryCurrent(text: string): Parsed<number> {
+/** memory.current in bytes; undefined (with an error warning) when the text holds no number ("max", garbage). */
+export function parseCgroupMemoryCurrent(text: string): Parsed<number | undefined> {
   const warnings: ParseWarning[] = [];
-  let value = NaN;
+  let value: number | undefined;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] ?? '').trim();
     if (line === '') continue;
-    if (!Number.isNaN(value)) {
+    if (value !== undefined) {
       warnings.push(warning(i + 1, line, 'memory.current is one number; extra line ignored'));
       continue;
     }
     const v = /^\d+$/.test(line) ? Number(line) : NaN;
     if (Number.isFinite(v)) value = v;
-    else warnings.push(warning(i + 1, line, 'not a whole number of bytes', 'error'));
+    else warnings.push(warning(i + 1, line, /^\d+$/.test(line) ? 'a number out of range (309+ digits)' : 'not a whole number of bytes', 'error'));
   }
-  if (Number.isNaN(value) && warnings.length === 0) warnings.push(warning(0, '', 'empty memory.current', 'error'));
-  return { value, warnings };
+  if (value === undefined && warnings.length === 0) warnings.push(warning(0, '', 'empty memory.current', 'error'));
+  return withFiniteValues({ value, warnings });
 }

@@ -17,7 +17,7 @@
  * the result's unit says how precise the numbers are.
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 import type { Free, FreeRow } from '../model/proc_files.js';
 
@@ -54,7 +54,7 @@ export function parseFree(text: string, options: FreeOptions = {}): Parsed<Free>
     if (line === '') continue;
     if (isHeader(line)) {
       const unknown: string[] = [];
-      columns = line.split(/\s+/).map((name) => {
+      columns = line.split(/\s+/, MAX_FIELDS).map((name) => {
         const c = Object.hasOwn(COLUMNS, name) ? COLUMNS[name] : undefined;
         if (c === undefined) unknown.push(name);
         return c;
@@ -121,7 +121,7 @@ export function parseFree(text: string, options: FreeOptions = {}): Parsed<Free>
   if (sawHuman) value.unit = 'human';
   else if (scale) value.unit = scale.unit;
   if (!value.mem && text.trim() !== '') warnings.push(warning(0, '', 'no "Mem:" row', 'error'));
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }
 
 function setRow(
@@ -137,9 +137,11 @@ function setRow(
 
 /** "total used free ..." without colons (the legacy /proc/meminfo header has "total:" and is not ours). */
 function isHeader(line: string): boolean {
-  const t = line.split(/\s+/);
-  return t[0] === 'total' && t[1] === 'used' && t[2] === 'free';
+  return /^total\s+used\s+free(?:\s|$)/.test(line);
 }
+
+/** free prints at most 7 columns: a line is read up to this many fields (a garbled 10 MB line is not split whole). */
+const MAX_FIELDS = 32;
 
 function splitRow(line: string): { label: string; values: string[] } | undefined {
   const colon = line.indexOf(':');
@@ -147,7 +149,7 @@ function splitRow(line: string): { label: string; values: string[] } | undefined
   const label = line.slice(0, colon).trim();
   if (!/^(?:[A-Za-z]+|-\/\+ [a-z/]+)$/.test(label)) return undefined;
   const rest = line.slice(colon + 1).trim();
-  return { label, values: rest === '' ? [] : rest.split(/\s+/) };
+  return { label, values: rest === '' ? [] : rest.split(/\s+/, MAX_FIELDS) };
 }
 
 /** Unit flags on a command line that runs free: "free -m", "busybox free -k", "free --mebi -t". */

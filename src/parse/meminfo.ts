@@ -13,7 +13,7 @@
  */
 import type { Meminfo } from '../model/proc_files.js';
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 
 const SPACE = 32;
@@ -115,7 +115,7 @@ export function parseMeminfo(text: string): Parsed<Meminfo> {
     warnings.push(warning(0, '', 'no "Key: value" line found: not a meminfo file', 'error'));
   }
   const value: Meminfo = node === undefined ? { bytes, counts } : { bytes, counts, node };
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }
 
 function storeCount(

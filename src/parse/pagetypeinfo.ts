@@ -13,7 +13,7 @@
  */
 import type { PagetypeBlocks, PagetypeFree, Pagetypeinfo } from '../model/proc_files.js';
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import { parseNodeZoneLine } from './buddyinfo.js';
 
 export function parsePagetypeinfo(text: string): Parsed<Pagetypeinfo> {
@@ -79,7 +79,7 @@ export function parsePagetypeinfo(text: string): Parsed<Pagetypeinfo> {
     warnings.push(warning(mixedLine, 'Number of mixed blocks ...', `${mixedRows} rows of the "mixed blocks" table (CONFIG_PAGE_OWNER) skipped: not in the model`, 'info'));
   }
   if (value.free.length === 0 && value.blocks.length === 0) warnings.push(warning(0, '', 'no pagetypeinfo table found', 'error'));
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }
 
 function numbers(tok: string[]): number[] | undefined {

@@ -14,7 +14,7 @@
  */
 import type { SlabCache, Slabinfo } from '../model/proc_files.js';
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 import { DEFAULT_PAGE_SIZE } from '../model/units.js';
 
@@ -152,7 +152,7 @@ export function parseSlabinfoLines(lines: readonly string[], options: SlabinfoOp
   if (caches.length === 0) {
     warnings.push(warning(0, '', 'no slabinfo rows found', 'error'));
   }
-  return { value: { version, statistics, caches }, warnings };
+  return withFiniteValues({ value: { version, statistics, caches }, warnings });
 
   // What is pending when the table stops is text after the table; except a malformed line right after
   // the last row, which is most likely the last row, cut short.

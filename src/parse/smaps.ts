@@ -13,7 +13,7 @@
  * indexOf and charCode scans, no regex per line.
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 import type { Mapping, MappingKind, ProcessMemory, Smaps } from '../model/proc_files.js';
 
@@ -60,7 +60,7 @@ export function parseSmaps(text: string): Parsed<Smaps> {
   if (mappings.length === 0 && n > 0 && warnings.length === 0) {
     warnings.push(warning(0, '', 'no mapping header found', 'error'));
   }
-  return { value: { mappings }, warnings };
+  return withFiniteValues({ value: { mappings }, warnings });
 }
 
 /** procrank/smem figures for a process from its mappings. */

@@ -9,7 +9,7 @@
  *   Pss_Dirty:         58072 kB
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 import type { ProcessMemory, SmapsRollup } from '../model/proc_files.js';
 import { looksLikeHeader, parseMapHeader } from './smaps.js';
@@ -56,7 +56,7 @@ export function parseSmapsRollup(text: string): Parsed<SmapsRollup> {
   for (const key of ['Rss', 'Pss', 'Private_Clean', 'Private_Dirty', 'Swap'] as const) {
     if (bytes[key] === undefined && n > 0) warnings.push(warning(0, '', `no "${key}:" line; counted as 0 in the process summary`));
   }
-  return { value: { bytes, memory: rollupMemory(bytes) }, warnings };
+  return withFiniteValues({ value: { bytes, memory: rollupMemory(bytes) }, warnings });
 }
 
 function rollupMemory(b: Record<string, Bytes>): ProcessMemory {

@@ -8,7 +8,7 @@
  * Pages become bytes with the target's page size (4096 unless told: arm64 and ppc64 kernels may use 16K/64K).
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 import { DEFAULT_PAGE_SIZE } from '../model/units.js';
 
@@ -43,9 +43,9 @@ export function parseStatm(text: string, options: StatmOptions = {}): Parsed<Sta
       continue;
     }
     seen = true;
-    const tokens = line.split(/\s+/);
+    const tokens = line.split(/\s+/, 64); // seven fields; a garbled 10 MB line is not split whole
     if (tokens.length !== FIELDS.length) {
-      warnings.push(warning(i + 1, line, `expected ${FIELDS.length} numbers, got ${tokens.length}`, tokens.length < 6 ? 'data-loss' : 'info'));
+      warnings.push(warning(i + 1, line, `expected ${FIELDS.length} numbers, got ${tokens.length}${tokens.length === 64 ? ' or more' : ''}`, tokens.length < 6 ? 'data-loss' : 'info'));
     }
     for (let f = 0; f < FIELDS.length && f < tokens.length; f++) {
       const name = FIELDS[f];
@@ -60,5 +60,5 @@ export function parseStatm(text: string, options: StatmOptions = {}): Parsed<Sta
     }
   }
   if (!seen && text.length > 0) warnings.push(warning(0, '', 'empty statm', 'error'));
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }

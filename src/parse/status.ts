@@ -10,7 +10,7 @@
  * Hand-copied files use spaces instead of the tab and may begin with an empty line; both are accepted.
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 import type { ProcStatus } from '../model/proc_files.js';
 
@@ -53,5 +53,5 @@ export function parseStatus(text: string): Parsed<ProcStatus> {
   if (value.name === undefined && value.pid === undefined && text.trim() !== '') {
     warnings.push(warning(0, '', 'no "Name:" or "Pid:" line: this does not look like /proc/PID/status', 'error'));
   }
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }

@@ -13,7 +13,7 @@
  */
 import type { VmallocArea, Vmallocinfo } from '../model/proc_files.js';
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 
 const MAX_WARNINGS = 50;
@@ -35,12 +35,14 @@ export function parseVmallocinfo(text: string): Parsed<Vmallocinfo> {
   }
   if (bad > MAX_WARNINGS) warnings.push(warning(0, '', `${bad} lines not understood; only the first ${MAX_WARNINGS} are reported`));
   if (areas.length === 0 && bad > 0) warnings.push(warning(0, '', 'no vmallocinfo line understood', 'error'));
-  return { value: { areas }, warnings };
+  return withFiniteValues({ value: { areas }, warnings });
 }
 
 /** One area, or the reason the line is not one. */
 function parseLine(line: string): VmallocArea | string {
-  const tok = line.split(/\s+/);
+  if (!line.startsWith('0x')) return 'expected "0xSTART-0xEND SIZE ..."';
+  // Fields: range, size, caller, flags, pages=, phys=, one N<node>= per NUMA node; a garbled 10 MB line is not split whole.
+  const tok = line.split(/\s+/, 4096);
   const range = tok[0] ?? '';
   const dash = range.indexOf('-');
   if (dash < 0 || !range.startsWith('0x')) return 'expected "0xSTART-0xEND SIZE ..."';

@@ -10,7 +10,7 @@
  */
 import type { Vmstat } from '../model/proc_files.js';
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 
 export function parseVmstat(text: string): Parsed<Vmstat> {
   const value: Vmstat = {};
@@ -32,5 +32,5 @@ export function parseVmstat(text: string): Parsed<Vmstat> {
     found++;
   }
   if (found === 0) warnings.push(warning(0, '', 'no "name number" line found', 'error'));
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }

@@ -23,7 +23,7 @@
  */
 import type { Zone, Zoneinfo } from '../model/proc_files.js';
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 import { DEFAULT_PAGE_SIZE } from '../model/units.js';
 
@@ -127,7 +127,7 @@ export function parseZoneinfo(text: string, options: ZoneinfoOptions = {}): Pars
     warnings.push(warning(outsideLine, (lines[outsideLine - 1] ?? '').trim(), `${outside} lines before the first "Node N, zone NAME" line ignored`, 'info'));
   }
   if (zones.length === 0) warnings.push(warning(0, '', 'no "Node N, zone NAME" line found', 'error'));
-  return { value: { zones }, warnings };
+  return withFiniteValues({ value: { zones }, warnings });
 }
 
 function maxInto(counters: Record<string, number>, key: string, v: number): void {

@@ -15,7 +15,7 @@
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
 import type { Parsed, ParseWarning } from '../../model/parsed.js';
-import { warning } from '../../model/parsed.js';
+import { warning, withFiniteValues } from '../../model/parsed.js';
 import { bytes } from '../../model/units.js';
 
 export interface MemleakInterval {
@@ -138,5 +138,5 @@ export function parseBccMemleak(text: string, source = 'memleak'): Parsed<BccMem
     if (last) sites.push(...last.sites);
   }
   if (runs.length === 0) warnings.push(warning(0, '', 'no memleak output found', 'error'));
-  return { value: { sites, runs }, warnings };
+  return withFiniteValues({ value: { sites, runs }, warnings });
 }

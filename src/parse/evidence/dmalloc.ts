@@ -13,7 +13,7 @@
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
 import type { Parsed, ParseWarning } from '../../model/parsed.js';
-import { warning } from '../../model/parsed.js';
+import { warning, withFiniteValues } from '../../model/parsed.js';
 import type { Bytes } from '../../model/units.js';
 import { bytes } from '../../model/units.js';
 
@@ -134,5 +134,5 @@ export function parseDmalloc(text: string, source = 'dmalloc'): Parsed<Dmalloc> 
     warnings.push(warning(0, '', 'no individual "not freed" lines (log-unknown/log-known off): sites from the not-freed summary table', 'info'));
   }
   sites.sort((a, b) => b.bytes - a.bytes);
-  return { value: { sites, pointers, summary }, warnings };
+  return withFiniteValues({ value: { sites, pointers, summary }, warnings });
 }

@@ -17,7 +17,7 @@
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
 import type { Parsed, ParseWarning } from '../../model/parsed.js';
-import { warning } from '../../model/parsed.js';
+import { warning, withFiniteValues } from '../../model/parsed.js';
 import type { Bytes } from '../../model/units.js';
 import { bytes } from '../../model/units.js';
 
@@ -135,8 +135,11 @@ export function parseHeaptrackPrint(text: string, source = 'heaptrack'): Parsed<
       const v = total[2] ?? '';
       switch (total[1]) {
         case 'total runtime': {
-          const s = /^([\d.]+)s$/.exec(v);
-          if (s) totals.runtimeSec = Number(s[1]);
+          // "0.0.00.00s" matches [\d.]+ but is no number: a warning, not NaN.
+          const s = /^(\d+(?:\.\d+)?|\.\d+)s$/.exec(v);
+          const sec = s ? Number(s[1]) : NaN;
+          if (Number.isFinite(sec)) totals.runtimeSec = sec;
+          else warnings.push(warning(lineNo, raw, 'total runtime is not a number of seconds; left out'));
           break;
         }
         case 'calls to allocation functions':
@@ -220,5 +223,5 @@ export function parseHeaptrackPrint(text: string, source = 'heaptrack'): Parsed<
     }
   }
   if (rounded) warnings.push(warning(0, '', 'sizes of 1000 B and more are rounded by heaptrack_print to 2 decimals (K = 1000 B)', 'info'));
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }

@@ -13,7 +13,7 @@
  * evidence parsers (slub_alloc_calls, page_owner, oom) share.
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
-import { warning, type Parsed, type ParseWarning } from '../../model/parsed.js';
+import { warning, type Parsed, type ParseWarning, withFiniteValues } from '../../model/parsed.js';
 import { bytes, type Bytes } from '../../model/units.js';
 import { mergeSites } from '../../model/allocation_sites.js';
 
@@ -282,7 +282,7 @@ export function parseKmemleak(text: string): Parsed<Kmemleak> {
   });
   close();
 
-  return { value: { objects, sites: kmemleakSites(objects) }, warnings };
+  return withFiniteValues({ value: { objects, sites: kmemleakSites(objects) }, warnings });
 }
 
 /** Objects grouped by stack (kmemleak's own top frames left out), innermost first, ranked as found. */

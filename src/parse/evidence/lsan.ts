@@ -16,7 +16,7 @@
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
 import type { Parsed, ParseWarning } from '../../model/parsed.js';
-import { warning } from '../../model/parsed.js';
+import { warning, withFiniteValues } from '../../model/parsed.js';
 import type { Bytes } from '../../model/units.js';
 import { bytes } from '../../model/units.js';
 
@@ -234,5 +234,5 @@ export function parseSanitizer(text: string, source = 'lsan'): Parsed<SanitizerL
       }
     }
   }
-  return { value: { sites, reports, otherReports, suppressions }, warnings };
+  return withFiniteValues({ value: { sites, reports, otherReports, suppressions }, warnings });
 }

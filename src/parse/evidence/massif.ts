@@ -16,7 +16,7 @@
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
 import type { Parsed, ParseWarning } from '../../model/parsed.js';
-import { warning } from '../../model/parsed.js';
+import { warning, withFiniteValues } from '../../model/parsed.js';
 import type { Bytes } from '../../model/units.js';
 import { bytes } from '../../model/units.js';
 
@@ -126,7 +126,11 @@ export function parseMassif(text: string, source = 'massif'): Parsed<Massif> {
       continue;
     }
     if (!snap) continue;
-    const num = Number(v);
+    const num = /^\s*-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isFinite(num) && key !== 'heap_tree') {
+      warnings.push(warning(lineNo, raw, `${key} is not a number; left out`));
+      continue;
+    }
     if (key === 'time') snap.time = num;
     else if (key === 'mem_heap_B') snap.heapBytes = bytes(num);
     else if (key === 'mem_heap_extra_B') snap.heapExtraBytes = bytes(num);
@@ -170,5 +174,5 @@ export function parseMassif(text: string, source = 'massif'): Parsed<Massif> {
   } else {
     warnings.push(warning(0, '', 'no massif snapshot found', 'error'));
   }
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }

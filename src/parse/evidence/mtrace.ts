@@ -15,7 +15,7 @@
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
 import type { Parsed, ParseWarning } from '../../model/parsed.js';
-import { warning } from '../../model/parsed.js';
+import { warning, withFiniteValues } from '../../model/parsed.js';
 import type { Bytes } from '../../model/units.js';
 import { bytes } from '../../model/units.js';
 
@@ -177,5 +177,5 @@ function parseReport(lines: string[], source: string, warnings: ParseWarning[]):
   const sites = [...bySite.values()].sort((a, b) => b.bytes - a.bytes);
   const value: Mtrace = { format: 'report', sites };
   if (noLeaks) value.noLeaks = true;
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }

@@ -14,7 +14,7 @@
  * and "? " frames, are left out: in interleaved logs they belong to other tasks.
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
-import { warning, type Parsed, type ParseWarning } from '../../model/parsed.js';
+import { warning, type Parsed, type ParseWarning, withFiniteValues } from '../../model/parsed.js';
 import { bytes, kib, pages, type Bytes } from '../../model/units.js';
 import { cleanConsoleLine, parseKernelFrameLine, splitLines } from './kmemleak.js';
 
@@ -479,7 +479,7 @@ export function parseOomReports(text: string): Parsed<OomReports> {
       warnings.push(warning(r.line, '', 'OOM report ends before Mem-Info and the kill line (log truncated or interleaved)', 'data-loss'));
     }
   }
-  return { value: { reports }, warnings };
+  return withFiniteValues({ value: { reports }, warnings });
 }
 
 /**

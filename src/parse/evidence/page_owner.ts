@@ -13,7 +13,7 @@
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
 import { mergeSites } from '../../model/allocation_sites.js';
-import { warning, type Parsed, type ParseWarning } from '../../model/parsed.js';
+import { warning, type Parsed, type ParseWarning, withFiniteValues } from '../../model/parsed.js';
 import { bytes, DEFAULT_PAGE_SIZE, type Bytes } from '../../model/units.js';
 import { cleanConsoleLine, isEndOfStackMarker, parseKernelFrameLine, splitLines } from './kmemleak.js';
 
@@ -147,5 +147,5 @@ export function parsePageOwner(text: string): Parsed<PageOwner> {
       return site;
     }),
   );
-  return { value: { records, sites }, warnings };
+  return withFiniteValues({ value: { records, sites }, warnings });
 }

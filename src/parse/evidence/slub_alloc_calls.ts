@@ -14,7 +14,7 @@
  * passes it; otherwise bytes are 0 and a warning says so.
  */
 import type { AllocationSite, Frame } from '../../model/allocation_site.js';
-import { warning, type Parsed, type ParseWarning } from '../../model/parsed.js';
+import { warning, type Parsed, type ParseWarning, withFiniteValues } from '../../model/parsed.js';
 import { bytes, type Bytes } from '../../model/units.js';
 import { cleanConsoleLine, parseKernelFrameLine, splitLines } from './kmemleak.js';
 
@@ -180,5 +180,5 @@ export function parseSlubAllocCalls(text: string, options: SlubAllocCallsOptions
   const value: SlubAllocCalls = { direction, sites, freeSites };
   if (cache !== undefined) value.cache = cache;
   if (objectSize !== undefined) value.objectSize = bytes(objectSize);
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }

@@ -16,7 +16,7 @@
  */
 import type { AllocationSite, Frame, LeakKind } from '../../model/allocation_site.js';
 import type { Parsed, ParseWarning } from '../../model/parsed.js';
-import { warning } from '../../model/parsed.js';
+import { warning, withFiniteValues } from '../../model/parsed.js';
 import type { Bytes } from '../../model/units.js';
 import { bytes } from '../../model/units.js';
 
@@ -342,5 +342,5 @@ export function parseValgrindText(text: string, source = 'valgrind'): Parsed<Val
     );
   }
   summary.pids = [...pids];
-  return { value: { sites: records.map((r) => r.site), records, otherErrors, summary }, warnings };
+  return withFiniteValues({ value: { sites: records.map((r) => r.site), records, otherErrors, summary }, warnings });
 }

@@ -18,7 +18,7 @@
  */
 import type { AllocationSite, Frame, LeakKind } from '../../model/allocation_site.js';
 import type { Parsed, ParseWarning } from '../../model/parsed.js';
-import { warning } from '../../model/parsed.js';
+import { warning, withFiniteValues } from '../../model/parsed.js';
 import type { Bytes } from '../../model/units.js';
 import { bytes } from '../../model/units.js';
 
@@ -217,7 +217,7 @@ export function parseValgrindXml(text: string, source = 'valgrind-xml'): Parsed<
   const otherErrors: ValgrindXmlOtherError[] = [];
   if (!doc) {
     warnings.push(warning(0, text.slice(0, 80), 'no <valgrindoutput> element: not valgrind --xml=yes output', 'error'));
-    return { value: { sites: [], leaks, otherErrors, summary }, warnings };
+    return withFiniteValues({ value: { sites: [], leaks, otherErrors, summary }, warnings });
   }
   if (unclosed.length > 0) {
     summary.truncated = true;
@@ -309,7 +309,7 @@ export function parseValgrindXml(text: string, source = 'valgrind-xml'): Parsed<
   if (!summary.truncated && summary.state !== 'FINISHED' && summary.fatalSignal === undefined) {
     warnings.push(warning(0, '', 'no FINISHED status: the run may have been cut short', 'info'));
   }
-  return { value: { sites: leaks.map((l) => l.site), leaks, otherErrors, summary }, warnings };
+  return withFiniteValues({ value: { sites: leaks.map((l) => l.site), leaks, otherErrors, summary }, warnings });
 }
 
 function readError(el: XmlElement, source: string, leaks: ValgrindXmlLeak[], otherErrors: ValgrindXmlOtherError[], warnings: ParseWarning[]): void {
