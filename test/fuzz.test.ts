@@ -6,6 +6,8 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { PARSERS } from '../src/parse/index.js';
+import { EVIDENCE_PARSERS } from '../src/parse/evidence/index.js';
 import { CHAR_CLASSES, CapturePath, Rng, fuzzTargets, lineVsOrdinary, makeInput, nonFinitePaths } from './fuzz.js';
 
 const capture = new CapturePath();
@@ -15,7 +17,7 @@ const all = targets.flatMap((t) => t.seeds);
 
 test('fuzz slice: every target has real seeds', () => {
   for (const t of targets) assert.ok(t.seeds.length > 0, `${t.name}: no seed`);
-  assert.equal(targets.length, 15 + 12 + 2 + 1);
+  assert.equal(targets.length, Object.keys(PARSERS).length + Object.keys(EVIDENCE_PARSERS).length + 2 + 1);
 });
 
 for (const target of targets) {

@@ -38,6 +38,8 @@ const KERNEL_SEEDS: Record<FormatName, string[]> = {
   cgroup_memory_stat: texts(fixtures(/^cgroup_memory_stat-/)),
   cgroup_memory_current: texts(fixtures(/^cgroup_memory_usage_in_bytes-/)),
   allocinfo: texts(fixtures(/^allocinfo-/)),
+  dmabuf_bufinfo: texts([...corpus('dmabuf'), ...corpus('local-6.18', /^dmabuf-bufinfo/)]),
+  dumpsys_meminfo: texts(corpus('dumpsys_meminfo')),
 };
 
 const EVIDENCE_SEEDS: Record<EvidenceFormat, string[]> = {

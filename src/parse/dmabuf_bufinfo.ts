@@ -15,7 +15,7 @@
  * exporter becomes a series (dmabuf.exporter.<name>.bytes) and the total another.
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 
 export interface DmabufBuffer {
@@ -88,5 +88,5 @@ export function parseDmabufBufinfo(text: string): Parsed<DmabufBufinfo> {
   }
   const value: DmabufBufinfo = { buffers, byExporter, totalBytes: total as Bytes };
   if (printedTotal !== undefined) value.printedTotal = printedTotal;
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }

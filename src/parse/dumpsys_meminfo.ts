@@ -18,7 +18,7 @@
  * "Shared Dirty", "Rss Total"), so columns are named by their two header words, never by position.
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 
 export interface DumpsysProcess {
@@ -149,5 +149,5 @@ export function parseDumpsysMeminfo(text: string): Parsed<DumpsysMeminfo> {
     }
   }
   if (value.processes.length === 0) warnings.push(warning(0, '', 'no "** MEMINFO in pid N [name] **" section: not per-process dumpsys meminfo output', 'error'));
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }
