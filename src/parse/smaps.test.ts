@@ -194,13 +194,11 @@ test('smaps: odd lines (CRLF, names with spaces, Name: only, broken header, orph
   assert.deepEqual(parseSmaps(''), { value: { mappings: [] }, warnings: [] });
 });
 
-test('smaps: 1.8 MB Android smaps parses in well under 100 ms', () => {
+test('smaps: a 1.8 MB Android smaps parses whole, the same on every run (its speed is a bench figure, not a test)', () => {
   const text = corpus('smaps', /pixel3/)[0]!.text;
-  parseSmaps(text);
-  const t0 = performance.now();
-  for (let i = 0; i < 5; i++) parseSmaps(text);
-  const ms = (performance.now() - t0) / 5;
-  assert.ok(ms < 100, `${ms.toFixed(1)} ms per parse`);
+  const a = parseSmaps(text);
+  assert.ok(a.value.mappings.length > 1000, `${a.value.mappings.length} mappings`);
+  assert.deepEqual(parseSmaps(text), a);
 });
 
 function near(got: number, want: number, rel: number, what: string): void {

