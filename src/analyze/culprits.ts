@@ -12,6 +12,7 @@ import type {
 import type { SeriesKind } from './rules/index.js';
 import { finitePoints, type SeriesJudge } from './judge.js';
 import { pearson } from './lockstep.js';
+import { formatBytes } from '../model/units.js';
 
 export type Culprits = Analysis['culprits'];
 
@@ -291,7 +292,7 @@ export function inferOwners(judge: SeriesJudge, kernel: readonly SeriesVerdict[]
       const best = scored[0];
       if (!best) continue;
       const evidence = [
-        `${best.c.key} grew by ${best.c.growth} while ${target.key} grew by ${Math.round(target.growthBytes)} B`,
+        `${best.c.key} grew by ${best.c.growth} while ${target.key} grew by ${formatBytes(target.growthBytes)}`,
         best.r !== null ? `levels correlate r=${best.r.toFixed(2)} over ${best.n} common samples` : `only ${best.n} common samples: no correlation computed`,
         `${candidates.length} process(es) with a climbing ${rule.counter}`,
       ];
@@ -299,7 +300,7 @@ export function inferOwners(judge: SeriesJudge, kernel: readonly SeriesVerdict[]
       if (rule.bytesPerUnit) {
         const per = target.growthBytes / best.c.growth;
         plausible = per >= rule.bytesPerUnit[0] / 4 && per <= rule.bytesPerUnit[1] * 4;
-        evidence.push(`${Math.round(per)} B of kernel memory per ${rule.counter === 'threads' ? 'thread' : 'unit'} (${plausible ? 'plausible' : 'implausible'})`);
+        evidence.push(`${formatBytes(per)} of kernel memory per ${rule.counter === 'threads' ? 'thread' : 'unit'} (${plausible ? 'plausible' : 'implausible'})`);
       }
       if (rule.counter === 'VmPTE') {
         const ratio = best.c.growth / target.growthBytes;

@@ -9,6 +9,7 @@
  */
 import type { Confidence, Forecast, RateEstimate } from '../model/analysis.js';
 import type { Zone } from '../model/proc_files.js';
+import { formatBytes, formatBytesPerSec } from '../model/units.js';
 
 export interface ForecastInput {
   availableBytes: number | null;
@@ -59,8 +60,8 @@ export function forecastOom(input: ForecastInput): Forecast {
     confidence: { level: 'low', reason: 'no rate' },
     evidence: [],
   };
-  if (wm.source === 'estimated') base.evidence.push(`min watermark estimated from MemTotal (no zoneinfo recorded): ${Math.round(wm.bytes ?? 0)} B`);
-  else if (wm.source === 'zoneinfo') base.evidence.push(`min watermark: sum of the zones' min, ${wm.bytes} B`);
+  if (wm.source === 'estimated') base.evidence.push(`min watermark estimated from MemTotal (no zoneinfo recorded): ${formatBytes(wm.bytes ?? 0)}`);
+  else if (wm.source === 'zoneinfo') base.evidence.push(`min watermark: sum of the zones' min, ${formatBytes(wm.bytes ?? undefined)}`);
   if (input.availableBytes === null || wm.bytes === null || !input.fall) {
     base.evidence.push('MemAvailable or the watermark is unknown: no forecast');
     return base;
@@ -77,7 +78,7 @@ export function forecastOom(input: ForecastInput): Forecast {
   if (input.spanSec !== undefined && input.spanSec < minSpan) {
     base.status = 'too-short';
     base.confidence = { level: 'low', reason: `the recording lasted ${Math.round(input.spanSec)} s: too short to extrapolate a time to OOM (needs ${Math.round(minSpan / 60)} min)` };
-    base.evidence.push(`${Math.round(input.spanSec)} s of samples show that memory rose, not that it keeps rising at ${rate.toPrecision(3)} B/s: no OOM time from under ${Math.round(minSpan / 60)} min of recording`);
+    base.evidence.push(`${Math.round(input.spanSec)} s of samples show that memory rose, not that it keeps rising at ${formatBytesPerSec(rate)}: no OOM time from under ${Math.round(minSpan / 60)} min of recording`);
     return base;
   }
   base.status = 'oom-expected';
@@ -92,8 +93,8 @@ export function forecastOom(input: ForecastInput): Forecast {
   };
   base.evidence.push(
     headroom <= 0
-      ? `MemAvailable ${Math.round(input.availableBytes)} B is already at or below the min watermark ${wm.bytes} B`
-      : `${Math.round(headroom)} B of MemAvailable above the min watermark, falling at ${rate.toPrecision(3)} B/s (${input.rateSource})`,
+      ? `MemAvailable ${formatBytes(input.availableBytes)} is already at or below the min watermark ${formatBytes(wm.bytes ?? undefined)}`
+      : `${formatBytes(headroom)} of MemAvailable above the min watermark, falling at ${formatBytesPerSec(rate)} (${input.rateSource})`,
   );
   return base;
 }

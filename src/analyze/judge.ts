@@ -7,6 +7,7 @@ import type { Finding } from '../model/finding.js';
 import type { ConfidenceLevel, SeriesVerdict } from '../model/analysis.js';
 import { analyzeSeries, SHORT_SPAN_SEC, type AnalyzeOptions } from './trend.js';
 import type { SeriesKind } from './rules/index.js';
+import { formatBytes, formatDelta } from '../model/units.js';
 
 /** Below this many samples no trend test is run: Mann-Kendall cannot reach p < 0.01 with five points. */
 export const MIN_TREND_POINTS = 6;
@@ -143,17 +144,17 @@ export function judgeFewSamples(key: string, p: Points, kind: SeriesKind, o: Jud
   let monotone = true;
   for (let i = 1; i < n; i++) if ((p.v[i] as number) < first - flat) monotone = false;
   const relText = Number.isFinite(rel) ? `${(rel * 100).toFixed(0)}%` : 'from nothing';
-  const what = `${n} samples over ${span} s: ${first} B -> ${last} B (${growth >= 0 ? '+' : ''}${growth} B, ${relText})`;
+  const what = `${n} samples over ${span} s: ${formatBytes(first)} -> ${formatBytes(last)} (${formatDelta(growth)}, ${relText})`;
   let verdict: SeriesVerdict['verdict'];
   const evidence = [`few samples: ${what}; no trend test is possible with fewer than ${MIN_TREND_POINTS} samples`];
   if (n < 2) { verdict = 'inconclusive'; evidence.push('a single sample shows no change'); }
-  else if (Math.abs(growth) <= flat) { verdict = 'stable'; evidence.push(`change within ${Math.round(flat)} B: no growth between the samples`); }
+  else if (Math.abs(growth) <= flat) { verdict = 'stable'; evidence.push(`change within ${formatBytes(flat)}: no growth between the samples`); }
   else if (kind === 'reclaimable') { verdict = 'reclaimable'; evidence.push('reclaimable memory: growth here is not a leak'); }
   else if (growth < 0) { verdict = 'stable'; evidence.push('shrank between the samples'); }
   else if (growth >= material && rel >= FEW_SAMPLES_MIN_RELATIVE_GROWTH && monotone) {
     verdict = 'leak';
-    evidence.push(`grew by at least ${Math.round(material)} B and 10% of its first level, never below it: a leak if the samples are typical (low confidence)`);
-  } else { verdict = 'inconclusive'; evidence.push(`growth below ${Math.round(material)} B or 10% of its level, or not monotone`); }
+    evidence.push(`grew by at least ${formatBytes(material)} and 10% of its first level, never below it: a leak if the samples are typical (low confidence)`);
+  } else { verdict = 'inconclusive'; evidence.push(`growth below ${formatBytes(material)} or 10% of its level, or not monotone`); }
   return {
     key,
     verdict,

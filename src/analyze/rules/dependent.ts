@@ -12,6 +12,7 @@
  */
 import type { SeriesVerdict, SlabCulprit } from '../../model/analysis.js';
 import { linkOf, type LockstepSeries } from '../lockstep.js';
+import { formatBytes } from '../../model/units.js';
 
 export interface Follows { cache: string; perObjects: number; method: string; detail: string }
 
@@ -108,7 +109,7 @@ export function explainedByFollowers(total: SeriesVerdict, parts: readonly SlabC
     rule: 'dependent',
     evidence: [
       ...total.evidence,
-      `dependent growth: ${followers.map((p) => (p.follows ? followsText(p.cache, p.follows) : p.cache)).join('; ')} account for ${Math.round((explained / total.growthBytes) * 100)}% of the ${Math.round(total.growthBytes)} B growth, and no other cache leaks: freed with the caches they follow`,
+      `dependent growth: ${followers.map((p) => (p.follows ? followsText(p.cache, p.follows) : p.cache)).join('; ')} account for ${Math.round((explained / total.growthBytes) * 100)}% of the ${formatBytes(total.growthBytes)} growth, and no other cache leaks: freed with the caches they follow`,
     ],
     nextStep: 'to confirm, reclaim on purpose: memsleuth record --probe-reclaim',
   };

@@ -9,6 +9,7 @@
  * 0.01% MemTotal/h were "detected" at 2 minutes at 100x their rate, from the warm-up before the leak.
  */
 import type { SeriesVerdict } from '../../model/analysis.js';
+import { formatBytes } from '../../model/units.js';
 
 /** Share of the total's growth the levelling-off parts must explain. */
 const EXPLAINED_SHARE = 0.5;
@@ -36,7 +37,7 @@ export function explainedByParts(total: SeriesVerdict, parts: readonly SeriesVer
     recordMoreSec: more > 0 ? more : total.recordMoreSec,
     evidence: [
       ...total.evidence,
-      `explained by parts that level off: ${names} account for ${Math.round((explained / total.growthBytes) * 100)}% of the ${Math.round(total.growthBytes)} B growth and none of the parts leaks; the total rises, but its rise slows down: record longer`,
+      `explained by parts that level off: ${names} account for ${Math.round((explained / total.growthBytes) * 100)}% of the ${formatBytes(total.growthBytes)} growth and none of the parts leaks; the total rises, but its rise slows down: record longer`,
     ],
     nextStep: 'keep recording: a warm-up levels off, a leak keeps rising after it',
   };

@@ -4,7 +4,8 @@
  * over the span moves the series by r * span, and the range is at least that. O(n), no sorting: this is how
  * most of thousands of series are skipped cheaply.
  */
-import { pass, num, type Decision, type Rule, type RuleContext } from './rule.js';
+import { pass, type Decision, type Rule, type RuleContext } from './rule.js';
+import { formatBytes, formatBytesPerSec, formatDuration } from '../../model/units.js';
 
 export const flatRule: Rule = {
   name: 'flat',
@@ -27,8 +28,8 @@ export const flatRule: Rule = {
     const tiny = range <= o.flatBytes;
     if (!tiny && bound >= o.minRateBytesPerSec) return pass();
     const why = tiny
-      ? `all ${n} samples within ${num(range)} B (flat threshold ${num(o.flatBytes)} B)`
-      : `range ${num(range)} B over ${num(span)} s bounds any trend to ${num(bound)} B/s, below the ${num(o.minRateBytesPerSec)} B/s threshold`;
+      ? `all ${n} samples within ${formatBytes(range)} (flat threshold ${formatBytes(o.flatBytes)})`
+      : `range ${formatBytes(range)} over ${formatDuration(span)} bounds any trend to ${formatBytesPerSec(bound)}, below the ${formatBytesPerSec(o.minRateBytesPerSec)} threshold`;
     return {
       kind: 'verdict',
       finding: {

@@ -16,6 +16,7 @@
  * half the leak's growth early and not late, so a longer recording hid the leak.
  */
 import type { SeriesVerdict } from '../../model/analysis.js';
+import { formatBytes } from '../../model/units.js';
 
 /** Share of the parts' growth the total must show for the parts to be believed on their own. */
 const MIN_TOTAL_SHARE = 0.5;
@@ -32,7 +33,7 @@ export function contradictedByTotal<T extends SeriesVerdict>(
   const leaking = parts.filter((p) => p.verdict === 'leak' && p.growthBytes > 0);
   const partsGrowth = leaking.reduce((n, p) => n + p.growthBytes, 0);
   if (leaking.length === 0 || upper >= MIN_TOTAL_SHARE * partsGrowth) return undefined;
-  const bound = upper > totalGrowthBytes ? ` (at most ${Math.round(upper)} B by its confidence interval)` : '';
-  const why = `${totalLabel} grew by ${Math.round(totalGrowthBytes)} B${bound} while the leaking parts grew by ${Math.round(partsGrowth)} B: the parts' growth is not new memory of the machine (moved between caches, offset elsewhere, or counted elsewhere)`;
+  const bound = upper > totalGrowthBytes ? ` (at most ${formatBytes(upper)} by its confidence interval)` : '';
+  const why = `${totalLabel} grew by ${formatBytes(totalGrowthBytes)}${bound} while the leaking parts grew by ${formatBytes(partsGrowth)}: the parts' growth is not new memory of the machine (moved between caches, offset elsewhere, or counted elsewhere)`;
   return leaking.map((p) => ({ ...p, verdict: 'inconclusive', level: 'low', evidence: [...p.evidence, `contradicted by the total: ${why}`], nextStep: 'keep recording; a leak shows in the total too' }));
 }

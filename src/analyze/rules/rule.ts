@@ -7,6 +7,7 @@ import type { HamedRaoOptions } from '../stats/mann_kendall.js';
 import { binSeries } from '../stats/bin.js';
 import { compareModels, type ModelComparison } from '../stats/models.js';
 import { trendTest, type TrendTest } from '../stats/trend_test.js';
+import { formatBytesPerSec, formatDuration } from '../../model/units.js';
 
 export type SeriesKind = 'reclaimable' | 'normal';
 
@@ -59,15 +60,8 @@ export interface Rule {
 export const pass = (evidence: string[] = [], view?: View): Decision => (view ? { kind: 'pass', evidence, view } : { kind: 'pass', evidence });
 
 /** Three significant digits, for evidence lines (units are formatted by report/; these stay bytes). */
-export function num(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  return a >= 1e-3 && a < 1e7 ? String(Number(x.toPrecision(3))) : x.toExponential(2);
-}
-
 export function rateText(r: { slope: number; ci: [number, number] }, alpha: number): string {
-  return `${num(r.slope)} B/s (${Math.round((1 - alpha) * 100)}% CI ${num(r.ci[0])} .. ${num(r.ci[1])})`;
+  return `${formatBytesPerSec(r.slope)} (${Math.round((1 - alpha) * 100)}% CI ${formatBytesPerSec(r.ci[0])} .. ${formatBytesPerSec(r.ci[1])})`;
 }
 
 const trendCache = new WeakMap<Float64Array, { o: PolicyOptions; t: Float64Array; tr: TrendTest }>();
@@ -144,6 +138,6 @@ export function trendFinding(view: View, tr: TrendTest, verdict: Verdict['verdic
 export function trendLine(view: View, tr: TrendTest, o: PolicyOptions): string {
   const hr = tr.mk?.hamedRao;
   const corr = hr ? `, Hamed-Rao variance x${tr.varianceFactor.toFixed(2)} (${hr.significantLags} of ${hr.lagsExamined} lags)` : '';
-  const samp = tr.sampled ? `, Theil-Sen sampled, ±${num(tr.sampleError)} B/s` : '';
-  return `${tr.test} on ${tr.n} ${view.what} over ${num(tr.spanSec)} s: rate ${rateText(tr, o.alpha)}, z=${tr.z.toFixed(2)}, p=${tr.pValue.toExponential(2)}${corr}${samp}`;
+  const samp = tr.sampled ? `, Theil-Sen sampled, ±${formatBytesPerSec(tr.sampleError)}` : '';
+  return `${tr.test} on ${tr.n} ${view.what} over ${formatDuration(tr.spanSec)}: rate ${rateText(tr, o.alpha)}, z=${tr.z.toFixed(2)}, p=${tr.pValue.toExponential(2)}${corr}${samp}`;
 }

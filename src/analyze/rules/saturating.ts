@@ -12,7 +12,8 @@
  *     of a recording (bench/detect.ts found "leaks" at 100x the true rate there before this rule).
  */
 import type { View } from './rule.js';
-import { bicOf, modelOf, num, scoresText, shapesOf, slice, trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { bicOf, modelOf, scoresText, shapesOf, slice, trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { formatBytes, formatBytesPerSec, formatDuration } from '../../model/units.js';
 
 /** Samples the settled part must hold for its residual trend to be tested. */
 const MIN_SETTLED_POINTS = 12;
@@ -30,13 +31,13 @@ export const saturatingRule: Rule = {
     const tEnd = t[t.length - 1] as number;
     const span = tEnd - t0;
     if (!(margin >= o.minDeltaBic) || !(s.b > 0)) return { kind: 'pass', evidence: [] };
-    const fit = `saturating a - b·exp(-t/τ): a=${num(s.a)} B, b=${num(s.b)} B, τ=${num(s.tauSec)} s, R²=${s.r2.toFixed(4)}; line R²=${sh.cmp.linear.r2.toFixed(4)}; ΔBIC ${margin.toFixed(1)} [${scoresText(sh.cmp)}]`;
+    const fit = `saturating a - b·exp(-t/τ): a=${formatBytes(s.a)}, b=${formatBytes(s.b)}, τ=${formatDuration(s.tauSec)}, R²=${s.r2.toFixed(4)}; line R²=${sh.cmp.linear.r2.toFixed(4)}; ΔBIC ${margin.toFixed(1)} [${scoresText(sh.cmp)}]`;
     if (s.tauSec > span / 2) {
       const tr = trendOf(ctx.view, o);
       const f = trendFinding(ctx.view, tr, 'inconclusive', [`still bending: ${fit}; growth slows down, but τ exceeds half the recording: too early to tell a warm-up from a leak`], o);
       f.model = modelOf(sh.cmp, 'saturating');
       f.recordMoreSec = Math.max(2 * s.tauSec - span, span * 0.1);
-      f.evidence.push(`record about ${num(f.recordMoreSec)} s more (until τ is at most half the recording)`);
+      f.evidence.push(`record about ${formatDuration(f.recordMoreSec)} more (until τ is at most half the recording)`);
       f.nextStep = 'keep recording: a warm-up levels off near the fitted asymptote, a leak keeps rising after it';
       return { kind: 'verdict', finding: f };
     }
@@ -51,7 +52,7 @@ export const saturatingRule: Rule = {
       if (rt.pValue < o.alpha && rt.ci[0] > 0 && rt.slope >= o.minRateBytesPerSec) {
         return {
           kind: 'pass',
-          evidence: [`${fit}; after the curve settled (t >= ${num(settled.t[0] as number)} s) the data still rise above it at ${num(rt.slope)} B/s: a leak under a warm-up is judged there`],
+          evidence: [`${fit}; after the curve settled (t >= ${formatDuration(settled.t[0] as number)}) the data still rise above it at ${formatBytesPerSec(rt.slope)}: a leak under a warm-up is judged there`],
           view: settled,
         };
       }
@@ -62,7 +63,7 @@ export const saturatingRule: Rule = {
     const f = trendFinding(lastQuarter, tr, 'bounded', [`bounded: ${fit}; ${((1 - Math.exp(-span / s.tauSec)) * 100).toFixed(1)}% of the rise is done`], o);
     f.model = modelOf(sh.cmp, 'saturating');
     f.sinceSec = t0;
-    f.nextStep = `expect a plateau near ${num(s.a)} B; if it must stay lower, cap the cache or pool`;
+    f.nextStep = `expect a plateau near ${formatBytes(s.a)}; if it must stay lower, cap the cache or pool`;
     return { kind: 'verdict', finding: f };
   },
 };

@@ -4,7 +4,8 @@
  * still found, at the rate of the troughs.
  */
 import { detectSawtooth } from '../stats/sawtooth.js';
-import { num, type Decision, type Rule, type RuleContext } from './rule.js';
+import { type Decision, type Rule, type RuleContext } from './rule.js';
+import { formatBytes, formatDuration } from '../../model/units.js';
 
 export const sawtoothRule: Rule = {
   name: 'sawtooth',
@@ -14,7 +15,7 @@ export const sawtoothRule: Rule = {
     return {
       kind: 'pass',
       evidence: [
-        `sawtooth: ${s.dropStarts.length} drops of ${num(s.meanDrop)} B on average, every ${num(s.periodSec)} s (period CV ${s.periodCv.toFixed(2)}); judging the ${s.troughT.length} troughs, not the peaks`,
+        `sawtooth: ${s.dropStarts.length} drops of ${formatBytes(s.meanDrop)} on average, every ${formatDuration(s.periodSec)} (period CV ${s.periodCv.toFixed(2)}); judging the ${s.troughT.length} troughs, not the peaks`,
       ],
       view: { t: s.troughT, v: s.troughV, what: 'troughs' },
       model: { best: 'sawtooth', r2: 0 },

@@ -10,7 +10,8 @@
  * kmalloc-192 during a file read does not. Real recording that motivated it: test/fixtures/SOURCES.md,
  * recording-page-cache-local.json.
  */
-import { num, trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { formatBytes, formatBytesPerSec, formatDuration } from '../../model/units.js';
 
 export const shortRecordingRule: Rule = {
   name: 'short-recording',
@@ -26,16 +27,16 @@ export const shortRecordingRule: Rule = {
     if (!wouldLeak) return { kind: 'pass', evidence: [] };
     const growth = tr.slope * span;
     if (growth >= o.materialBytes) {
-      return { kind: 'pass', evidence: [`short recording (${num(recorded)} s) but material growth: ${num(growth)} B >= ${num(o.materialBytes)} B`] };
+      return { kind: 'pass', evidence: [`short recording (${formatDuration(recorded)}) but material growth: ${formatBytes(growth)} >= ${formatBytes(o.materialBytes)}`] };
     }
     const untilMaterial = o.materialBytes / tr.slope - span;
     const untilLong = o.shortSpanSec - recorded;
     const more = Math.max(Math.min(untilMaterial, untilLong), span * 0.1, 1);
     const f = trendFinding(ctx.view, tr, 'inconclusive', [
-      `short recording: rises at ${num(tr.slope)} B/s (significant) but only ${num(growth)} B over ${num(span)} s, below the ${num(o.materialBytes)} B that a recording under ${num(o.shortSpanSec)} s needs to call a leak: a burst of activity looks the same`,
+      `short recording: rises at ${formatBytesPerSec(tr.slope)} (significant) but only ${formatBytes(growth)} over ${formatDuration(span)}, below the ${formatBytes(o.materialBytes)} that a recording under ${formatDuration(o.shortSpanSec)} needs to call a leak: a burst of activity looks the same`,
     ], o);
     f.recordMoreSec = more;
-    f.evidence.push(`record about ${num(more)} s more to decide`);
+    f.evidence.push(`record about ${formatDuration(more)} more to decide`);
     f.nextStep = 'keep recording';
     return { kind: 'verdict', finding: f };
   },

@@ -9,7 +9,8 @@
  * leak) or between the rate and the threshold (to show stability), whichever comes first.
  */
 import type { TrendTest } from '../stats/trend_test.js';
-import { num, trendFinding, trendOf, type Decision, type PolicyOptions, type Rule, type RuleContext } from './rule.js';
+import { trendFinding, trendOf, type Decision, type PolicyOptions, type Rule, type RuleContext } from './rule.js';
+import { formatBytesPerSec, formatDuration } from '../../model/units.js';
 
 export const significanceRule: Rule = {
   name: 'significance',
@@ -20,17 +21,17 @@ export const significanceRule: Rule = {
     const [lo, hi] = tr.ci;
     const sig = tr.pValue < o.alpha;
     if (sig && lo > 0 && tr.slope >= thr) {
-      const f = trendFinding(ctx.view, tr, 'leak', [`leak: grows at ${num(tr.slope)} B/s, significant (p < ${o.alpha}) and above the ${num(thr)} B/s threshold`], o);
+      const f = trendFinding(ctx.view, tr, 'leak', [`leak: grows at ${formatBytesPerSec(tr.slope)}, significant (p < ${o.alpha}) and above the ${formatBytesPerSec(thr)} threshold`], o);
       f.nextStep = nextStepFor(ctx.subject);
       return { kind: 'verdict', finding: f };
     }
     if (sig && hi < 0) return { kind: 'verdict', finding: trendFinding(ctx.view, tr, 'stable', ['shrinking: significant downward trend'], o) };
     if (lo > -thr && hi < thr) {
-      return { kind: 'verdict', finding: trendFinding(ctx.view, tr, 'stable', [`stable: the whole CI lies within ±${num(thr)} B/s`], o) };
+      return { kind: 'verdict', finding: trendFinding(ctx.view, tr, 'stable', [`stable: the whole CI lies within ±${formatBytesPerSec(thr)}`], o) };
     }
-    const f = trendFinding(ctx.view, tr, 'inconclusive', [`inconclusive: the CI ${num(lo)} .. ${num(hi)} B/s neither excludes 0 nor fits within ±${num(thr)} B/s`], o);
+    const f = trendFinding(ctx.view, tr, 'inconclusive', [`inconclusive: the CI ${formatBytesPerSec(lo)} .. ${formatBytesPerSec(hi)} neither excludes 0 nor fits within ±${formatBytesPerSec(thr)}`], o);
     f.recordMoreSec = recordMoreSec(tr, o);
-    f.evidence.push(`record about ${num(f.recordMoreSec)} s more to decide (CI half-width shrinks like T^-1.5)`);
+    f.evidence.push(`record about ${formatDuration(f.recordMoreSec)} more to decide (CI half-width shrinks like T^-1.5)`);
     f.nextStep = 'keep recording';
     return { kind: 'verdict', finding: f };
   },

@@ -4,7 +4,8 @@
  * the segment after the step decides: flat after it => stable; still growing => later rules judge only
  * the segment after the step.
  */
-import { bicOf, modelOf, num, rateText, shapesOf, slice, trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { bicOf, modelOf, rateText, shapesOf, slice, trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { formatBytes, formatDuration } from '../../model/units.js';
 
 export const stepRule: Rule = {
   name: 'step',
@@ -19,7 +20,7 @@ export const stepRule: Rule = {
     const at = sh.binStart(step.index);
     const after = slice(ctx.view, at);
     const tr = trendOf(after, o);
-    const line = `step: level jumps by ${num(step.jump)} B at t=${num(step.stepT)} s (step model beats the others by ΔBIC ${margin.toFixed(1)})`;
+    const line = `step: level jumps by ${formatBytes(step.jump)} at t=${formatDuration(step.stepT)} (step model beats the others by ΔBIC ${margin.toFixed(1)})`;
     const growing = tr.pValue < o.alpha && tr.ci[0] > 0 && tr.slope >= o.minRateBytesPerSec;
     if (growing) {
       return { kind: 'pass', evidence: [`${line}; still growing after it at ${rateText(tr, o.alpha)}: judging after the step`], view: after };

@@ -4,7 +4,8 @@
  * only the data after the change point is judged. Flat after it => bounded (the warm-up ended); growing
  * after it => later rules judge from the change point on ("since" is the change point).
  */
-import { bicOf, modelOf, num, rateText, shapesOf, slice, trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { bicOf, modelOf, rateText, shapesOf, slice, trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { formatBytesPerSec, formatDuration } from '../../model/units.js';
 
 export const warmupRule: Rule = {
   name: 'warmup',
@@ -18,7 +19,7 @@ export const warmupRule: Rule = {
     const at = sh.binStart(h.index);
     const after = slice(ctx.view, at);
     const tr = trendOf(after, o);
-    const line = `change point at t=${num(h.breakT)} s: rate ${num(h.slopeBefore)} B/s before, ${num(h.slopeAfter)} B/s after (hinge beats line and saturating curve by ΔBIC ${margin.toFixed(1)})`;
+    const line = `change point at t=${formatDuration(h.breakT)}: rate ${formatBytesPerSec(h.slopeBefore)} before, ${formatBytesPerSec(h.slopeAfter)} after (hinge beats line and saturating curve by ΔBIC ${margin.toFixed(1)})`;
     const growing = tr.pValue < o.alpha && tr.ci[0] > 0;
     if (growing || h.slopeBefore <= h.slopeAfter) {
       return { kind: 'pass', evidence: [`${line}; judging after it: ${rateText(tr, o.alpha)}`], view: after };
