@@ -10,6 +10,7 @@
 import type { Attribution, AttributionNode, SeriesVerdict } from '../model/analysis.js';
 import type { Meminfo } from '../model/proc_files.js';
 import { THREAD_STACK_CALLER } from '../model/proc_files.js';
+import { decodeKeyPart } from '../model/series.js';
 import { composition, COMPOSITION_GROUPS } from './composition.js';
 import { finitePoints, levels, type SeriesJudge } from './judge.js';
 import type { Culprits } from './culprits.js';
@@ -253,13 +254,13 @@ export function attribute(judge: SeriesJudge, basis: Attribution['basis'], culpr
     memFreeDelta = deltaOf('meminfo.MemFree');
     memAvailableDelta = deltaOf('meminfo.MemAvailable');
     const slab = g('slabUnreclaimable', 'slab, unreclaimable (SUnreclaim)', ['meminfo.SUnreclaim']);
-    if (slab) slab.children = culpritNodes(culprits.slab, (r) => `cache ${r.key.slice(5, -6)}`);
+    if (slab) slab.children = culpritNodes(culprits.slab, (r) => `cache ${decodeKeyPart(r.key.slice(5, -6))}`);
     // Thread stacks are vmalloc areas (CONFIG_VMAP_STACK) counted as kernel stacks: their caller rows go there.
-    const isStack = (r: SeriesVerdict): boolean => THREAD_STACK_CALLER.test(r.key.slice(15, -6));
+    const isStack = (r: SeriesVerdict): boolean => THREAD_STACK_CALLER.test(decodeKeyPart(r.key.slice(15, -6)));
     const vm = g('vmalloc', 'vmalloc (without thread stacks)', ['meminfo.VmallocUsed', 'vmalloc.total.bytes', 'meminfo.KernelStack']);
-    alignedGroup(judge, vm, 'vmalloc.total.bytes', culprits.vmalloc.filter((r) => !isStack(r)), (r) => `caller ${r.key.slice(15, -6)}`, 'other callers (net)');
+    alignedGroup(judge, vm, 'vmalloc.total.bytes', culprits.vmalloc.filter((r) => !isStack(r)), (r) => `caller ${decodeKeyPart(r.key.slice(15, -6))}`, 'other callers (net)');
     const stacks = g('kernelStack', 'kernel stacks (KernelStack)', ['meminfo.KernelStack']);
-    alignedGroup(judge, stacks, 'vmalloc.total.bytes', culprits.vmalloc.filter(isStack), (r) => `vmalloc'd stacks, caller ${r.key.slice(15, -6)}`, 'stacks not in vmallocinfo (net)');
+    alignedGroup(judge, stacks, 'vmalloc.total.bytes', culprits.vmalloc.filter(isStack), (r) => `vmalloc'd stacks, caller ${decodeKeyPart(r.key.slice(15, -6))}`, 'stacks not in vmallocinfo (net)');
     const cma = leaf(judge, { id: 'cmaUsed', label: 'CMA in use (CmaTotal - CmaFree)', key: SYSTEM.cmaUsed, keys: ['meminfo.CmaTotal', 'meminfo.CmaFree'], additive: false, note: 'CMA pages may hold user or cache pages counted above: shown, not added' });
     const kernel = parent('kernel', 'kernel', [
       slab, vm,
@@ -269,7 +270,7 @@ export function attribute(judge: SeriesJudge, basis: Attribution['basis'], culpr
       g('hugetlb', 'hugetlb pages', ['meminfo.HugePages_Total']),
       cma,
     ]);
-    const procs = culpritNodes(culprits.process, (r) => { const m = /^proc\.(.+):(\d+)\./.exec(r.key); return m ? `${m[1] as string} (pid ${m[2] as string})` : r.key; });
+    const procs = culpritNodes(culprits.process, (r) => { const m = /^proc\.(.+):(\d+)\./.exec(r.key); return m ? `${decodeKeyPart(m[1] as string)} (pid ${m[2] as string})` : r.key; });
     const procNode: AttributionNode | undefined = procs.length === 0 ? undefined : {
       id: 'processes', label: 'processes (USS growth)', deltaBytes: procs.reduce((n, c) => n + c.deltaBytes, 0), share: null, startBytes: null, endBytes: null,
       keys: [], additive: false, verdict: null, note: 'USS counts private file pages too: overlaps the groups above, shown, not added', children: procs,

@@ -10,6 +10,7 @@ import type {
   SlabCulprit, VmallocCulprit,
 } from '../model/analysis.js';
 import type { SeriesKind } from './rules/index.js';
+import { decodeKeyPart } from '../model/series.js';
 import { finitePoints, type SeriesJudge } from './judge.js';
 import { pearson } from './lockstep.js';
 import { formatBytes } from '../model/units.js';
@@ -44,18 +45,19 @@ export interface ParsedKey {
 
 /** Reads a series key of the families culprits are ranked in (model/series.ts names them). */
 export function parseCulpritKey(key: string): ParsedKey | undefined {
+  const d = decodeKeyPart;
   let m = /^slab\.(.+)\.bytes$/.exec(key);
-  if (m) return { family: 'slab', name: m[1] as string };
+  if (m) return { family: 'slab', name: d(m[1] as string) };
   m = /^vmalloc\.caller\.(.+)\.bytes$/.exec(key);
-  if (m) return { family: 'vmalloc', name: m[1] as string };
+  if (m) return { family: 'vmalloc', name: d(m[1] as string) };
   m = /^proc\.(.+):(\d+)\.map\.(.+)\.(uss|rss|anon|file)$/.exec(key);
-  if (m) return { family: 'mapping', name: m[3] as string, comm: m[1] as string, pid: Number(m[2]), metric: m[4] as string };
+  if (m) return { family: 'mapping', name: d(m[3] as string), comm: d(m[1] as string), pid: Number(m[2]), metric: m[4] as string };
   m = /^proc\.(.+):(\d+)\.(anon|uss|pss|rss)$/.exec(key);
-  if (m) return { family: 'process', name: `${m[1] as string}:${m[2] as string}`, comm: m[1] as string, pid: Number(m[2]), metric: m[3] as string };
+  if (m) return { family: 'process', name: `${d(m[1] as string)}:${m[2] as string}`, comm: d(m[1] as string), pid: Number(m[2]), metric: m[3] as string };
   m = /^allocinfo\.(.+)\.bytes$/.exec(key);
-  if (m) return { family: 'allocinfo', name: m[1] as string };
+  if (m) return { family: 'allocinfo', name: d(m[1] as string) };
   m = /^file\.([^.]+)\.(.+)$/.exec(key);
-  if (m) return { family: 'file', name: m[1] as string, field: m[2] as string };
+  if (m) return { family: 'file', name: d(m[1] as string), field: d(m[2] as string) };
   return undefined;
 }
 
@@ -138,7 +140,7 @@ export function rankCulprits(judge: SeriesJudge, options: CulpritOptions = {}): 
       case 'slab': {
         const v = judge.ifMoving(key, slabKind(k.name));
         if (!v) break;
-        const objs = judge.values(`slab.${k.name}.objs`);
+        const objs = judge.values(key.replace(/\.bytes$/, '.objs'));
         let objsGrowth: number | null = null;
         if (objs) {
           const p = finitePoints(judge.w.t, objs);
@@ -154,9 +156,10 @@ export function rankCulprits(judge: SeriesJudge, options: CulpritOptions = {}): 
       }
       case 'process': {
         // One verdict per process, on its anonymous memory (processMetric); its other sizes ride along.
-        if (doneProc.has(k.name)) break;
-        doneProc.add(k.name);
-        const base = `proc.${k.name}`;
+        // The key's own (encoded) prefix: the decoded name would not find the series again.
+        const base = /^(proc\..+:\d+)\./.exec(key)?.[1] ?? `proc.${k.name}`;
+        if (doneProc.has(base)) break;
+        doneProc.add(base);
         const pm = processMetric(judge, base, keySet);
         if (!pm) break;
         const v = exitedOr(judge, pm.key, judge.ifMoving(pm.key));

@@ -13,6 +13,7 @@
 import type { OwnProcess, ProcessCulprit, SeriesVerdict, OwnFootprint } from '../model/analysis.js';
 import type { SeriesTable } from '../model/series_table.js';
 import { finitePoints, levels, type SeriesJudge } from './judge.js';
+import { decodeKeyPart } from '../model/series.js';
 
 /** vmalloc callers of BPF maps and programs (kernel/bpf/: hashtab.c, arraymap.c, ringbuf.c, syscall.c, core.c). */
 export const BPF_VMALLOC = /^(bpf_|__bpf_|htab_map_alloc|htab_of_map_alloc|array_map_alloc|ringbuf_map_alloc|__bpf_ringbuf_area_alloc|trie_alloc|stack_map_alloc|bpf_map_area_alloc|bloom_map_alloc|prealloc_elems|pcpu_freelist)/;
@@ -116,7 +117,7 @@ export function setApartOwn(judge: SeriesJudge, own: ReadonlyMap<number, OwnProc
   if (bpf) { const v = minus(judge.values(keys.vmalloc), bpf); if (v) judge.define(keys.vmalloc, v); }
   if (anon || bpf) { const v = minus(judge.values(keys.unavailable), total); if (v) judge.define(keys.unavailable, v); }
   if (anon) out.evidence.push(`the anonymous memory of ${procKeys.length} process(es) of memsleuth's own tree is subtracted from the machine's user memory and unavailable total before they are judged`);
-  if (bpf) out.evidence.push(`vmalloc of BPF maps and programs (${[...out.kernelKeys].map((k) => k.slice(15, -6)).join(', ')}) is held by memsleuth's tracer: subtracted from the machine's vmalloc and unavailable total`);
+  if (bpf) out.evidence.push(`vmalloc of BPF maps and programs (${[...out.kernelKeys].map((k) => decodeKeyPart(k.slice(15, -6))).join(', ')}) is held by memsleuth's tracer: subtracted from the machine's vmalloc and unavailable total`);
   return out;
 }
 

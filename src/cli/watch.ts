@@ -4,6 +4,7 @@ import { addTargetOptions } from './target_options.js';
 import { duration, port } from './option_types.js';
 import { runRecordingSession, TrendSoFar, type SessionFlags } from './recording_session.js';
 import type { Grower } from '../report/watch_view.js';
+import { decodeKeyPart } from '../model/series.js';
 
 /**
  * Growth of every series under a prefix ("slab." + name + ".bytes") since it was first seen. A series absent
@@ -18,7 +19,7 @@ export function growers(first: Map<string, number>, now: Map<string, number>, pr
     if (skip?.(name)) continue;
     let base = first.get(key);
     if (base === undefined) { first.set(key, v); base = v; }
-    out.push({ name, now: v, delta: v - base });
+    out.push({ name: decodeKeyPart(name), now: v, delta: v - base });
   }
   return out.sort((a, b) => b.delta - a.delta);
 }

@@ -8,9 +8,18 @@ import type { Snapshot } from './snapshot.js';
 
 export type SeriesValues = Map<string, number>;
 
-/** Characters that would make a key ambiguous ('.' separates parts) are replaced, so keys stay parseable. */
+/**
+ * '.' separates the parts of a key, so a name's own dots are percent-encoded, and so are whitespace and '%'
+ * ("libc.so.6" -> "libc%2Eso%2E6", "Web Content" -> "Web%20Content"): keys stay parseable and greppable, and
+ * decodeKeyPart gives the real name back for people to read. (Recordings made before kept "_" in their place.)
+ */
 export function keyPart(name: string): string {
-  return name.replace(/[.\s]/g, '_');
+  return name.replace(/[%.\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/** The real name of a key part (see keyPart): what every table, label and report shows. */
+export function decodeKeyPart(part: string): string {
+  return part.includes('%') ? part.replace(/%([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))) : part;
 }
 
 export function processKey(comm: string, pid: number): string {

@@ -8,6 +8,7 @@ import type { Colors } from './color.js';
 import { terminalSafe } from './escape.js';
 import { formatBytes, formatDelta, formatDuration, formatRate } from './units.js';
 import { renderTable } from './table.js';
+import { decodeKeyPart } from '../model/series.js';
 
 const KIND_LABEL: Record<LeakKind, string> = {
   'kernel-slab': 'Kernel slab memory',
@@ -21,16 +22,17 @@ const KIND_LABEL: Record<LeakKind, string> = {
 
 /** Short display name of a series key. */
 export function displayName(key: string): string {
+  const d = decodeKeyPart;
   let m = /^slab\.(.+)\.bytes$/.exec(key);
-  if (m) return m[1] as string;
+  if (m) return d(m[1] as string);
   m = /^vmalloc\.caller\.(.+)\.bytes$/.exec(key);
-  if (m) return `vmalloc caller ${m[1] as string}`;
+  if (m) return `vmalloc caller ${d(m[1] as string)}`;
   m = /^proc\.(.+):(\d+)\.map\.(.+)\.(uss|rss|anon|file)$/.exec(key);
-  if (m) return `${m[3] as string}${m[4] === 'file' ? ' (file-backed)' : m[4] === 'anon' ? ' (anonymous)' : ''} of ${m[1] as string} (pid ${m[2] as string})`;
+  if (m) return `${d(m[3] as string)}${m[4] === 'file' ? ' (file-backed)' : m[4] === 'anon' ? ' (anonymous)' : ''} of ${d(m[1] as string)} (pid ${m[2] as string})`;
   m = /^proc\.(.+):(\d+)\.(anon|uss|pss|rss)$/.exec(key);
-  if (m) return `${m[1] as string} (pid ${m[2] as string})`;
+  if (m) return `${d(m[1] as string)} (pid ${m[2] as string})`;
   m = /^allocinfo\.(.+)\.bytes$/.exec(key);
-  if (m) return m[1] as string;
+  if (m) return d(m[1] as string);
   return key;
 }
 

@@ -11,6 +11,7 @@
  * newline; every family appears once, HELP and TYPE first; NaN/Inf spelled NaN, +Inf, -Inf.
  */
 import type { Analysis, SeriesVerdict } from '../model/analysis.js';
+import { decodeKeyPart } from '../model/series.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -84,29 +85,29 @@ export function metricOfKey(key: string): KeyMetric {
   }
   if ((m = /^vmstat\.([^.]+)$/.exec(key))) return { name: 'memsleuth_vmstat', help: '/proc/vmstat counter', labels: { field: m[1] ?? '' } };
   if ((m = /^slab\.([^.]+)\.([^.]+)$/.exec(key))) {
-    return { name: `memsleuth_slab_${m[2] ?? ''}`, help: `slab cache ${m[2] ?? ''} from /proc/slabinfo`, labels: { cache: m[1] ?? '' } };
+    return { name: `memsleuth_slab_${m[2] ?? ''}`, help: `slab cache ${m[2] ?? ''} from /proc/slabinfo`, labels: { cache: decodeKeyPart(m[1] ?? '') } };
   }
   if ((m = /^vmalloc\.caller\.([^.]+)\.([^.]+)$/.exec(key))) {
-    return { name: `memsleuth_vmalloc_caller_${m[2] ?? ''}`, help: `vmalloc ${m[2] ?? ''} by caller from /proc/vmallocinfo`, labels: { caller: m[1] ?? '' } };
+    return { name: `memsleuth_vmalloc_caller_${m[2] ?? ''}`, help: `vmalloc ${m[2] ?? ''} by caller from /proc/vmallocinfo`, labels: { caller: decodeKeyPart(m[1] ?? '') } };
   }
   if ((m = /^free\.([^.]+)\.([^.]+)$/.exec(key))) {
     return { name: 'memsleuth_free_bytes', help: 'output of free(1), bytes', labels: { row: m[1] ?? '', column: m[2] ?? '' } };
   }
   if ((m = /^allocinfo\.([^.]+)\.bytes$/.exec(key))) {
-    return { name: 'memsleuth_allocinfo_bytes', help: 'bytes by allocation site from /proc/allocinfo', labels: { site: m[1] ?? '' } };
+    return { name: 'memsleuth_allocinfo_bytes', help: 'bytes by allocation site from /proc/allocinfo', labels: { site: decodeKeyPart(m[1] ?? '') } };
   }
   if ((m = /^file\.([^.]+)\.([^.]+)$/.exec(key))) {
-    return { name: 'memsleuth_file', help: 'field of a user-declared vendor file', labels: { file: m[1] ?? '', field: m[2] ?? '' } };
+    return { name: 'memsleuth_file', help: 'field of a user-declared vendor file', labels: { file: decodeKeyPart(m[1] ?? ''), field: decodeKeyPart(m[2] ?? '') } };
   }
   if ((m = PROC.exec(key))) {
-    const proc = { comm: m[1] ?? '', pid: m[2] ?? '' };
+    const proc = { comm: decodeKeyPart(m[1] ?? ''), pid: m[2] ?? '' };
     const rest = m[3] ?? '';
     let r: RegExpExecArray | null;
     if ((r = /^status\.([^.]+)$/.exec(rest))) {
       return { name: 'memsleuth_process_status_bytes', help: 'process /proc/PID/status field, bytes', labels: { ...proc, field: r[1] ?? '' } };
     }
     if ((r = /^map\.([^.]+)\.([^.]+)$/.exec(rest))) {
-      return { name: `memsleuth_process_map_${r[2] ?? ''}`, help: `process mapping ${r[2] ?? ''} from /proc/PID/smaps, bytes`, labels: { ...proc, mapping: r[1] ?? '' } };
+      return { name: `memsleuth_process_map_${r[2] ?? ''}`, help: `process mapping ${r[2] ?? ''} from /proc/PID/smaps, bytes`, labels: { ...proc, mapping: decodeKeyPart(r[1] ?? '') } };
     }
     if (/^[a-z_]+$/.test(rest)) return { name: `memsleuth_process_${rest}`, help: `process ${rest}`, labels: proc };
   }

@@ -226,7 +226,7 @@ test('/metrics: the latest value of each series and the verdicts, in valid expos
   const avail = f.get('memsleuth_meminfo')?.samples.find((s) => s.labels['field'] === 'MemAvailable');
   assert.equal(avail?.value, last.get('meminfo.MemAvailable'));
   const uss = f.get('memsleuth_process_uss')?.samples.find((s) => s.labels['pid'] === '4242');
-  assert.equal(uss?.labels['comm'], '<img_src=x_onerror="window___xss=1">', 'label values escaped and read back exactly');
+  assert.equal(uss?.labels['comm'], XSS_COMM, 'label values escaped and read back exactly: the real name, not a rewritten one');
   assert.equal(f.get('memsleuth_verdict')?.samples.find((s) => s.value === 1)?.labels['verdict'], 'leak');
   assert.ok((f.get('memsleuth_leak_rate_bytes_per_second')?.samples.length ?? 0) > 0);
   const promtool = '/usr/bin/promtool';

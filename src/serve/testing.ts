@@ -10,7 +10,7 @@ import { openStore, type Store } from '../store/store.js';
 import type { RecordingWriter } from '../store/writer.js';
 
 export const XSS_COMM = '<img src=x onerror="window.__xss=1">';
-/** Survives keyPart (no whitespace, no dots), so it would still run if a key were ever inserted as markup. */
+/** Has no dots or whitespace, so even its encoded key part is the name itself: markup that would run if a key were ever inserted unescaped. */
 export const XSS_COMM_TIGHT = `<img/src="x"/onerror="window['__xss']=1">`;
 export const T0 = 1_735_689_600_000;
 const MIB = 1024 * 1024;

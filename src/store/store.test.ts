@@ -100,7 +100,7 @@ test('round trip: a flattened snapshot reads back whole, at its sample and as se
     assert.deepStrictEqual(store.valuesAt(r.sampleId), values, 'before flush (pending)');
     w.close();
     assert.deepStrictEqual(store.valuesAt(r.sampleId), values, 'after flush (chunks)');
-    const s = store.readSeries(w.recordingId, 'proc.my_app:99.uss');
+    const s = store.readSeries(w.recordingId, 'proc.my%20app:99.uss');
     assert.deepStrictEqual([...s.v], [80 * 1024]);
     assert.deepStrictEqual([...s.t], [T0]);
     assert.deepStrictEqual(store.listSeries(w.recordingId, 'vmalloc.caller.*').map((x) => x.key),

@@ -21,6 +21,7 @@ import { clientAssets, type ClientAssets } from './assets.js';
 import { buildChartData, type ChartDataOptions } from './chart_data.js';
 import type { LeakChart, ReportData } from './report_data.js';
 import { buildStackTree, type StackNode } from './stack_tree.js';
+import { decodeKeyPart } from '../../model/series.js';
 
 export interface EvidenceInputSummary { file: string; format: string; sites: number; warnings: number }
 
@@ -229,7 +230,7 @@ function familyCounts(table: SeriesTable): string[] {
     else if (k.startsWith('vmalloc.caller.') && k.endsWith('.bytes')) vmalloc++;
     else if (k.startsWith('allocinfo.')) allocinfo++;
     else if (k.startsWith('file.')) files++;
-    else if (k.startsWith('proc.')) { const m = /^proc\.(.+?:\d+)\./.exec(k); if (m) procs.add(m[1] as string); }
+    else if (k.startsWith('proc.')) { const m = /^proc\.(.+?:\d+)\./.exec(k); if (m) procs.add(decodeKeyPart(m[1] as string)); }
   }
   const parts = [`${table.series.size} series`];
   if (meminfo) parts.push(`${meminfo} meminfo fields`);
