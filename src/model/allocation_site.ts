@@ -30,7 +30,8 @@ export type LeakKind =
   | 'possible'     // interior pointers only
   | 'reachable'    // still reachable at exit
   | 'unreferenced' // kmemleak
-  | 'outstanding'; // allocated and not (yet) freed: SLUB call sites, page_owner, tracers, mtrace, dmalloc
+  | 'outstanding'  // allocated and not (yet) freed: SLUB call sites, page_owner, tracers, mtrace, dmalloc
+  | 'first-touch'; // resident pages by the code that touched them first (page faults): frees unknown, so never a leak
 
 export type EvidenceTool =
   | 'kmemleak' | 'slub' | 'valgrind' | 'lsan' | 'asan' | 'dmalloc' | 'mtrace' | 'page_owner'

@@ -1,5 +1,5 @@
 /**
- * Engine `faults`: attributes the growth of resident memory to the user code that first touched each new
+ * Engine `faults` (`--engine first-touch` on the command line): attributes the growth of resident memory to the user code that first touched each new
  * anonymous page (tracepoint exceptions:page_fault_user), minus what munmap/madvise(DONTNEED|FREE|REMOVE) gave back
  * and what left the address space (brk shrink, munmap: gone from the final maps). Its cost scales with pages
  * faulted, not with malloc calls.
@@ -10,6 +10,7 @@
  * call instruction: the classic stack-scanning unwinder, good for "which function", not a proof.
  */
 import { openSync, readSync, closeSync } from 'node:fs';
+import type { AllocationSite } from '../../model/allocation_site.js';
 import { TargetError } from '../../model/errors.js';
 import type { MapEntry } from '../../symbolize/proc_maps.js';
 import { findMapping, parseProcMaps } from '../../symbolize/proc_maps.js';
@@ -147,8 +148,9 @@ export async function traceFaults(o: UserTraceOptions): Promise<UserTraceResult>
       if (nowNs !== undefined) obj.ageSec = Math.max(0, (nowNs - ts) / 1e9);
       objects.push(obj);
     }
-    s.notes.push('one object = one 4 KiB anonymous page, attributed to the first user code that touched it; innermost frame is the faulting instruction (a fault address, not a return address)');
-    let sites = groupByStack(objects, 'trace', s.target.pid, s.comm);
+    s.notes.push('first touch: one object = one 4 KiB anonymous page still mapped at the end, attributed to the first user code that touched it (innermost frame: the faulting instruction). Frees are not seen: a page reused by another allocation stays with its first toucher, so this is not who holds memory');
+    // Frees are unknown here: a page is reported as first touched, never as outstanding or leaked.
+    let sites: AllocationSite[] = groupByStack(objects, 'trace', s.target.pid, s.comm).map((x) => ({ ...x, kind: 'first-touch' }));
     if (o.minBytes !== undefined) sites = sites.filter((x) => x.bytes >= (o.minBytes ?? 0));
     if (o.symbolize !== false) {
       // The first frame is the faulting instruction itself, the rest return addresses: a leading symbol-only frame

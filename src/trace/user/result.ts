@@ -6,7 +6,7 @@ import type { Bytes } from '../../model/units.js';
 import { bytes } from '../../model/units.js';
 import { symbolizeSites } from '../../symbolize/index.js';
 
-export type UserEngine = 'bpftrace' | 'heaptrack' | 'faults';
+export type UserEngine = 'sampler' | 'bpftrace' | 'heaptrack' | 'faults';
 /** How the bpftrace engine sees `free`: tracefs uprobe event past the first instruction (default), a plain bpftrace uprobe, or not at all (address reuse only). */
 export type FreeProbe = 'tracefs' | 'uprobe' | 'none';
 
@@ -27,6 +27,12 @@ export interface UserTraceOptions {
   lib?: string;
   /** Prefix of the allocator's symbol names ("je_" for a prefixed jemalloc). */
   symbolsPrefix?: string;
+  /** sampler: mean sampling interval in bytes (default 128 KiB). */
+  sampleBytes?: number;
+  /** sampler: record every allocation. */
+  exact?: boolean;
+  /** Cross toolchain prefix ("aarch64-linux-gnu-"): builds the sampler and symbolizes with its tools. */
+  toolchain?: string;
   /** bpftrace: record one allocation in N (sizes and counts are scaled back by N). */
   sampleEvery?: number;
   freeProbe?: FreeProbe;
@@ -41,6 +47,19 @@ export interface UserTraceOptions {
 }
 
 export interface RssSample { tSec: number; rss: Bytes }
+
+/** Sampler engine: what stands behind one site's estimate, and its live bytes over the trace. */
+export interface SiteSeries {
+  pid: number;
+  /** Standard error of the site's estimated live bytes. */
+  liveBytesSe: number;
+  /** Sampled blocks still live. */
+  liveSamples: number;
+  /** Estimated bytes allocated at the site during the trace (freed or not). */
+  allocatedBytes: number;
+  /** Estimated live bytes at t seconds after the trace started. */
+  points: Array<{ t: number; value: number }>;
+}
 
 export interface UserTraceResult {
   engine: UserEngine;
@@ -60,6 +79,10 @@ export interface UserTraceResult {
   notes: string[];
   /** Counters: events seen, objects outstanding, lost pages. */
   stats: Record<string, number>;
+  /** Sampler engine: one entry per site, in the order of `sites`. */
+  series?: SiteSeries[];
+  /** Sampler engine: the mean sampling interval used (0 = exact). */
+  sampleBytes?: number;
 }
 
 /** One outstanding object or page, before grouping. */

@@ -35,7 +35,7 @@ export function checkTargetOptions(o: UserTraceOptions): void {
 export async function withSession<T>(o: UserTraceOptions, launch: boolean, body: (s: Session) => Promise<T>): Promise<T> {
   checkTargetOptions(o);
   const undo = new UndoStack().arm();
-  if (o.engine !== 'heaptrack') ensureTracefsMounted(undo);
+  if (o.engine === 'bpftrace' || o.engine === 'faults') ensureTracefsMounted(undo);
   const dir = o.workDir ?? mkdtempSync(join(tmpdir(), 'memsleuth-trace-'));
   let maps: MapsKeeper | undefined;
   let rss: RssSampler | undefined;
