@@ -28,6 +28,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <execinfo.h>
 #include <link.h>
 #include <math.h>
@@ -61,12 +62,14 @@ extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 
 /* Record kinds and the allocation function that made a block (the host names the innermost frame after it). */
-enum { REC_HELLO = 1, REC_ALLOC = 2, REC_FREE = 3, REC_BYE = 4 };
+enum { REC_HELLO = 1, REC_ALLOC = 2, REC_FREE = 3, REC_BYE = 4, REC_MAPS = 5 };
 enum { FN_MALLOC, FN_CALLOC, FN_REALLOC, FN_MEMALIGN, FN_POSIX_MEMALIGN, FN_ALIGNED_ALLOC, FN_VALLOC, FN_MMAP, FN_REALLOCARRAY };
 
 #define MAX_FRAMES 64
 /* 40 bytes, then `frames` 8-byte return addresses. HELLO: ptr = pid, size = mean interval, t = start time.
- * BYE: ptr = samples dropped because the address table was full, size = records that could not be sent. */
+ * BYE: ptr = samples dropped because the address table was full, size = records that could not be sent.
+ * MAPS: size = length of the /proc/self/maps text that follows the header (sent after HELLO and before BYE, so
+ * a process that is gone by the time memsleuth reads can still be symbolized). */
 struct record {
   uint32_t len;
   uint16_t kind;
@@ -194,6 +197,46 @@ static int connect_socket(void) {
   return s;
 }
 
+/* /proc/self/maps, read with plain system calls into a static buffer (no allocation), sent whole. */
+static char maps_text[1 << 18];
+
+static void send_maps(void) {
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  size_t n = 0;
+  for (;;) {
+    ssize_t got = read(fd, maps_text + n, sizeof maps_text - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    n += (size_t)got;
+    if (n == sizeof maps_text) break;
+  }
+  close(fd);
+  struct record r;
+  memset(&r, 0, offsetof(struct record, stack));
+  r.kind = REC_MAPS;
+  r.size = n;
+  r.t_ns = now_ns();
+  r.len = (uint32_t)(offsetof(struct record, stack) + n);
+  lock();
+  flush_locked();
+  const char *parts[2] = { (const char *)&r, maps_text };
+  size_t lens[2] = { offsetof(struct record, stack), n };
+  for (int i = 0; i < 2; i++) {
+    const char *b = parts[i];
+    size_t left = lens[i];
+    while (left > 0 && sock >= 0) {
+      ssize_t k = send(sock, b, left, MSG_NOSIGNAL);
+      if (k > 0) { b += k; left -= (size_t)k; continue; }
+      if (k < 0 && errno == EINTR) continue;
+      active = 0;
+      close(sock);
+      sock = -1;
+    }
+  }
+  unlock();
+}
+
 static void send_hello(void) {
   struct record r;
   memset(&r, 0, offsetof(struct record, stack));
@@ -202,6 +245,7 @@ static void send_hello(void) {
   r.size = mean_bytes;
   r.t_ns = now_ns();
   send_record(&r, 1);
+  send_maps();
 }
 
 /* ---- sampling ------------------------------------------------------------------------------------------ */
@@ -386,6 +430,7 @@ static int start(const char *path, uint64_t mean, int frames) {
 static void stop(void) {
   if (sock < 0) { active = 0; return; }
   active = 0;
+  send_maps();
   struct record r;
   memset(&r, 0, offsetof(struct record, stack));
   r.kind = REC_BYE;

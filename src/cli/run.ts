@@ -34,7 +34,7 @@ interface RunFlags {
   junit?: string;
 }
 
-const TOOLS: readonly RunTool[] = ['none', 'heaptrack', 'bpftrace', 'faults', 'valgrind', 'lsan'];
+const TOOLS: readonly RunTool[] = ['none', 'sampler', 'heaptrack', 'bpftrace', 'faults', 'valgrind', 'lsan'];
 
 
 /** "exit 3", "killed by SIGSEGV", "exit status unknown". */
@@ -112,7 +112,7 @@ async function readToolReports(tool: RunTool, dir: string, exe: string | undefin
 }
 
 /** Wraps traceUser (which launches the command itself) as a LaunchedCommand; its result is kept for the sites. */
-async function launchTraced(engine: 'heaptrack' | 'bpftrace' | 'faults', command: string[], quiet: boolean, sink: { result?: import('../trace/user/index.js').UserTraceResult; error?: unknown }): Promise<LaunchedCommand> {
+async function launchTraced(engine: 'sampler' | 'heaptrack' | 'bpftrace' | 'faults', command: string[], quiet: boolean, sink: { result?: import('../trace/user/index.js').UserTraceResult; error?: unknown }): Promise<LaunchedCommand> {
   const { traceUser } = await import('../trace/user/index.js');
   const abort = new AbortController();
   const traced = traceUser({ engine, command, stdio: quiet ? 'ignore' : 'inherit', signal: abort.signal, minBytes: 0 });
@@ -140,14 +140,15 @@ export const runCommand: CommandSpec = {
       .option('--quiet', 'discard the command\'s own output')
       .option('--junit <file>', 'write the gate, each process and each leaking site as JUnit XML to FILE (for CI): definitely/indirectly lost memory is a failure')
       .option('--json', 'print {command, exitCode, signal, verdict, leaks, sites, db, ...} as JSON (the command\'s output goes to stderr)')
-      .option('--min-bytes <size>', 'outstanding memory (heaptrack, bpftrace, faults) at a site below this is not a leak', size('--min-bytes'), 64 * 1024)
+      .option('--min-bytes <size>', 'outstanding memory (sampler, heaptrack, bpftrace) at a site below this is not a leak', size('--min-bytes'), 64 * 1024)
       .option('--top <n>', 'allocation sites shown', count('--top'), 5)
       .option('--frames <n>', 'frames shown per site', count('--frames'), 8)
       .addHelpText('after', [
         '',
         'Tools: valgrind runs the command under memcheck (--leak-check=full, XML report); lsan sets LSAN_OPTIONS and',
         'ASAN_OPTIONS so a binary built with -fsanitize=address or -fsanitize=leak writes its report (exitcode=0 keeps',
-        'the command\'s own exit status); heaptrack, bpftrace and faults launch it through `memsleuth trace user`.',
+        'the command\'s own exit status); sampler (memsleuth\'s sampling heap profiler, LD_PRELOAD), heaptrack, bpftrace and',
+        'faults (first touch of pages: never a leak by itself) launch it through `memsleuth trace user`.',
         'Reports of valgrind and LeakSanitizer are kept in a folder beside the database, named after it without .db',
         '(.memsleuth/run-app-<start>.db -> .memsleuth/run-app-<start>.evidence/); `memsleuth analyze` of that database',
         'reads them back, and `memsleuth evidence DIR/valgrind.xml` reads one.',
@@ -190,7 +191,7 @@ export const runCommand: CommandSpec = {
         const traced: { result?: import('../trace/user/index.js').UserTraceResult; error?: unknown } = {};
         const own = { quiet, stdoutToStderr: flags.json === true };
         const launch = (): Promise<LaunchedCommand> => {
-          if (tool === 'heaptrack' || tool === 'bpftrace' || tool === 'faults') return launchTraced(tool, command, quiet, traced);
+          if (tool === 'sampler' || tool === 'heaptrack' || tool === 'bpftrace' || tool === 'faults') return launchTraced(tool, command, quiet, traced);
           if (tool === 'valgrind') return gate.spawnCommand(gate.valgrindArgv(command, join(evidenceDir, 'valgrind.xml')), own);
           if (tool === 'lsan') return gate.spawnCommand(command, { ...own, env: gate.sanitizerEnv(process.env, evidenceDir) });
           return gate.spawnCommand(command, own);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { fixturesDir } from '../../test/corpus.js';
 import { runCli, runCliAsync } from '../../test/e2e/cli_helpers.js';
 import { findTool } from '../symbolize/addr2line.js';
-import { gcc, runUntilReady, tempDir, writeSource } from '../symbolize/test_programs.js';
+import { gcc, lineOf, runUntilReady, tempDir, writeSource } from '../symbolize/test_programs.js';
 import { isAlive } from '../trace/user/target.js';
 
 const SLEEPER_C = `#include <stdio.h>
@@ -22,6 +22,26 @@ void *volatile sink;
 int main(void) {
   printf("READY\\n"); fflush(stdout);
   for (;;) { sink = malloc(1000); usleep(10000); }
+}
+`;
+
+/** Leaks 1000 B every 10 ms from one line while churning 8 KB blocks through a ring of 64 on another. */
+const HEAPLEAK_C = `#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+void *volatile sink;
+static void *ring[64];
+__attribute__((noinline)) void *leak_line(size_t n) { return malloc(n); /* @leak */ }
+__attribute__((noinline)) void *churn_line(size_t n) { return malloc(n); /* @churn */ }
+int main(void) {
+  printf("READY\\n"); fflush(stdout);
+  for (long i = 0;; i++) {
+    char *p = leak_line(1000); memset(p, 1, 1000); sink = p;
+    char *q = churn_line(8000); memset(q, 2, 8000);
+    free(ring[i % 64]); ring[i % 64] = q;
+    usleep(10000);
+  }
 }
 `;
 
@@ -39,6 +59,8 @@ before(() => {
   cleanup = t.cleanup;
   writeSource(dir, 'sleeper.c', SLEEPER_C);
   gcc(['-g', '-O1', '-o', 'sleeper', 'sleeper.c'], dir);
+  writeSource(dir, 'heapleak.c', HEAPLEAK_C);
+  gcc(['-g', '-O1', '-o', 'heapleak', 'heapleak.c'], dir);
 });
 after(() => cleanup());
 
@@ -48,7 +70,7 @@ test('trace user -- a missing program: one line, exit 2, no tracer started', () 
     [['no-such-command-i17', '--flag'], /^memsleuth: Cannot run "no-such-command-i17": no such command on PATH\n$/],
     [['/'], /^memsleuth: Cannot run "\/": not an executable file\n$/],
   ] as const) {
-    for (const engine of ['faults', 'bpftrace', 'heaptrack']) {
+    for (const engine of ['sampler', 'first-touch', 'bpftrace', 'heaptrack']) {
       const r = runCli(['trace', 'user', '--engine', engine, '--', ...argv]);
       assert.equal(r.code, 2, `${engine} ${argv.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, want);
@@ -78,7 +100,7 @@ test('trace user (faults engine) on a leaking program: a bytes/s rate per site, 
     const r = runCli(['trace', 'user', '--engine', 'faults', '--duration', '3s', '--', join(dir, 'leaky_heap'), '2'], { timeoutMs: 60_000 });
     if (r.code !== 0 && /perf|permission|not supported/i.test(r.stderr)) { t.skip(`faults engine unavailable here: ${r.stderr.split('\n')[0] ?? ''}`); return; }
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Outstanding growth per site over the \d+ s traced\n +rate +outstanding +objects +site\n/);
+    assert.match(r.stdout, /First-touched pages per site over the \d+ s traced\n +rate +touched +objects +site\n/);
     assert.match(r.stdout, /\n *\+[\d.]+ (?:B|KiB|MiB)\/s +[\d.]+ (?:B|KiB|MiB) +\d+ +\S/);
     const j = runCli(['trace', 'user', '--engine', 'faults', '--duration', '3s', '--json', '--', join(dir, 'leaky_heap'), '2'], { timeoutMs: 60_000 });
     assert.equal(j.code, 0, j.stderr);
@@ -87,5 +109,24 @@ test('trace user (faults engine) on a leaking program: a bytes/s rate per site, 
     for (const s of out.sites) assert.equal(s.rateBytesPerSec, s.bytes / out.durationSec);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const skipSampler = !isRoot ? 'needs root (ptrace)' : !hasGcc ? 'needs gcc' : process.arch !== 'x64' && findTool('gdb') === undefined ? 'needs gdb' : false;
+if (skipSampler !== false) console.log(`# skipping trace user --pid (sampler): ${skipSampler}`);
+
+test('trace user --pid P --duration: names the leaking line with its rate, not the churning one; exits; the program runs on', { skip: skipSampler, timeout: 120_000 }, async () => {
+  const running = await runUntilReady(join(dir, 'heapleak'));
+  try {
+    const r = await runCliAsync(['trace', 'user', '--pid', String(running.pid), '--duration', '4s', '--sample-bytes', '4K']);
+    assert.equal(r.code, 0, r.stderr);
+    const leak = lineOf(HEAPLEAK_C, '@leak');
+    const churn = lineOf(HEAPLEAK_C, '@churn');
+    assert.match(r.stdout, new RegExp(`^\\S*heapleak\\.c:${leak} leaks [\\d.]+ KiB/s since \\d\\d:\\d\\d`, 'm'), r.stdout);
+    assert.doesNotMatch(r.stdout, new RegExp(`heapleak\\.c:${churn} leaks`), r.stdout);
+    assert.match(r.stdout, /engine sampler, pid \d+, \d+ s \(duration\)/);
+    assert.ok(isAlive(running.pid), 'the traced process must keep running');
+  } finally {
+    await running.stop();
   }
 });

@@ -109,7 +109,7 @@ export function defineTraceUser(cmd: Command, setExitCode: (code: number) => voi
           const { terminalSafe } = await import('../report/escape.js');
           process.stdout.write(`\n${result.engine === 'faults' ? 'First-touched pages' : 'Outstanding growth'} per site over the ${formatDuration(result.durationSec)} traced\n`);
           process.stdout.write(`${renderTable(
-            [{ header: 'rate', align: 'right' }, { header: 'outstanding', align: 'right' }, { header: 'objects', align: 'right' }, { header: 'site' }],
+            [{ header: 'rate', align: 'right' }, { header: result.engine === 'faults' ? 'touched' : 'outstanding', align: 'right' }, { header: 'objects', align: 'right' }, { header: 'site' }],
             result.sites.slice(0, top).map((s) => { const f = culpritFrame(s) ?? s.stack[0]; return [`${formatDelta(rateOf(s.bytes) ?? 0)}/s`, formatBytes(s.bytes), String(s.count), terminalSafe(f !== undefined ? formatFrame(f) : '?')]; }),
             process.stdout.columns,
           )}\n\n`);

@@ -24,8 +24,8 @@ import { analyzeRecordingParallel } from '../analyze/report_model.js';
 import { record, type SampleEvent } from './recorder.js';
 import { ownMetaOf } from './own_meta.js';
 
-export type RunTool = 'none' | 'heaptrack' | 'bpftrace' | 'faults' | 'valgrind' | 'lsan';
-export const RUN_TOOLS: readonly RunTool[] = ['none', 'heaptrack', 'bpftrace', 'faults', 'valgrind', 'lsan'];
+export type RunTool = 'none' | 'sampler' | 'heaptrack' | 'bpftrace' | 'faults' | 'valgrind' | 'lsan';
+export const RUN_TOOLS: readonly RunTool[] = ['none', 'sampler', 'heaptrack', 'bpftrace', 'faults', 'valgrind', 'lsan'];
 
 /** How the command ended: an exit code, or the signal that killed it (null when unknown). */
 export interface CommandEnd { exitCode: number | null; signal: string | null }

@@ -14,14 +14,14 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AllocationSite } from '../../model/allocation_site.js';
 import { bytes } from '../../model/units.js';
 import { TargetError } from '../../model/errors.js';
 import { findTool } from '../../symbolize/addr2line.js';
 import { findMapping, parseProcMaps } from '../../symbolize/proc_maps.js';
-import { SAMPLER_LIB, ensureSampler } from './native_lib.js';
+import { SAMPLER_LIB, ensureInjector, ensureSampler } from './native_lib.js';
 import { SamplerRecordReader } from './sampler_protocol.js';
 import type { SampledSite } from './sampler_sites.js';
 import { SampleAccumulator, seriesOf } from './sampler_sites.js';
@@ -79,56 +79,74 @@ function listen(path: string, acc: SampleAccumulator): Promise<Stream> {
   });
 }
 
-/** Runs gdb in batch mode on `pid`; the text it printed. */
-async function gdb(pid: number, commands: string[], timeoutMs: number): Promise<string> {
-  const args = ['--batch', '-n', '-iex', 'set auto-solib-add off', '-iex', 'set language c', '-p', String(pid), ...commands.flatMap((c) => ['-ex', c])];
-  const r = await run('gdb', args, { timeout: timeoutMs, maxBuffer: 16 << 20 });
-  return `${r.stdout}\n${r.stderr}`;
+/**
+ * How the library gets into a running process: on x86-64 our ptrace injector (native/memsleuth_inject.c) calls
+ * dlopen and memsleuth_attach on the main thread; elsewhere gdb does the same calls (as `heaptrack -p` does).
+ * gdb 13 fails on this machine's kernel ("Couldn't write extended state status"), hence the injector.
+ */
+interface Injector { name: string; attach: string[]; detach: string[]; cmd: string }
+
+async function injectorFor(lib: string, socket: string, meanBytes: number, frames: number, pid: number, toolchain: string | undefined): Promise<Injector> {
+  if (process.arch === 'x64') {
+    const cmd = await ensureInjector(toolchain);
+    return { name: 'ptrace injector', cmd, attach: ['attach', String(pid), lib, socket, String(meanBytes), String(frames)], detach: ['detach', String(pid), lib] };
+  }
+  if (findTool('gdb') === undefined) throw new TargetError('Attaching the sampler needs gdb here (apt-get install gdb), or use --engine first-touch', 'no-gdb');
+  const g = (commands: string[]): string[] => ['--batch', '-n', '-iex', 'set auto-solib-add off', '-iex', 'set language c', '-p', String(pid), ...commands.flatMap((c) => ['-ex', c])];
+  const q = (t: string): string => JSON.stringify(t);
+  return {
+    name: 'gdb', cmd: 'gdb',
+    attach: g(['sharedlibrary libc.so', `call (void *) dlopen(${q(lib)}, 2)`, 'sharedlibrary libmemsleuth_sampler', `call (int) memsleuth_attach(${q(socket)}, ${meanBytes}, ${frames})`, 'detach']),
+    detach: g(['sharedlibrary libmemsleuth_sampler', 'call (int) memsleuth_detach()', 'detach']),
+  };
 }
 
-const DETACH_COMMANDS = ['sharedlibrary libmemsleuth_sampler', 'call (int) memsleuth_detach()', 'detach'];
-const gdbArgs = (pid: number, commands: string[]): string[] => ['--batch', '-n', '-iex', 'set auto-solib-add off', '-iex', 'set language c', '-p', String(pid), ...commands.flatMap((c) => ['-ex', c])];
-
-/** The value gdb printed for the last `call`: "$2 = 12" -> "12". */
-function lastValue(text: string): string | undefined {
-  const all = [...text.matchAll(/^\$\d+ = (?:\([^)]*\) )?(\S+)/gm)];
-  return all[all.length - 1]?.[1];
+/** The number the call returned: "result 12" (injector) or "$2 = 12" (gdb). */
+export function callResult(text: string): number | undefined {
+  const inj = /^result (-?\d+)$/m.exec(text);
+  if (inj !== null) return Number(inj[1]);
+  const all = [...text.matchAll(/^\$\d+ = (?:\([^)]*\) )?(-?\d+)\s*$/gm)];
+  const v = all[all.length - 1]?.[1];
+  return v !== undefined ? Number(v) : undefined;
 }
 
 /** Loads the sampler into the attached process; returns the detach step (also pushed on the undo stack). */
-async function inject(s: Session, lib: string, socket: string, meanBytes: number, frames: number): Promise<() => Promise<void>> {
-  if (findTool('gdb') === undefined) throw new TargetError('Attaching the sampler needs gdb (apt-get install gdb), or use --engine faults', 'no-gdb');
+async function inject(s: Session, lib: string, socket: string, meanBytes: number, frames: number, toolchain: string | undefined): Promise<() => Promise<void>> {
   const pid = s.target.pid;
+  const inj = await injectorFor(lib, socket, meanBytes, frames, pid, toolchain);
   // From here on the process may hold our hooks: whatever happens, detach on every exit path (synchronously, so it
   // also runs from a signal or exit handler).
   let attached = true;
+  let injecting: number | undefined;
   s.undo.push(`sampler in process ${pid}`, () => {
     if (!attached || !isAlive(pid)) return;
     attached = false;
-    execFileSync('gdb', gdbArgs(pid, DETACH_COMMANDS), { stdio: 'ignore', timeout: 60_000 });
+    // An injector still inside the process must finish its call (killing it mid-call would leave the process
+    // with our registers): wait for it, then detach.
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 1500 && injecting !== undefined && isAlive(injecting); i++) Atomics.wait(pause, 0, 0, 20);
+    execFileSync(inj.cmd, inj.detach, { stdio: 'ignore', timeout: 60_000 });
   });
   const detach = async (): Promise<void> => {
     if (!attached) return;
     attached = false;
     if (!isAlive(pid)) return;
-    const out = await gdb(pid, DETACH_COMMANDS, 60_000);
-    const v = lastValue(out);
-    if (v === undefined) s.problems.push(`detaching the sampler from ${pid}: gdb printed no result (${out.trim().split('\n').slice(-2).join(' | ')})`);
-    else s.notes.push(`detached: ${v} GOT slots restored; the library stays mapped in ${pid}, switched off`);
+    const out = await run(inj.cmd, inj.detach, { timeout: 60_000 }).then((r) => `${r.stdout}\n${r.stderr}`, (err: unknown) => (err as { stderr?: string }).stderr ?? String(err));
+    const n = callResult(out);
+    if (n === undefined) s.problems.push(`detaching the sampler from ${pid} (${inj.name}): ${out.trim().split('\n').slice(-2).join(' | ')}`);
+    else s.notes.push(`detached: ${n} GOT slots restored; the library stays mapped in ${pid}, switched off`);
   };
-  const quoted = (t: string): string => JSON.stringify(t);
-  const out = await gdb(pid, [
-    'sharedlibrary libc.so',
-    `call (void *) dlopen(${quoted(lib)}, 2)`,
-    'sharedlibrary libmemsleuth_sampler',
-    `call (int) memsleuth_attach(${quoted(socket)}, ${meanBytes}, ${frames})`,
-    'detach',
-  ], 120_000).catch((err: unknown) => { throw new TargetError(`Cannot inject the sampler into ${pid} with gdb: ${err instanceof Error ? err.message.split('\n').slice(0, 3).join(' | ') : String(err)}`, 'inject'); });
-  const v = lastValue(out);
-  if (v === undefined || !/^\d+$/.test(v)) {
-    throw new TargetError(`Cannot inject the sampler into ${pid}: ${/No symbol "dlopen"/.test(out) ? 'its C library has no dlopen (glibc < 2.34 or a static binary)' : out.trim().split('\n').slice(-3).join(' | ')}`, 'inject');
+  const call = run(inj.cmd, inj.attach, { timeout: 120_000 });
+  injecting = call.child.pid;
+  const out = await call.then((r) => `${r.stdout}\n${r.stderr}`, (err: unknown) => {
+    const text = ((err as { stderr?: string }).stderr ?? '').trim();
+    throw new TargetError(`Cannot load the sampler into process ${pid} (${inj.name}): ${text.split('\n').slice(-3).join(' | ') || (err instanceof Error ? err.message : String(err))}`, 'inject');
+  });
+  const n = callResult(out);
+  if (n === undefined || n < 0) {
+    throw new TargetError(`Cannot start the sampler in process ${pid} (${inj.name}): ${n !== undefined ? 'it could not connect to memsleuth\'s socket' : out.trim().split('\n').slice(-3).join(' | ')}`, 'inject');
   }
-  s.notes.push(`attached through gdb: dlopen + memsleuth_attach, ${v} GOT slots of the loaded modules point at the sampler`);
+  s.notes.push(`attached (${inj.name}): dlopen + memsleuth_attach; ${n} GOT slots of the loaded modules point at the sampler`);
   return detach;
 }
 
@@ -163,7 +181,7 @@ export async function traceSampler(o: UserTraceOptions): Promise<UserTraceResult
   try {
     return await withSession({ ...o, workDir: dir, ...(o.pid === undefined ? { env } : {}) }, true, async (s) => {
       s.undo.push('sampler socket', () => { for (const c of stream.sockets) c.destroy(); stream.server.close(); });
-      const detach = s.target.launched ? undefined : await inject(s, lib, socket, meanBytes, frames);
+      const detach = s.target.launched ? undefined : await inject(s, lib, socket, meanBytes, frames, o.toolchain);
       s.rss.start();
       const tStart = process.hrtime.bigint();
       s.target.resume();
@@ -187,7 +205,13 @@ export async function traceSampler(o: UserTraceOptions): Promise<UserTraceResult
 
 async function buildResult(o: UserTraceOptions, s: Session, stream: Stream, r: { ended: UserTraceResult['ended']; durationSec: number; endSec: number; meanBytes: number }): Promise<UserTraceResult> {
   const acc = stream.acc;
-  const mapsOf = (pid: number): string => (pid === s.target.pid && stream.keepers.get(pid) === undefined ? s.maps.text : stream.keepers.get(pid)?.text ?? '');
+  // A process alive at the end: what we read last. One that is gone: the maps it sent itself (at exit, or at
+  // HELLO when it was killed), which a short-lived child may be the only one to have.
+  const mapsOf = (pid: number): string => {
+    const polled = stream.keepers.get(pid)?.text ?? (pid === s.target.pid ? s.maps.text : '');
+    const sent = acc.maps.get(pid) ?? '';
+    return (isAlive(pid) && polled !== '') || sent === '' ? polled : sent;
+  };
   const step = r.endSec >= 30 ? 1 : Math.max(0.05, r.endSec / 30);
   let kept: SampledSite[] = acc.sites().filter((x) => x.liveSamples > 0);
   if (o.minBytes !== undefined) kept = kept.filter((x) => x.liveBytes >= (o.minBytes ?? 0));
@@ -197,7 +221,10 @@ async function buildResult(o: UserTraceOptions, s: Session, stream: Stream, r: {
   const series: SiteSeries[] = [];
   for (const [pid, list] of byPid) {
     const maps = mapsOf(pid);
-    const comm = commOf(pid) ?? (pid === s.target.pid ? s.comm : undefined);
+    // A process that is gone has no comm any more; its program is the first file its maps name (the launch gate's
+    // `sh` name would be wrong after the exec).
+    const exe = parseProcMaps(maps).value.find((m) => m.path?.startsWith('/') === true)?.path;
+    const comm = commOf(pid) ?? (exe !== undefined ? basename(exe).slice(0, 15) : pid === s.target.pid ? s.comm : undefined);
     let raw: AllocationSite[] = list.map((x) => {
       const site: AllocationSite = { stack: framesOf(withoutOwnFrames(x.stack, maps), x.fn), bytes: bytes(Math.round(x.liveBytes)), count: x.liveBlocks, kind: 'outstanding', tool: 'trace', pids: [pid] };
       if (comm !== undefined) site.comms = [comm];

@@ -54,6 +54,8 @@ export class SampleAccumulator {
   readonly stats: SamplerStats = { samples: 0, matchedFrees: 0, unmatchedFrees: 0, reused: 0, execs: 0, processes: 0, droppedTableFull: 0, failedSends: 0, stale: 0 };
   /** pids in the order they said HELLO. */
   readonly pidOrder: number[] = [];
+  /** The last /proc/PID/maps each process sent (after HELLO, before BYE). */
+  readonly maps = new Map<number, string>();
   /** Mean sampling interval in bytes of the first HELLO (0: every allocation). */
   meanBytes: number | undefined;
 
@@ -87,6 +89,10 @@ export class SampleAccumulator {
     if (pid === undefined || state === undefined) return;
     if (state.conn !== conn) { this.stats.stale++; return; }
     const t = this.tSec(r.tNs);
+    if (r.kind === 'maps') {
+      if (r.text !== undefined && r.text !== '') this.maps.set(pid, r.text);
+      return;
+    }
     if (r.kind === 'bye') {
       this.stats.droppedTableFull += r.ptr;
       this.stats.failedSends += r.size;
