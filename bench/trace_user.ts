@@ -249,7 +249,7 @@ function direct(sc: Scenario, tool: 'heaptrack' | 'valgrind', slow: boolean): vo
     const data = [`${base}.zst`, `${base}.gz`, base].find((f) => existsSync(f));
     if (data !== undefined) {
       const printed = spawnSync('heaptrack_print', ['--print-leaks=1', '--print-peaks=0', '--print-allocators=0', '--print-temporary=0', '-f', data], { encoding: 'utf8', maxBuffer: 256 << 20 });
-      sites = EVIDENCE_PARSERS['heaptrack-print'](printed.stdout).value.sites;
+      sites = EVIDENCE_PARSERS['heaptrack'](printed.stdout).value.sites;
     }
   } else {
     const xml = join(dir, `vg-${outSeq}.xml`);

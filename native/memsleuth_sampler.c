@@ -357,7 +357,11 @@ static int ms_posix_memalign(void **out, size_t al, size_t n) {
 static void *ms_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
   if (UNLIKELY(real_mmap == NULL)) {
     /* Before the constructor ran (another library's constructor): go straight to the kernel. */
+#ifdef SYS_mmap
     long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+#else
+    long r = syscall(SYS_mmap2, addr, len, prot, flags, fd, off / 4096); /* 32-bit ARM: offset in pages */
+#endif
     return (void *)r;
   }
   void *p = real_mmap(addr, len, prot, flags, fd, off);
@@ -480,6 +484,11 @@ static void write_slot(void **slot, void *value) {
 
 static int patch_module(struct dl_phdr_info *info, size_t sz, void *data) {
   (void)sz; (void)data;
+#if !defined(__x86_64__) && !defined(__aarch64__)
+  /* 32-bit targets use REL relocations: attach mode is not supported there (launch mode is). */
+  (void)info;
+  return 0;
+#endif
   if (info->dlpi_addr == self_base) return 0;
   const char *name = info->dlpi_name;
   if (name != NULL && (strstr(name, "linux-vdso") || strstr(name, "/ld-linux") || strstr(name, "libmemsleuth_sampler"))) return 0;
