@@ -36,6 +36,7 @@ const isRoot = process.getuid?.() === 0;
 
 const COMMON = `#define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,13 @@ const COMMON = `#define _GNU_SOURCE
 #include <unistd.h>
 void *volatile sink;
 static double now(clockid_t c) { struct timespec t; clock_gettime(c, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+/* SIGTERM ends the run early and still reports (attach mode stops the program that way). */
+static volatile sig_atomic_t stop_now;
+static void on_term(int s) { (void)s; stop_now = 1; }
 /* Attach mode: READY, then wait for the file named by WAIT_FILE before the measured part starts. */
 static void gate(void) {
   const char *w = getenv("WAIT_FILE");
+  signal(SIGTERM, on_term);
   printf("READY\\n"); fflush(stdout);
   if (w) while (access(w, F_OK) != 0) usleep(1000);
 }
@@ -83,7 +88,7 @@ int main(int argc, char **argv) {
   gate();
   double t0 = now(CLOCK_MONOTONIC);
   long leaked = 0;
-  for (long i = 0; now(CLOCK_MONOTONIC) - t0 < secs; i++) {
+  for (long i = 0; !stop_now && now(CLOCK_MONOTONIC) - t0 < secs; i++) {
     char *p = leak_line(1000); memset(p, 1, 1000); sink = p; leaked += 1000;
     char *q = churn_line(8000); memset(q, 2, 8000);
     free(ring[i % 64]); ring[i % 64] = q;
@@ -107,7 +112,7 @@ __attribute__((noinline)) void *session_entry(size_t n) { return malloc(n); }
 __attribute__((noinline)) void *request_context(size_t n) { return malloc(n); /* @leak */ }
 static void *worker(void *arg) {
   unsigned seed = (unsigned)(long)arg;
-  while (now(CLOCK_MONOTONIC) - t0 < secs) {
+  while (!stop_now && now(CLOCK_MONOTONIC) - t0 < secs) {
     char *req = request_buffer(2048 + rand_r(&seed) % 2048); memset(req, 1, 2048);
     char *resp = response_buffer(4096 + rand_r(&seed) % 4096);
     void *s = session_entry(512);
@@ -170,7 +175,7 @@ async function judge(r: UserTraceResult, sc: Scenario): Promise<Pick<Row, 'first
     const out: Pick<Row, 'first' | 'churnListed' | 'rate'> = { first: top !== undefined && atLine(top.s, sc, '@leak'), churnListed: leaks.some((x) => atLine(x.s, sc, '@churn')) };
     const leakSite = r.sites.findIndex((s) => atLine(s, sc, '@leak'));
     const lv = v[leakSite];
-    if (lv !== undefined) out.rate = lv.rateBytesPerSec;
+    if (lv !== undefined && sc.key !== 'a') out.rate = lv.rateBytesPerSec;
     return out;
   }
   const list = r.engine === 'faults' ? r.sites : r.sites.filter((s) => s.bytes >= 64 * 1024);
@@ -223,6 +228,7 @@ async function attachRun(sc: Scenario, o: Omit<UserTraceOptions, 'pid'>, tool: s
     const out = readOut(file);
     const row: Row = { scenario: sc.key, tool, wall: Number(process.hrtime.bigint() - t0) / 1e9, note: `${sc.key === 'a' ? '' : alive ? 'process ran on after detach' : 'PROCESS DIED'}${r.problems.length > 0 ? ` (${r.problems.length} problems)` : ''}`, ...(await judge(r, sc)) };
     if (sc.key === 'a') { row.n = N; if (out['LOOP'] !== undefined) row.loop = out['LOOP']; }
+    if (out['RATE'] !== undefined) row.realRate = out['RATE'];
     rows.push(row);
   } catch (err) {
     child.kill('SIGKILL');

@@ -66,7 +66,7 @@ enum { REC_HELLO = 1, REC_ALLOC = 2, REC_FREE = 3, REC_BYE = 4, REC_MAPS = 5 };
 enum { FN_MALLOC, FN_CALLOC, FN_REALLOC, FN_MEMALIGN, FN_POSIX_MEMALIGN, FN_ALIGNED_ALLOC, FN_VALLOC, FN_MMAP, FN_REALLOCARRAY };
 
 #define MAX_FRAMES 64
-/* 40 bytes, then `frames` 8-byte return addresses. HELLO: ptr = pid, size = mean interval, t = start time.
+/* 48 bytes, then `frames` 8-byte return addresses. HELLO: ptr = pid, size = mean interval, t = start time.
  * BYE: ptr = samples dropped because the address table was full, size = records that could not be sent.
  * MAPS: size = length of the /proc/self/maps text that follows the header (sent after HELLO and before BYE, so
  * a process that is gone by the time memsleuth reads can still be symbolized). */
@@ -79,13 +79,21 @@ struct record {
   uint64_t ptr;
   uint64_t size;
   uint64_t t_ns;
+  uint64_t mean;  /* ALLOC: the mean interval this sample was drawn with (0 = every allocation) */
   uint64_t stack[MAX_FRAMES];
 };
 
 static volatile int active;       /* sampling on: hooks do more than pass through */
 static int sock = -1;
 static volatile int send_lock;
-static uint64_t mean_bytes = 65536;
+/* Adaptive interval, per thread: it starts at MIN_MEAN and doubles (up to mean_bytes, the configured cap) while the
+ * thread takes more than ADAPT_SAMPLES samples in ADAPT_NS, and halves again when it takes ten times fewer. A
+ * program that allocates little is sampled finely (a 50 KB/s leak gets ~10 samples a second) at no cost; a
+ * malloc-bound loop reaches the cap within a few milliseconds. */
+#define MIN_MEAN 4096ull
+#define ADAPT_SAMPLES 64
+#define ADAPT_NS 64000000ull
+static uint64_t mean_bytes = 262144;
 static int max_frames = 32;
 static char sock_path[108];
 static volatile uint64_t dropped_table, dropped_send;
@@ -96,6 +104,10 @@ static int (*real_munmap)(void *, size_t);
 static TLS int64_t countdown;     /* bytes until the next sample */
 static TLS uint64_t rng;          /* xorshift64* state; 0 = this thread is not initialised */
 static TLS int in_slow;           /* re-entrancy guard of the slow path */
+static TLS uint64_t t_mean;       /* this thread's mean interval now */
+static TLS uint64_t t_draw_mean;  /* the mean the current countdown was drawn with */
+static TLS uint64_t t_window_ns;  /* start of the adaptation window */
+static TLS uint32_t t_window_n;   /* samples in it */
 
 /* ---- the table of sampled addresses ---------------------------------------------------------------------- */
 #define TABLE_BITS 18
@@ -254,17 +266,21 @@ static uint64_t next_random(void) {
   return rng * 0x2545F4914F6CDD1Dull;
 }
 
-/* An exponential draw of mean `mean_bytes` (at least 1). */
+/* An exponential draw of this thread's mean (at least 1). */
 static int64_t draw_interval(void) {
-  if (mean_bytes == 0) return 1;
+  t_draw_mean = t_mean;
+  if (t_mean == 0) return 1;
   double u = ((double)(next_random() >> 11) + 0.5) / 9007199254740992.0;
-  double v = -log(u) * (double)mean_bytes;
+  double v = -log(u) * (double)t_mean;
   return v < 1 ? 1 : v > 9e18 ? (int64_t)9e18 : (int64_t)v;
 }
 
 static void thread_init(void) {
   rng = now_ns() ^ ((uint64_t)syscall(SYS_gettid) << 32) ^ (uint64_t)(uintptr_t)&countdown;
   if (rng == 0) rng = 0x9E3779B97F4A7C15ull;
+  t_mean = mean_bytes < MIN_MEAN ? mean_bytes : MIN_MEAN;
+  t_window_ns = now_ns();
+  t_window_n = 0;
   countdown = draw_interval();
 }
 
@@ -277,15 +293,25 @@ __attribute__((noinline)) static void slow_path(void *p, size_t size, int fn) {
     countdown -= (int64_t)(size == 0 ? 1 : size);
     if (countdown > 0) { in_slow = 0; return; }
   }
+  uint64_t drawn_with = t_draw_mean;
+  uint64_t t = now_ns();
+  if (++t_window_n >= ADAPT_SAMPLES) {
+    uint64_t dt = t - t_window_ns;
+    if (dt < ADAPT_NS && t_mean < mean_bytes) t_mean = t_mean * 2 > mean_bytes ? mean_bytes : t_mean * 2;
+    else if (dt > 10 * ADAPT_NS && t_mean > MIN_MEAN) t_mean = t_mean / 2 < MIN_MEAN ? MIN_MEAN : t_mean / 2;
+    t_window_ns = t;
+    t_window_n = 0;
+  }
   while (countdown <= 0) countdown += draw_interval();
   if (active && track((uintptr_t)p)) {
     struct record r;
+    r.mean = drawn_with;
     r.kind = REC_ALLOC;
     r.fn = (uint16_t)fn;
     r.tid = (uint32_t)syscall(SYS_gettid);
     r.ptr = (uint64_t)(uintptr_t)p;
     r.size = size;
-    r.t_ns = now_ns();
+    r.t_ns = t;
     void *frames[MAX_FRAMES + 2];
     int n = backtrace(frames, max_frames + 2);
     /* frames[0] is this function, frames[1] the hook: the program starts at frames[2]. */
@@ -312,6 +338,7 @@ static inline void on_free(void *p) {
   r.fn = 0;
   r.frames = 0;
   r.tid = 0;
+  r.mean = 0;
   r.ptr = (uint64_t)(uintptr_t)p;
   r.size = 0;
   r.t_ns = now_ns();

@@ -1,7 +1,8 @@
 /**
  * The records native/memsleuth_sampler.c sends over its Unix socket (host byte order; both ends run on this
- * machine, little-endian x86-64 or arm64). Each record: a 40-byte header, then `frames` 8-byte return addresses.
- *   u32 len | u16 kind | u16 fn | u32 frames | u32 tid | u64 ptr | u64 size | u64 t_ns | u64 stack[frames]
+ * machine, little-endian x86-64 or arm64). Each record: a 48-byte header, then `frames` 8-byte return addresses.
+ *   u32 len | u16 kind | u16 fn | u32 frames | u32 tid | u64 ptr | u64 size | u64 t_ns | u64 mean | u64 stack[frames]
+ * mean (ALLOC): the mean sampling interval the sample was drawn with; the library adapts it per thread.
  * kind 1 HELLO (ptr = pid, size = mean sampling interval in bytes), 2 ALLOC, 3 FREE, 4 BYE (ptr = samples dropped
  * because the address table was full, size = failed sends), 5 MAPS (size bytes of /proc/self/maps text follow the
  * header instead of frames). t_ns is CLOCK_MONOTONIC, the clock of process.hrtime.
@@ -19,6 +20,8 @@ export interface SamplerRecord {
   ptr: number;
   size: number;
   tNs: bigint;
+  /** ALLOC: the mean interval in bytes this sample was drawn with (0: every allocation was recorded). */
+  mean: number;
   /** Return addresses, innermost first (ALLOC only). */
   stack: bigint[];
   /** MAPS only: the process's /proc/self/maps. */
@@ -28,7 +31,7 @@ export interface SamplerRecord {
 /** Same order as the FN_ enum of the C source. */
 export const ALLOC_FUNCTIONS = ['malloc', 'calloc', 'realloc', 'memalign', 'posix_memalign', 'aligned_alloc', 'valloc', 'mmap', 'reallocarray'] as const;
 
-const HEADER = 40;
+const HEADER = 48;
 const KINDS: Record<number, SamplerRecordKind> = { 1: 'hello', 2: 'alloc', 3: 'free', 4: 'bye', 5: 'maps' };
 const MAX_MAPS = 1 << 20;
 
@@ -54,7 +57,7 @@ export class SamplerRecordReader {
       }
       if (buf.length - at < len) break;
       if (kind === 'maps') {
-        out.push({ kind, fn: 0, tid: 0, ptr: 0, size, tNs: buf.readBigUInt64LE(at + 32), stack: [], text: buf.toString('utf8', at + HEADER, at + len) });
+        out.push({ kind, fn: 0, tid: 0, ptr: 0, size, tNs: buf.readBigUInt64LE(at + 32), mean: 0, stack: [], text: buf.toString('utf8', at + HEADER, at + len) });
         at += len;
         continue;
       }
@@ -67,6 +70,7 @@ export class SamplerRecordReader {
         ptr: Number(buf.readBigUInt64LE(at + 16)),
         size,
         tNs: buf.readBigUInt64LE(at + 32),
+        mean: Number(buf.readBigUInt64LE(at + 40)),
         stack,
       });
       at += len;
@@ -94,6 +98,7 @@ export function encodeRecord(r: SamplerRecord): Buffer {
   b.writeBigUInt64LE(BigInt(r.ptr), 16);
   b.writeBigUInt64LE(BigInt(r.size), 24);
   b.writeBigUInt64LE(r.tNs, 32);
+  b.writeBigUInt64LE(BigInt(r.mean), 40);
   if (text !== undefined) text.copy(b, HEADER);
   else r.stack.forEach((a, i) => b.writeBigUInt64LE(a, HEADER + i * 8));
   return b;

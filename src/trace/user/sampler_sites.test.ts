@@ -9,16 +9,16 @@ import { SamplerRecordReader, encodeRecord } from './sampler_protocol.js';
 import { SampleAccumulator, seriesOf } from './sampler_sites.js';
 
 const S = 1_000_000_000n;
-const hello = (pid: number, mean: number, t = 0n): SamplerRecord => ({ kind: 'hello', fn: 0, tid: 0, ptr: pid, size: mean, tNs: t, stack: [] });
-const alloc = (ptr: number, size: number, t: bigint, stack: bigint[], fn = 0): SamplerRecord => ({ kind: 'alloc', fn, tid: 1, ptr, size, tNs: t, stack });
-const free = (ptr: number, t: bigint): SamplerRecord => ({ kind: 'free', fn: 0, tid: 1, ptr, size: 0, tNs: t, stack: [] });
+const hello = (pid: number, mean: number, t = 0n): SamplerRecord => ({ kind: 'hello', fn: 0, tid: 0, ptr: pid, size: mean, tNs: t, mean: 0, stack: [] });
+const alloc = (ptr: number, size: number, t: bigint, stack: bigint[], fn = 0, mean = 0): SamplerRecord => ({ kind: 'alloc', fn, tid: 1, ptr, size, tNs: t, mean, stack });
+const free = (ptr: number, t: bigint): SamplerRecord => ({ kind: 'free', fn: 0, tid: 1, ptr, size: 0, tNs: t, mean: 0, stack: [] });
 const A = [0x401000n, 0x401100n];
 const B = [0x402000n, 0x401100n];
 
 test('records survive encoding and any split into chunks', () => {
-  const recs = [hello(42, 131072), alloc(0x1000, 64, 5n, A), free(0x1000, 6n), { kind: 'bye' as const, fn: 0, tid: 0, ptr: 3, size: 0, tNs: 7n, stack: [] }];
+  const recs = [hello(42, 131072), alloc(0x1000, 64, 5n, A), free(0x1000, 6n), { kind: 'bye' as const, fn: 0, tid: 0, ptr: 3, size: 0, tNs: 7n, mean: 0, stack: [] }];
   const bytes = Buffer.concat(recs.map(encodeRecord));
-  for (const cut of [1, 7, 40, 41, 57, bytes.length - 1]) {
+  for (const cut of [1, 7, 48, 49, 65, bytes.length - 1]) {
     const r = new SamplerRecordReader();
     const got = [...r.push(bytes.subarray(0, cut)), ...r.push(bytes.subarray(cut))];
     assert.deepEqual(got, recs, `cut at ${cut}`);
@@ -47,12 +47,11 @@ test('exact mode (mean 0): every block counts once at its size; frees take it aw
   assert.deepEqual({ matched: acc.stats.matchedFrees, unmatched: acc.stats.unmatchedFrees }, { matched: 1, unmatched: 1 });
 });
 
-test('sampled blocks are scaled by 1 / (1 - exp(-size/mean)), with their standard error', () => {
+test('sampled blocks are scaled by 1 / (1 - exp(-size/mean)) with the mean each was drawn with, and a standard error', () => {
   const acc = new SampleAccumulator(0n);
-  const mean = 1000;
-  acc.add(1, hello(42, mean));
-  acc.add(1, alloc(0x1000, 100, 1n, A));
-  acc.add(1, alloc(0x2000, 100000, 1n, B));
+  acc.add(1, hello(42, 4096));
+  acc.add(1, alloc(0x1000, 100, 1n, A, 0, 1000));
+  acc.add(1, alloc(0x2000, 100000, 1n, B, 0, 1000));
   const p100 = 1 - Math.exp(-0.1);
   const [big, small] = acc.sites();
   assert.ok(small !== undefined && big !== undefined);
@@ -120,10 +119,10 @@ test('series: live bytes at each step, events counted up to the step', () => {
 });
 
 test('maps records carry the text and survive splitting; the accumulator keeps the last per pid', () => {
-  const recs: SamplerRecord[] = [hello(7, 0), { kind: 'maps', fn: 0, tid: 0, ptr: 0, size: 11, tNs: 1n, stack: [], text: '00400000-1\n' }];
+  const recs: SamplerRecord[] = [hello(7, 0), { kind: 'maps', fn: 0, tid: 0, ptr: 0, size: 11, tNs: 1n, mean: 0, stack: [], text: '00400000-1\n' }];
   const bytes = Buffer.concat(recs.map(encodeRecord));
   const r = new SamplerRecordReader();
-  const got = [...r.push(bytes.subarray(0, 45)), ...r.push(bytes.subarray(45))];
+  const got = [...r.push(bytes.subarray(0, 53)), ...r.push(bytes.subarray(53))];
   assert.deepEqual(got, recs);
   const acc = new SampleAccumulator(0n);
   for (const x of got) acc.add(1, x);

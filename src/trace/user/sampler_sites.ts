@@ -2,8 +2,8 @@
  * Turns the sampler's records into per-site estimates: live bytes and blocks scaled back by the sampling rate,
  * with their standard error, and a series of live bytes over time per site.
  *
- * A block of s bytes is sampled with probability p = 1 - exp(-s/M) (M the mean interval; M = 0 samples every
- * block), so each sampled block stands for 1/p blocks and s/p bytes (Horvitz-Thompson: unbiased whatever the
+ * A block of s bytes is sampled with probability p = 1 - exp(-s/M) (M the mean interval the sample was drawn with,
+ * carried by each record since the library adapts it per thread; M = 0 samples every block), so each sampled block stands for 1/p blocks and s/p bytes (Horvitz-Thompson: unbiased whatever the
  * sizes); the variance of a site's estimate is the sum over its live samples of s^2 (1-p)/p^2.
  * Streams are keyed by connection: a HELLO names the pid and M. A second HELLO from the same pid means it
  * exec'ed (its old address space is gone: its live blocks are released); a forked child says HELLO with its own
@@ -117,7 +117,8 @@ export class SampleAccumulator {
       this.sitesByKey.set(key, site);
     }
     const size = Math.max(1, r.size);
-    const p = state.meanBytes <= 0 ? 1 : -Math.expm1(-size / state.meanBytes);
+    // The library adapts its interval per thread: each sample carries the mean it was drawn with.
+    const p = r.mean <= 0 ? 1 : -Math.expm1(-size / r.mean);
     const block: Block = { site, size, bytes: size / p, variance: (size * size * (1 - p)) / (p * p) };
     state.live.set(r.ptr, block);
     site.liveBytes += block.bytes;
