@@ -173,6 +173,9 @@ async function judge(r: UserTraceResult, sc: Scenario): Promise<Pick<Row, 'first
     const leaks = r.sites.map((s, i) => ({ s, v: v[i] })).filter((x) => x.v?.verdict === 'leak').sort((x, y) => (y.v?.rateBytesPerSec ?? 0) - (x.v?.rateBytesPerSec ?? 0));
     const top = leaks[0];
     const out: Pick<Row, 'first' | 'churnListed' | 'rate'> = { first: top !== undefined && atLine(top.s, sc, '@leak'), churnListed: leaks.some((x) => atLine(x.s, sc, '@churn')) };
+    if (process.env['BENCH_DEBUG'] !== undefined && out.first !== true) {
+      for (const x of leaks) console.error(`leak-list ${sc.key}: ${x.v?.verdict} ${x.v?.rule} ${Math.round(x.v?.rateBytesPerSec ?? 0)} B/s ${x.s.bytes} B ${x.s.stack.slice(1, 3).map((f) => `${f.symbol}:${f.line}`).join(' < ')}`);
+    }
     const leakSite = r.sites.findIndex((s) => atLine(s, sc, '@leak'));
     const lv = v[leakSite];
     if (lv !== undefined && sc.key !== 'a') out.rate = lv.rateBytesPerSec;
