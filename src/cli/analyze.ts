@@ -2,12 +2,12 @@
  * `memsleuth analyze SOURCE`: is memory leaking, where, and when will the OOM killer come. SOURCE is a
  * recording database (memsleuth record) or a capture log, ingested on the fly.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { CommandSpec } from './command.js';
 import { EXIT_LEAK, EXIT_OK } from './command.js';
 import { InputError } from '../model/errors.js';
 import type { SeriesTable } from '../model/series_table.js';
-import type { Analysis } from '../model/analysis.js';
+import type { Analysis, AttributionNode } from '../model/analysis.js';
 import { FAIL_ON, choice, count, duration, type FailOn } from './option_types.js';
 import { checkOutputPath, writeOutputFile } from './output_files.js';
 
@@ -183,6 +183,40 @@ export async function analyzeSource(source: string, flags: AnalyzeFlags): Promis
   return { analysis, table };
 }
 
+/**
+ * A slab cache that grows may be a merged one (UNIX sockets grow "signal_cache" on 6.x): when the recording was
+ * made in this boot of this machine, /sys/kernel/slab names what was merged into each culprit cache, in the tree
+ * and in a note. Another machine's (or another boot's) merges are not this one's, so nothing is said then.
+ */
+async function nameMergedCaches(analysis: Analysis, table: SeriesTable): Promise<void> {
+  let boot: string;
+  try {
+    boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return;
+  }
+  if (!table.boots.some((b) => b.bootId === boot)) return;
+  const { readSlabAliases } = await import('../sources/slab_aliases.js');
+  const aliases = readSlabAliases();
+  if (aliases === undefined) return;
+  const { decodeKeyPart } = await import('../model/series.js');
+  const said = new Set<string>();
+  const walk = (n: AttributionNode): void => {
+    const m = /^slab\.(.+)\.bytes$/.exec(n.id);
+    const name = m ? decodeKeyPart(m[1] as string) : undefined;
+    const a = name !== undefined ? aliases[name] : undefined;
+    if (name !== undefined && a !== undefined && a.length > 0) {
+      n.label = `${n.label} (merged: ${a.slice(0, 4).join(', ')}${a.length > 4 ? `, +${a.length - 4} more` : ''})`;
+      if (!said.has(name)) {
+        said.add(name);
+        analysis.notes.push(`slab cache ${name} is a merged cache on this kernel: it also holds ${a.join(', ')} (/sys/kernel/slab); slabinfo shows them all under ${name}`);
+      }
+    }
+    n.children.forEach(walk);
+  };
+  walk(analysis.attribution.root);
+}
+
 export const analyzeCommand: CommandSpec = {
   name: 'analyze',
   define(cmd, setExitCode) {
@@ -201,6 +235,7 @@ export const analyzeCommand: CommandSpec = {
       .addHelpText('after', '\nExamples:\n  memsleuth analyze board.log --interval 7\n  memsleuth analyze .memsleuth/cam-01-20250101-101500.db --window 10m.. --fail-on leak --junit leaks.xml\n  memsleuth analyze board.log --html report.html --md summary.md')
       .action(async (source: string, flags: AnalyzeFlags) => {
         const { analysis, table } = await analyzeSource(source, flags);
+        await nameMergedCaches(analysis, table);
         if (flags.html) {
           const { renderHtmlReport } = await import('../report/html/render.js');
           writeOutputFile(flags.html, renderHtmlReport({ analysis, table, title: `memsleuth: ${source}`, generatedAt: new Date().toISOString() }), '--html');

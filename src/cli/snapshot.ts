@@ -35,7 +35,9 @@ export const snapshotCommand: CommandSpec = {
           const { composition, vmallocSplit } = await import('../analyze/composition.js');
           const vm = vmallocSplit(snapshot.vmallocinfo?.areas);
           const comp = composition(snapshot.meminfo, vm?.total, vm?.stacks);
-          process.stdout.write(`${renderSnapshot(snapshot, comp, colorsFor(process.stdout), { top: opts.top })}\n`);
+          // Merged slab caches are named by their aliases where this machine's /sys/kernel/slab says (local only).
+          const slabAliases = remote === undefined && opts.proc === '/proc' ? (await import('../sources/slab_aliases.js')).readSlabAliases() : undefined;
+          process.stdout.write(`${renderSnapshot(snapshot, comp, colorsFor(process.stdout), { top: opts.top, ...(slabAliases !== undefined ? { slabAliases } : {}) })}\n`);
           if (opts.output) process.stdout.write(`\nsnapshot written to ${opts.output}\n`);
         }
         setExitCode(0);

@@ -3,6 +3,8 @@ import type { Snapshot } from '../model/snapshot.js';
 import { formatBytes } from './units.js';
 import { renderTable } from './table.js';
 import type { Colors } from './color.js';
+import { terminalSafe } from './escape.js';
+import { withAliases } from './slab_aliases.js';
 
 /** Labels for the groups of analyze/composition.ts, in the order they are listed. */
 const GROUP_LABELS: Record<string, string> = {
@@ -12,7 +14,7 @@ const GROUP_LABELS: Record<string, string> = {
   anon: 'user anonymous (AnonPages)',
   slabReclaimable: 'slab reclaimable (SReclaimable)',
   slabUnreclaimable: 'slab unreclaimable (SUnreclaim)',
-  vmalloc: 'vmalloc',
+  vmalloc: 'vmalloc (without thread stacks)',
   pageTables: 'page tables',
   kernelStack: 'kernel stacks',
   percpu: 'per-cpu',
@@ -22,7 +24,7 @@ const GROUP_LABELS: Record<string, string> = {
 export const groupLabel = (g: string): string => GROUP_LABELS[g] ?? g;
 
 /** @param comp MemTotal split into groups (analyze/composition.ts), in display order, plus `total`. */
-export function renderSnapshot(s: Snapshot, comp: Record<string, number | undefined>, c: Colors, options: { top?: number; width?: number } = {}): string {
+export function renderSnapshot(s: Snapshot, comp: Record<string, number | undefined>, c: Colors, options: { top?: number; width?: number; slabAliases?: Record<string, string[]> } = {}): string {
   const top = options.top ?? 10;
   const out: string[] = [];
   const m = s.meminfo?.bytes;
@@ -44,14 +46,14 @@ export function renderSnapshot(s: Snapshot, comp: Record<string, number | undefi
     out.push('', c.bold(`Largest slab caches (of ${s.slabinfo.caches.length})`));
     out.push(renderTable(
       [{ header: 'slab bytes', align: 'right' }, { header: 'in use', align: 'right' }, { header: 'objects', align: 'right' }, { header: 'cache' }],
-      caches.map((k) => [formatBytes(k.slabBytes), formatBytes(k.activeBytes), String(k.activeObjs), k.name]), options.width));
+      caches.map((k) => [formatBytes(k.slabBytes), formatBytes(k.activeBytes), String(k.activeObjs), withAliases(k.name, options.slabAliases)]), options.width));
   }
   const procs = s.processes.filter((p) => p.memory).sort((a, b) => b.memory!.uss - a.memory!.uss).slice(0, top);
   if (procs.length > 0) {
     out.push('', c.bold(`Largest processes by USS (of ${s.processes.length})`));
     out.push(renderTable(
       [{ header: 'PID', align: 'right' }, { header: 'USS', align: 'right' }, { header: 'PSS', align: 'right' }, { header: 'RSS', align: 'right' }, { header: 'command' }],
-      procs.map((p) => [String(p.pid), formatBytes(p.memory!.uss), formatBytes(p.memory!.pss), formatBytes(p.memory!.rss), p.comm]), options.width));
+      procs.map((p) => [String(p.pid), formatBytes(p.memory!.uss), formatBytes(p.memory!.pss), formatBytes(p.memory!.rss), terminalSafe(p.comm)]), options.width));
   }
   const serious = s.warnings.filter((w) => w.severity !== 'info');
   if (serious.length > 0) {
