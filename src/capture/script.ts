@@ -5,9 +5,9 @@
  * Only while, echo, cat, date, sleep: POSIX sh and busybox ash. The frame tag is fixed ("script"): the
  * markers are what makes the log unambiguous, not the tag.
  */
-import { BugError } from '../model/errors.js';
+import { BugError, InputError } from '../model/errors.js';
 import { buildProcLoop, type FrameFile, type ProcFiles } from './framing.js';
-import { MARKER } from './markers.js';
+import { MARKER, SAFE_WORD } from './markers.js';
 import { shellQuote } from './shell_quote.js';
 
 export const SCRIPT_TAG = 'script';
@@ -40,7 +40,11 @@ export function buildCaptureScript(options: CaptureScriptOptions): string {
     ...cat('uptime', 'cat /proc/uptime'),
     ...cat('boot_id', 'cat /proc/sys/kernel/random/boot_id'),
   ];
-  for (const f of files) lines.push(...cat(f.name, `cat ${shellQuote(f.path)}`));
+  for (const f of files) {
+    // The name travels unquoted in the marker line (and must read back as one marker word); the path is quoted.
+    if (!SAFE_WORD.test(f.name)) throw new InputError(`Cannot use the section name "${f.name}": letters, digits, _ . : - only`);
+    lines.push(...cat(f.name, `cat ${shellQuote(f.path)}`));
+  }
   if (options.procs) {
     const loop = buildProcLoop(SCRIPT_TAG, options.procs);
     if (loop) lines.push(`  ${loop}`);

@@ -13,6 +13,7 @@
  *   {"type": "map", "data": {"@live": {"0xffff8881613fb840": [18446744071585903564,192,1201529740730]}}}
  * Integer map keys print as signed 64-bit; tuple members as unsigned 64-bit, beyond JSON's exact range.
  */
+import { bpftraceString } from '../bpftrace_quote.js';
 import type { Parsed, ParseWarning } from '../../model/parsed.js';
 import { warning } from '../../model/parsed.js';
 import { keyFromKernelAddress } from './ring_buffer.js';
@@ -61,7 +62,7 @@ export function bpftraceProgram(o: BpftraceProgramOptions): string {
     const c = [...common];
     if (o.cacheName !== undefined) {
       if (!isSafeCacheName(o.cacheName)) throw new Error(`cache name ${JSON.stringify(o.cacheName)} is not a slab cache name`);
-      c.push(`str(args->name) == "${o.cacheName}"`);
+      c.push(`str(args->name) == ${bpftraceString(o.cacheName, 'slab cache name')}`);
     }
     lines.push(
       `tracepoint:kmem:kmem_cache_alloc /${conds(c)}/ {`,

@@ -15,6 +15,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TargetError } from '../../model/errors.js';
+import { bpftraceString, bpftraceSymbol } from '../bpftrace_quote.js';
 import { parseProcMaps } from '../../symbolize/proc_maps.js';
 import { findTool } from '../../symbolize/addr2line.js';
 import type { AllocatorLibrary } from './libc.js';
@@ -33,11 +34,11 @@ const NOW = '@@NOW';
 
 /** The bpftrace program; exported for tests and for `--dry-run` style printing. */
 export function bpftraceScript(lib: AllocatorLibrary, o: { pid: number; sampleEvery: number; stackDepth: number; freeProbe: 'tracefs' | 'uprobe' | 'none' }): string {
-  const L = lib.path;
+  const L = bpftraceString(lib.path, 'library path', 'attach-point'); // a path from the target's maps: quoted, never pasted
   const sample = o.sampleEvery > 1 ? ` && (rand % ${o.sampleEvery}) == 0` : '';
   const rec = (ptr: string, size: string): string => `@o[${ptr}] = (ustack(perf, ${o.stackDepth}), ${size}, nsecs);`;
   const has = (n: string): boolean => lib.symbols.has(n as never);
-  const sym = (n: string): string => lib.symbols.get(n as never)?.symbol ?? n;
+  const sym = (n: string): string => bpftraceSymbol(lib.symbols.get(n as never)?.symbol ?? n);
   const lines: string[] = [];
   // Sizes are stored +1 so that malloc(0) still counts as "in flight".
   const simple: Array<[string, string, string]> = [['malloc', 'm', 'arg0'], ['calloc', 'c', 'arg0 * arg1'], ['valloc', 'v', 'arg0'], ['memalign', 'g', 'arg1'], ['aligned_alloc', 'l', 'arg1']];

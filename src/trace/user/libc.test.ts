@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { freeProbeOffset, libcFlavor, parseObjdump, findLibc } from './libc.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { allocatorLibraryOf, freeProbeOffset, libcFlavor, parseObjdump, findLibc, systemLoader } from './libc.js';
+import { gcc, tempDir, writeSource } from '../../symbolize/test_programs.js';
 import { parseBpftraceMaps } from './bpftrace_run.js';
 import { parseRingPage } from './tracefs.js';
 import { followsCall } from './faults_engine.js';
@@ -66,4 +70,28 @@ test('return addresses are those that follow a call instruction', () => {
   assert.equal(followsCall(Buffer.from([0x90, 0x90, 0x90, 0xe8, 1, 2, 3, 4])), true);
   assert.equal(followsCall(Buffer.from([0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xff, 0xd0])), true);
   assert.equal(followsCall(Buffer.from([0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90])), false);
+});
+
+test('finding the C library of a program to launch never runs it, even when its loader is its own', (t) => {
+  if (spawnSync('gcc', ['--version']).status !== 0) return t.skip('gcc is not installed');
+  if (process.arch !== 'x64') return t.skip('the hand-made loader below is x86-64 code');
+  const { dir, cleanup } = tempDir('libc-interp');
+  t.after(cleanup);
+  const marker = join(dir, 'ran');
+  // A "loader" that only leaves a mark (raw syscalls: open(O_CREAT|O_WRONLY), exit). The old way, exec of the
+  // program with LD_TRACE_LOADED_OBJECTS set, ran it and the mark appeared.
+  writeSource(dir, 'evil_ld.c', 'static long sys(long n, long a, long b, long c) { long r; __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory"); return r; }\n' +
+    `void _start(void) { sys(2, (long)"${marker}", 0101, 0644); sys(60, 0, 0, 0); }\n`);
+  gcc(['-static', '-nostdlib', '-fno-stack-protector', '-O1', '-o', 'evil-ld.so', 'evil_ld.c'], dir);
+  writeSource(dir, 'prog.c', 'int main(void) { return 0; }\n');
+  gcc([`-Wl,--dynamic-linker=${join(dir, 'evil-ld.so')}`, '-o', 'prog', 'prog.c'], dir);
+  assert.throws(() => allocatorLibraryOf(join(dir, 'prog')), /not a system one \(give --lib PATH\)/);
+  assert.equal(existsSync(marker), false, 'the program (its loader) was run');
+  // A normal program is listed by the system loader, not run: its own main would leave the mark.
+  writeSource(dir, 'normal.c', `#include <stdio.h>\nint main(void) { FILE *f = fopen("${marker}", "w"); if (f) fclose(f); return 0; }\n`);
+  gcc(['-o', 'normal', 'normal.c'], dir);
+  assert.equal(allocatorLibraryOf(join(dir, 'normal')).flavor, 'glibc');
+  assert.equal(existsSync(marker), false, 'the program was run');
+  assert.equal(systemLoader(join(dir, 'evil-ld.so')), undefined);
+  assert.equal(systemLoader('/tmp/ld-linux-x86-64.so.2'), undefined);
 });

@@ -8,6 +8,7 @@
  * A static binary, or one that brings its own allocator (jemalloc, tcmalloc) under --lib, is taken as given.
  */
 import { execFileSync } from 'node:child_process';
+import { realpathSync, statSync } from 'node:fs';
 import type { MapEntry } from '../../symbolize/proc_maps.js';
 import type { Elf, ElfSymbol } from '../../symbolize/elf.js';
 import { PT_LOAD, readSymbols, symbolAddress, withElfFile } from '../../symbolize/elf.js';
@@ -123,13 +124,37 @@ export function allocatorLibraryOf(executable: string, options: { lib?: string; 
   });
   if (interp === undefined) return make(executable);
   if (libcFlavor(interp) === 'musl') return make(interp);
-  const text = execFileSync(executable, [], { env: { ...process.env, LD_TRACE_LOADED_OBJECTS: '1' }, encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  // The program itself is never run for this (with LD_TRACE_LOADED_OBJECTS it is, when its PT_INTERP is not a
+  // loader that honours it): only a system loader, asked to list (`ld.so --list`, what ldd does), never to start.
+  const loader = systemLoader(interp);
+  if (loader === undefined) {
+    throw new TargetError(`Cannot tell which C library "${executable}" loads without running it: its loader "${interp}" is not a system one (give --lib PATH)`, 'no-libc');
+  }
+  const text = execFileSync(loader, ['--list', executable], { env: {}, encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
   for (const line of text.split('\n')) {
     const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
     const p = m?.[1];
     if (p !== undefined && libcFlavor(p) !== undefined) return make(p);
   }
   return make(executable);
+}
+
+/**
+ * The glibc or uClibc loader a PT_INTERP names, when it is a system file: a regular file owned by root, not
+ * writable by others, under /lib, /lib64 or /usr/lib* (resolved through symlinks). Anything else (a loader in
+ * /tmp, in the program's own folder) could run code of its own when asked to list.
+ */
+export function systemLoader(interp: string): string | undefined {
+  if (!/\/ld(?:-linux[-\w.]*|64|-uClibc[-\w.]*)?\.so(?:\.\d+)*$/.test(interp)) return undefined;
+  let real: string;
+  try {
+    real = realpathSync(interp);
+    const st = statSync(real);
+    if (!st.isFile() || st.uid !== 0 || (st.mode & 0o022) !== 0) return undefined;
+  } catch {
+    return undefined;
+  }
+  return /^\/(?:lib|lib64|usr\/lib(?:64|32|x32)?)\//.test(real) ? real : undefined;
 }
 
 /** One instruction as objdump prints it: "   98ef9:\t55                   \tpush   %rbp". */
