@@ -268,6 +268,7 @@ export function attribute(judge: SeriesJudge, basis: Attribution['basis'], culpr
       stacks,
       g('percpu', 'per-cpu (Percpu)', ['meminfo.Percpu']),
       g('hugetlb', 'hugetlb pages', ['meminfo.HugePages_Total']),
+      g('ion', 'ION heaps (ION_heap + ION_page_pool)', ['meminfo.ION_heap', 'meminfo.ION_page_pool']),
       cma,
     ]);
     const procs = culpritNodes(culprits.process, (r) => { const m = /^proc\.(.+):(\d+)\./.exec(r.key); return m ? `${decodeKeyPart(m[1] as string)} (pid ${m[2] as string})` : r.key; });

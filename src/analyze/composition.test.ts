@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixtures } from '../../test/corpus.js';
+import { corpus, fixtures } from '../../test/corpus.js';
 import { parseMeminfo } from '../parse/meminfo.js';
 import { parseVmallocinfo } from '../parse/vmallocinfo.js';
 import { COMPOSITION_GROUPS, composition, vmallocSplit } from './composition.js';
@@ -50,4 +50,17 @@ test('without vmallocinfo, stacks are taken as vmalloc\'d when VmallocUsed holds
   const c = composition(meminfo);
   assert.equal(c.vmalloc, (meminfo.bytes['VmallocUsed'] ?? 0) - (meminfo.bytes['KernelStack'] ?? 0));
   assert.equal(COMPOSITION_GROUPS.reduce((n, g) => n + (c[g] ?? 0), 0), c.total);
+});
+
+test('Android (Pixel 3, 4.9): ION_heap and ION_page_pool are their own group, not "unexplained"', () => {
+  const [f] = corpus('meminfo', /^android12-pixel3/);
+  assert.ok(f);
+  const m = parseMeminfo(f.text).value;
+  const c = composition(m);
+  assert.equal(c.ion, (172672 + 55872) * 1024);
+  assert.equal(COMPOSITION_GROUPS.reduce((n, g) => n + (c[g] ?? 0), 0), c.total);
+  // A machine without ION has no such group at all.
+  const [local] = fixtures(/^meminfo-local\.txt$/);
+  assert.ok(local);
+  assert.equal(composition(parseMeminfo(local.text).value).ion, undefined);
 });

@@ -2,7 +2,7 @@
  * Where MemTotal goes, from /proc/meminfo alone: the groups an engineer reads after diffing two dumps.
  * The kernel has no single identity for this; the one used here (Documentation/filesystems/proc.rst, "meminfo"):
  *   MemTotal = MemFree + file cache (Cached - Shmem + Buffers + SwapCached) + Shmem + AnonPages
- *            + SReclaimable + SUnreclaim + vmalloc + PageTables + KernelStack + Percpu + HugeTLB + unexplained
+ *            + SReclaimable + SUnreclaim + vmalloc + PageTables + KernelStack + Percpu + HugeTLB + ION + unexplained
  * where vmalloc leaves out the thread stacks when they are vmalloc'd (CONFIG_VMAP_STACK, the default on x86_64
  * and arm64): those pages are in VmallocUsed and in KernelStack both, and are counted once, as kernel stacks.
  * "unexplained" is what nobody counts: pages taken straight from the buddy allocator by drivers
@@ -13,7 +13,7 @@ import { THREAD_STACK_CALLER, vmallocAreaBytes, vmallocPageSize } from '../model
 
 export const COMPOSITION_GROUPS = [
   'free', 'fileCache', 'shmem', 'anon', 'slabReclaimable', 'slabUnreclaimable',
-  'vmalloc', 'pageTables', 'kernelStack', 'percpu', 'hugetlb', 'unexplained',
+  'vmalloc', 'pageTables', 'kernelStack', 'percpu', 'hugetlb', 'ion', 'unexplained',
 ] as const;
 export type CompositionGroup = (typeof COMPOSITION_GROUPS)[number];
 
@@ -61,6 +61,9 @@ export function composition(meminfo: Meminfo, vmallocBytes?: number, stackBytes?
   const hugeTotal = meminfo.counts['HugePages_Total'];
   const hugeSize = b['Hugepagesize'];
   if (hugeTotal !== undefined && hugeSize !== undefined) out.hugetlb = hugeTotal * hugeSize;
+  // Android kernels with ION (4.x): buffers the camera, display and codecs share, and ION's pool of free pages
+  // kept for them; no other counter holds them, so without this they were all "unexplained".
+  if (b['ION_heap'] !== undefined || b['ION_page_pool'] !== undefined) out.ion = get('ION_heap') + get('ION_page_pool');
   let known = 0;
   for (const g of COMPOSITION_GROUPS) if (g !== 'unexplained') known += out[g] ?? 0;
   out.unexplained = total - known;

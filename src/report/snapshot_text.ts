@@ -19,6 +19,7 @@ const GROUP_LABELS: Record<string, string> = {
   kernelStack: 'kernel stacks',
   percpu: 'per-cpu',
   hugetlb: 'hugetlb pages',
+  ion: 'ION heaps (ION_heap + ION_page_pool)',
   unexplained: 'unexplained (kernel pages nobody counts)',
 };
 export const groupLabel = (g: string): string => GROUP_LABELS[g] ?? g;

@@ -20,7 +20,7 @@ export interface ChartDataOptions {
 /**
  * Composition groups, bottom of the stack first, by the identity of analyze/composition.ts (report/ may not
  * import analyze/, so it is restated here): MemTotal = free + file cache + shmem + anon + slab + vmalloc +
- * page tables + kernel stacks + percpu + hugetlb + unexplained. The ids are the analysis' derived keys
+ * page tables + kernel stacks + percpu + hugetlb + ION heaps + unexplained. The ids are the analysis' derived keys
  * (system.<id>), so a leak on "system.slabUnreclaimable" is drawn from the same numbers.
  */
 const GROUPS: { id: string; label: string; color: string; value: (g: (k: string) => number) => number }[] = [
@@ -30,11 +30,13 @@ const GROUPS: { id: string; label: string; color: string; value: (g: (k: string)
   { id: 'anon', label: 'anonymous (user)', color: '#f3c178', value: (g) => g('AnonPages') },
   { id: 'slabReclaimable', label: 'slab reclaimable', color: '#c7b8e0', value: (g) => g('SReclaimable') },
   { id: 'slabUnreclaimable', label: 'slab unreclaimable', color: '#8e6cc4', value: (g) => g('SUnreclaim') },
-  { id: 'vmalloc', label: 'vmalloc', color: '#e58fb0', value: (g) => g('vmalloc') },
+  // Thread stacks are vmalloc'd (CONFIG_VMAP_STACK) and counted once, as kernel stacks (see composition.ts).
+  { id: 'vmalloc', label: 'vmalloc (without thread stacks)', color: '#e58fb0', value: (g) => Math.max(0, g('vmalloc') - g('vmallocStacks')) },
   { id: 'pageTables', label: 'page tables', color: '#7fb6b3', value: (g) => g('PageTables') + g('SecPageTables') },
   { id: 'kernelStack', label: 'kernel stacks', color: '#5c8fa8', value: (g) => g('KernelStack') },
   { id: 'percpu', label: 'percpu', color: '#a3a3a3', value: (g) => g('Percpu') },
   { id: 'hugetlb', label: 'hugetlb', color: '#c9c9c9', value: (g) => g('HugePages_Total') * g('Hugepagesize') },
+  { id: 'ion', label: 'ION heaps', color: '#d9a066', value: (g) => g('ION_heap') + g('ION_page_pool') },
   { id: 'unexplained', label: 'unexplained', color: '#e15a4f', value: () => 0 },
 ];
 
@@ -64,6 +66,12 @@ export function systemSeries(table: SeriesTable): Map<string, Float64Array> {
       if (!Number.isFinite(tot)) continue;
       const get = (k: string): number => {
         // 2.6.18 and older have only Slab: count it as unreclaimable, the cautious side for a leak hunt.
+        if (k === 'vmallocStacks') {
+          const st = s.get('vmalloc.stacks.bytes')?.[i];
+          if (st !== undefined && Number.isFinite(st)) return Math.min(st, get('KernelStack'));
+          const ks = get('KernelStack');
+          return get('vmalloc') >= ks ? ks : 0;
+        }
         const a = k === 'vmalloc' ? vmalloc : k === 'SUnreclaim' && slabOnly ? s.get('meminfo.Slab') : s.get(`meminfo.${k}`);
         const v = a?.[i];
         if (v === undefined || !Number.isFinite(v)) return 0;
