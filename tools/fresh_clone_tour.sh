@@ -25,7 +25,7 @@ run() {
   local code=$?
   local why=""
   [[ ",$allowed," == *",$code,"* ]] || why="exit $code (expected $allowed)"
-  if grep -qE '^\s+at .+:[0-9]+:[0-9]+\)?$|node:internal/|unexpected error|internal error' "$err" "$out"; then why="${why:+$why; }stack trace or internal error"; fi
+  if grep -qE '^\s+at .+:[0-9]+:[0-9]+\)?$|node:internal/|^memsleuth: (unexpected|internal) error' "$err"; then why="${why:+$why; }stack trace or internal error"; fi
   if [ -n "$why" ]; then
     failures=$((failures + 1))
     echo "FAIL $name: $why"
@@ -45,7 +45,7 @@ if [ -e "$work/shared" ]; then echo "FAIL the clone has a ../shared beside it"; 
 
 # The README's first line: npm ci, then the live watch (Ctrl-C stops it: SIGINT after a few seconds).
 run "npm ci" 0 npm ci --no-audit --no-fund
-run "watch (README line 1), stopped by Ctrl-C" 0 timeout -s INT 8 node bin/memsleuth.js watch --interval 1s
+run "watch (README line 1), stopped by Ctrl-C" 0 timeout --preserve-status -s INT 8 node bin/memsleuth.js watch --interval 1s
 ls "$clone"/.memsleuth/*.db >/dev/null 2>&1 && echo "ok   watch recorded into ./.memsleuth/" || { failures=$((failures + 1)); echo "FAIL watch left no database in ./.memsleuth/"; }
 
 # The README's table, as written (npx memsleuth is the installed name).
