@@ -123,6 +123,7 @@ export function fromFinding(key: string, f: Finding, p: Points, o: JudgeOptions)
     evidence: f.evidence,
     nextStep: f.nextStep ?? null,
     recordMoreSec: f.recordMoreSec ?? null,
+    bound: f.bound ?? null,
   };
 }
 

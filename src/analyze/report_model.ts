@@ -150,7 +150,7 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
   const culprits = rankCulprits(judge, { ...(options.top !== undefined ? { top: options.top } : {}), ownPids: new Set(ownPids.keys()), ownRows });
   if (apart.kernelKeys.size > 0) culprits.vmalloc = culprits.vmalloc.filter((r) => !apart.kernelKeys.has(r.key));
   // Caches that grow only because a reclaimable one does are freed with it (rules/dependent.ts).
-  for (const d of dependentGrowth(culprits.slab, (c) => judge.values(`slab.${c}.objs`), (c) => slabKind(c) === 'reclaimable')) {
+  for (const d of dependentGrowth(culprits.slab, (c) => judge.values(`slab.${c}.objs`), (c) => slabKind(c) === 'reclaimable', (c) => judge.values(`slab.${c}.bytes`))) {
     const i = culprits.slab.findIndex((r) => r.key === d.key);
     if (i >= 0) culprits.slab[i] = d;
     judge.verdicts.set(d.key, d);

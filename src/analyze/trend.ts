@@ -24,6 +24,8 @@ export interface AnalyzeOptions {
   materialBytes?: number;
   /** Default 10 ("very strong" on Kass and Raftery's scale). */
   minDeltaBic?: number;
+  /** A bound on growth below this proves no material leak (rules/bounded.ts). Default 0.1% of MemTotal per hour. */
+  boundRateBytesPerSec?: number;
   maxBins?: number;
   /**
    * A longer series is judged on the means of this many consecutive bins (model/series_table.ts,
@@ -52,6 +54,7 @@ export function resolveOptions(v: Float64Array, options: AnalyzeOptions): Policy
     flatBytes: options.flatBytes ?? Math.max(4096, 1e-6 * memTotal),
     shortSpanSec: options.shortSpanSec ?? SHORT_SPAN_SEC,
     materialBytes: options.materialBytes ?? Math.max(64 * 1024, 1e-4 * memTotal),
+    boundRateBytesPerSec: options.boundRateBytesPerSec ?? (1e-3 * memTotal) / 3600,
     minDeltaBic: options.minDeltaBic ?? 10,
     maxBins: options.maxBins ?? 400,
     maxPairs: options.maxPairs ?? 200_000,

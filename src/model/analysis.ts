@@ -5,6 +5,8 @@
  * axis (t = 0 at its first sample) plus wall-clock ISO strings where the recording knows its start.
  */
 
+import type { Bound } from './finding.js';
+
 export const ANALYSIS_SCHEMA = 'memsleuth.analysis/1';
 
 export type SystemVerdict = 'leak' | 'no-leak' | 'inconclusive';
@@ -49,6 +51,8 @@ export interface SeriesVerdict extends RateEstimate {
   evidence: string[];
   nextStep: string | null;
   recordMoreSec: number | null;
+  /** A bounded series: the level it holds and the fastest growth the data still allow (null otherwise). */
+  bound?: Bound | null;
 }
 
 export interface SlabCulprit extends SeriesVerdict {

@@ -45,4 +45,18 @@ export interface Finding {
   model?: FindingModel;
   /** When inconclusive: how much longer to record before the rate can be decided. */
   recordMoreSec?: number;
+  /** When bounded by the data (rules/bounded.ts): the level it holds and the fastest growth it still allows. */
+  bound?: Bound;
+}
+
+/** "troughs flat at 41.2 MB over 6 cycles": the level a bounded series holds, and the rate bound the data give. */
+export interface Bound {
+  /** "troughs" (the lows of a sawtooth: what survives each collection) or "level" (a noisy plateau). */
+  what: 'troughs' | 'level';
+  levelBytes: number;
+  /** Cycles of a sawtooth; null for a plateau. */
+  cycles: number | null;
+  spanSec: number;
+  /** Upper end of the rate's confidence interval: no growth faster than this. */
+  maxRateBytesPerSec: number;
 }

@@ -90,7 +90,9 @@ export function summarySentence(a: Analysis): string {
     return `${who}${amount}${culpritPhrase(a, l)}${more}${oom}${limits}.${conf}`;
   }
   if (a.verdict === 'no-leak') {
-    return `No memory leak found over ${formatDuration(a.window.toSec - a.window.fromSec)} (${a.window.samples} samples).${conf}`;
+    const b = a.system[0]?.bound;
+    const bound = b ? `: bounded, ${b.what === 'troughs' ? `troughs flat at ${formatBytes(b.levelBytes)} over ${b.cycles ?? 0} cycles` : `level ${formatBytes(b.levelBytes)} held over ${formatDuration(b.spanSec)}`} (no growth faster than ${formatRate(b.maxRateBytesPerSec).replace(/^\+/, '')})` : '';
+    return `No memory leak found over ${formatDuration(a.window.toSec - a.window.fromSec)} (${a.window.samples} samples)${bound}.${conf}`;
   }
   const more = a.system[0]?.recordMoreSec;
   return `Not decided yet: no leak shown, but growth cannot be ruled out${more ? `; record about ${formatDuration(more)} more` : ''}.${conf}`;

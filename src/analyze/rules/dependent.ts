@@ -16,10 +16,31 @@ import { formatBytes } from '../../model/units.js';
 
 export interface Follows { cache: string; perObjects: number; method: string; detail: string }
 
+/** How the dependence was established: the per-slab-metadata signature, or a reclaim probe (both fell). */
+export type DependenceBasis = 'per-slab' | 'probe';
+
 export interface SlabObjects {
   cache: string;
   /** Active objects, aligned with the window (NaN where not sampled). */
   objs: Float64Array;
+  /** Slab bytes (pages the cache holds), aligned with the window. */
+  bytes?: Float64Array;
+}
+
+/**
+ * Whether the follower gains one object per slab of the driver: driver slab bytes per follower object is a
+ * slab size (4 KiB x 2^order, order 0-3, within 15%). That is per-slab metadata (the obj_exts vector memcg
+ * accounting hangs on every slab of an accounted cache), freed with the slab. Lockstep alone does not say
+ * which series holds the other: a socket's dentry is pinned by the socket, not the reverse, and grows 1:1.
+ */
+function perSlabMetadata(driverBytesGrowth: number, followerObjsGrowth: number): number | undefined {
+  if (!(driverBytesGrowth > 0) || !(followerObjsGrowth > 0)) return undefined;
+  const per = driverBytesGrowth / followerObjsGrowth;
+  for (let order = 0; order <= 3; order++) {
+    const slab = 4096 * 2 ** order;
+    if (Math.abs(per / slab - 1) <= 0.15) return slab;
+  }
+  return undefined;
 }
 
 const LINK = { minCorrelation: 0.8, maxFactorRatio: 1.3, minShareOfTop: 0.1, maxShareSpread: 1.6, topGrowth: 0 };
@@ -37,7 +58,7 @@ function growthOf(v: Float64Array): { first: number; growth: number } | undefine
 }
 
 /** The reclaimable cache a growing cache follows, if any (best link first). */
-export function followsOf(follower: SlabObjects, drivers: readonly SlabObjects[]): Follows | undefined {
+export function followsOf(follower: SlabObjects, drivers: readonly SlabObjects[], probeFell?: ReadonlySet<string>): Follows | undefined {
   const g = growthOf(follower.objs);
   if (!g || !(g.growth > 0)) return undefined;
   let best: (Follows & { strength: number }) | undefined;
@@ -49,7 +70,11 @@ export function followsOf(follower: SlabObjects, drivers: readonly SlabObjects[]
     const l = linkOf(a, b, { ...LINK, topGrowth: Math.max(g.growth, h.growth) });
     // Only the methods that see the samples: two dumps growing together say nothing about dependence.
     if (!l || l.method === 'co-growth') continue;
-    if (!best || l.strength > best.strength) best = { cache: d.cache, perObjects: h.growth / g.growth, method: l.method, detail: l.detail, strength: l.strength };
+    const db = d.bytes ? growthOf(d.bytes) : undefined;
+    const slab = db ? perSlabMetadata(db.growth, g.growth) : undefined;
+    if (slab === undefined && !probeFell?.has(d.cache)) continue;
+    const detail = `${l.detail}; ${slab !== undefined ? `one object per ${slab / 1024} KiB slab of ${d.cache}: per-slab metadata, freed with the slab` : `both fell when caches were dropped (reclaim probe)`}`;
+    if (!best || l.strength > best.strength) best = { cache: d.cache, perObjects: h.growth / g.growth, method: l.method, detail, strength: l.strength };
   }
   if (!best) return undefined;
   const { strength: _s, ...f } = best;
@@ -65,12 +90,16 @@ export function followsText(follower: string, f: Follows): string {
  * Leaking (or growing, undecided) slab caches that follow a reclaimable cache, judged reclaimable with why.
  * Returns the rows to replace.
  */
-export function dependentGrowth(rows: readonly SlabCulprit[], objsOf: (cache: string) => Float64Array | undefined, isReclaimable: (cache: string) => boolean): SlabCulprit[] {
+export function dependentGrowth(
+  rows: readonly SlabCulprit[], objsOf: (cache: string) => Float64Array | undefined, isReclaimable: (cache: string) => boolean,
+  bytesOf: (cache: string) => Float64Array | undefined = () => undefined, probeFell?: ReadonlySet<string>,
+): SlabCulprit[] {
   const drivers: SlabObjects[] = [];
   for (const r of rows) {
     if (!isReclaimable(r.cache) || !(r.growthBytes > 0)) continue;
     const objs = objsOf(r.cache);
-    if (objs) drivers.push({ cache: r.cache, objs });
+    const bytes = bytesOf(r.cache);
+    if (objs) drivers.push({ cache: r.cache, objs, ...(bytes ? { bytes } : {}) });
   }
   if (drivers.length === 0) return [];
   const out: SlabCulprit[] = [];
@@ -78,7 +107,9 @@ export function dependentGrowth(rows: readonly SlabCulprit[], objsOf: (cache: st
     if (isReclaimable(r.cache) || !(r.growthBytes > 0) || (r.verdict !== 'leak' && r.verdict !== 'inconclusive')) continue;
     const objs = objsOf(r.cache);
     if (!objs) continue;
-    const f = followsOf({ cache: r.cache, objs }, drivers);
+    // With a reclaim probe, only a follower that fell with its driver is dependent; one that stayed is pinned.
+    if (probeFell && !probeFell.has(r.cache)) continue;
+    const f = followsOf({ cache: r.cache, objs }, drivers, probeFell);
     if (!f) continue;
     out.push({
       ...r,

@@ -23,6 +23,8 @@ export interface PolicyOptions {
   shortSpanSec: number;
   /** Growth a short recording must show to call a leak (rules/short_recording.ts). */
   materialBytes: number;
+  /** A rate bound below this shows there is no material leak (rules/bounded.ts; 0.1% of MemTotal per hour). */
+  boundRateBytesPerSec: number;
   /** BIC margin a richer shape model (step, hinge, saturating) needs over the simpler ones to be believed. */
   minDeltaBic: number;
   /** Bins for shape-model searches. */

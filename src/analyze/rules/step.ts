@@ -22,6 +22,19 @@ export const stepRule: Rule = {
     const tr = trendOf(after, o);
     const line = `step: level jumps by ${formatBytes(step.jump)} at t=${formatDuration(step.stepT)} (step model beats the others by ΔBIC ${margin.toFixed(1)})`;
     const growing = tr.pValue < o.alpha && tr.ci[0] > 0 && tr.slope >= o.minRateBytesPerSec;
+    // A drop and then a climb is how a GC or pool cycle looks when the recording holds fewer than two of them:
+    // a refill, not yet a trend. Only a longer recording (several cycles, judged on their troughs) decides.
+    // Once the climb passes the level before the drop, it is growth, not a refill.
+    const before = slice(ctx.view, 0, at).v;
+    let peak = -Infinity;
+    for (let i = 0; i < before.length; i++) peak = Math.max(peak, before[i] as number);
+    const refilling = (after.v[after.v.length - 1] as number) <= peak;
+    if (growing && refilling && step.jump < 0 && (ctx.full.t[ctx.full.t.length - 1] as number) - (ctx.full.t[0] as number) < o.shortSpanSec) {
+      const f = trendFinding(after, tr, 'inconclusive', [`${line}; climbing again after the drop at ${rateText(tr, o.alpha)}: a cycle refilling (GC, pool) looks the same until several cycles are recorded`], o);
+      f.recordMoreSec = Math.max(o.shortSpanSec - ((ctx.full.t[ctx.full.t.length - 1] as number) - (ctx.full.t[0] as number)), 60);
+      f.nextStep = 'keep recording: several cycles show whether the lows rise';
+      return { kind: 'verdict', finding: f };
+    }
     if (growing) {
       return { kind: 'pass', evidence: [`${line}; still growing after it at ${rateText(tr, o.alpha)}: judging after the step`], view: after };
     }
