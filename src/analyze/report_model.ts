@@ -22,6 +22,7 @@ import { contradictedByTotal } from './rules/part_of_whole.js';
 import { remainderInTransit } from './rules/remainder.js';
 import { ownTree, setApartOwn, ownFootprint } from './own.js';
 import { dependentGrowth, explainedByFollowers } from './rules/dependent.js';
+import { findProbes, maskProbes, probeOutcome, judgedByProbe, type ProbeOutcome } from './rules/reclaim_probe.js';
 
 export interface AnalyzeRecordingOptions {
   /** Window on the recording's axis (seconds since its first sample). */
@@ -110,6 +111,11 @@ function clustersFor(judge: SeriesJudge, rows: readonly SeriesVerdict[], family:
 export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOptions = {}): Analysis {
   const now = options.now ?? Date.now;
   const started = now();
+  // Reclaim probes are experiments, not the system's course: judged apart (rules/reclaim_probe.ts).
+  const probes = findProbes(table);
+  const original = table;
+  table = maskProbes(table, probes);
+  const lastProbe = probes[probes.length - 1];
   const w = windowOf(table, options.fromSec, options.toSec);
   const lastFinite = (key: string): number | null => {
     const v = w.get(key);
@@ -149,8 +155,17 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
   const ownRows: ProcessCulprit[] = [];
   const culprits = rankCulprits(judge, { ...(options.top !== undefined ? { top: options.top } : {}), ownPids: new Set(ownPids.keys()), ownRows });
   if (apart.kernelKeys.size > 0) culprits.vmalloc = culprits.vmalloc.filter((r) => !apart.kernelKeys.has(r.key));
+  const flat = Math.max(4096, 1e-6 * (memTotal ?? 0));
+  // Levels around the probe come from the unmasked recording; a derived group from the meminfo line it is.
+  const RAW_GROUP: Record<string, string> = {
+    [groupKey('slabUnreclaimable')]: 'meminfo.SUnreclaim', [groupKey('anon')]: 'meminfo.AnonPages', [groupKey('vmalloc')]: 'meminfo.VmallocUsed',
+    [groupKey('kernelStack')]: 'meminfo.KernelStack', [groupKey('pageTables')]: 'meminfo.PageTables',
+  };
+  const rawOf = (key: string): Float64Array | undefined => original.series.get(RAW_GROUP[key] ?? key) ?? judge.values(key);
+  const outcome = (r: SeriesVerdict): ProbeOutcome | undefined => (lastProbe ? probeOutcome(r.key, r.growthBytes, rawOf(r.key), lastProbe, flat) : undefined);
+  const probeFell = lastProbe ? new Set(culprits.slab.filter((r) => outcome(r)?.fell === true).map((r) => r.cache)) : undefined;
   // Caches that grow only because a reclaimable one does are freed with it (rules/dependent.ts).
-  for (const d of dependentGrowth(culprits.slab, (c) => judge.values(`slab.${c}.objs`), (c) => slabKind(c) === 'reclaimable', (c) => judge.values(`slab.${c}.bytes`))) {
+  for (const d of dependentGrowth(culprits.slab, (c) => judge.values(`slab.${c}.objs`), (c) => slabKind(c) === 'reclaimable', (c) => judge.values(`slab.${c}.bytes`), probeFell)) {
     const i = culprits.slab.findIndex((r) => r.key === d.key);
     if (i >= 0) culprits.slab[i] = d;
     judge.verdicts.set(d.key, d);
@@ -234,6 +249,32 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
   };
   checkParts(culprits.slab, [groupKey('slabUnreclaimable')], [groupKey('slabUnreclaimable'), groupKey('slabReclaimable')], 'slab (SUnreclaim + SReclaimable)');
   checkParts(culprits.vmalloc, [groupKey('vmalloc')], [groupKey('vmalloc')], 'vmalloc (VmallocUsed)');
+
+  // What a reclaim probe showed: fell = cache, stayed = pinned (rules/reclaim_probe.ts).
+  let reclaimProbe: Analysis['reclaimProbe'] = null;
+  if (lastProbe) {
+    reclaimProbe = { atSec: probes.map((e) => e.atSec), fell: [], stayed: [] };
+    const revise = <T extends SeriesVerdict>(rows: T[]): void => {
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i] as T;
+        const o = outcome(r);
+        if (o && (r.verdict === 'leak' || r.verdict === 'inconclusive' || r.rule === 'dependent')) {
+          const lv = { key: o.key, beforeBytes: o.beforeBytes, afterBytes: o.afterBytes, growthBytes: o.growthBytes };
+          if (o.fell) reclaimProbe?.fell.push(lv); else reclaimProbe?.stayed.push(lv);
+        }
+        const d = judgedByProbe(r, o, lastProbe);
+        if (d) { rows[i] = d; judge.verdicts.set(d.key, d); }
+      }
+    };
+    revise(culprits.slab);
+    revise(culprits.vmalloc);
+    revise(culprits.process);
+    for (const [k, v] of aggregateVerdicts) {
+      const rows = [v];
+      revise(rows);
+      if (rows[0] !== v) aggregateVerdicts.set(k, rows[0] as SeriesVerdict);
+    }
+  }
 
   // Leaks by kind.
   const leaks: Leak[] = [];
@@ -346,6 +387,7 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     culprits,
     clusters,
     own: ownFootprint(judge, ownPids, ownRows, apart),
+    reclaimProbe,
     forecast,
     stats: { seriesTotal: w.keys.length, seriesJudged: judge.judged, seriesSkippedFlat: judge.skippedFlat, elapsedMs: now() - started },
     notes,

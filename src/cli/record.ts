@@ -1,6 +1,6 @@
 import type { CommandSpec } from './command.js';
 import { addTargetOptions } from './target_options.js';
-import { duration } from './option_types.js';
+import { duration, repeated } from './option_types.js';
 import { runRecordingSession, TrendSoFar, type SessionFlags } from './recording_session.js';
 
 export const recordCommand: CommandSpec = {
@@ -11,7 +11,9 @@ export const recordCommand: CommandSpec = {
       .option('--interval <duration>', 'time between samples', duration('--interval'), 5)
       .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)', duration('--duration'))
       .option('--db <file>', 'database file (default: ./.memsleuth/<target>-<start>.db)')
-      .addHelpText('after', '\nExamples:\n  memsleuth record --interval 1s --duration 10m\n  memsleuth record --via "ssh root@board" --interval 5s --duration 24h --db board.db\n  memsleuth record --serial /dev/ttyUSB0 --baud 115200 --login root')
+      .option('--probe-reclaim [every]', 'drop caches (echo 2, then 3 > drop_caches) at the end, and every EVERY if given, recording what falls (cache) and what stays (pinned); root; changes the target\'s state', duration('--probe-reclaim'))
+      .option('--probe-cgroup <dir>', 'with --probe-reclaim: also write this cgroup v2 directory\'s memory.reclaim (repeatable)', repeated((v: string) => v), [])
+      .addHelpText('after', '\nExamples:\n  memsleuth record --interval 1s --duration 10m\n  memsleuth record --interval 2s --duration 30m --probe-reclaim 10m\n  memsleuth record --via "ssh root@board" --interval 5s --duration 24h --db board.db\n  memsleuth record --serial /dev/ttyUSB0 --baud 115200 --login root')
       .action(async (flags: SessionFlags) => {
         const { formatBytes, formatRate, formatDuration } = await import('../report/units.js');
         const tty = process.stderr.isTTY === true;
@@ -28,6 +30,7 @@ export const recordCommand: CommandSpec = {
             process.stderr.write(`${tty ? '\n' : ''}memsleuth: link ${e.kind}${'reason' in e ? `: ${e.reason}` : ''}${e.kind === 'up' && e.gap ? ` (gap of ${formatDuration((e.gap.upAtMs - e.gap.downAtMs) / 1000)} recorded)` : ''}\n`);
           },
           onError: (err) => process.stderr.write(`${tty ? '\n' : ''}memsleuth: sample failed: ${err.message}\n`),
+          onProbe: (level) => process.stderr.write(`${tty ? '\n' : ''}memsleuth: reclaim probe: echo ${level} > /proc/sys/vm/drop_caches, then a sample\n`),
           onSample: (e) => {
             const avail = e.snapshot.meminfo?.bytes['MemAvailable'];
             trend.push(e.snapshot.takenAtMs / 1000, avail);

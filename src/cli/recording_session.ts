@@ -15,6 +15,10 @@ export interface SessionFlags extends TargetFlags {
   interval: number;
   duration?: number;
   db?: string;
+  /** record --probe-reclaim: true (at the end only) or seconds (also every so often; option_types.duration). */
+  probeReclaim?: boolean | number;
+  /** record --probe-cgroup: cgroup v2 directories whose memory.reclaim the probe writes. */
+  probeCgroup?: string[];
 }
 
 export interface SessionHooks {
@@ -23,6 +27,7 @@ export interface SessionHooks {
   onSample?: (e: SampleEvent) => void;
   onLink?: (e: LinkEvent) => void;
   onError?: (err: Error) => void;
+  onProbe?: (level: 2 | 3) => void;
 }
 
 export async function runRecordingSession(f: SessionFlags, hooks: SessionHooks): Promise<{ samples: number; dbPath: string; stoppedBy: string }> {
@@ -36,6 +41,14 @@ export async function runRecordingSession(f: SessionFlags, hooks: SessionHooks):
   const missing = local ? f.pid.filter((p) => !existsSync(join(f.proc, String(p)))) : [];
   if (missing.length > 0) throw new InputError(`--pid ${missing.join(', ')}: no such process on this machine`);
   if (f.db !== undefined) checkOutputPath(f.db, '--db');
+  const probeEverySec = typeof f.probeReclaim === 'number' ? f.probeReclaim : undefined;
+  if ((f.probeCgroup ?? []).length > 0 && f.probeReclaim === undefined) throw new InputError('--probe-cgroup needs --probe-reclaim');
+  if (f.probeReclaim !== undefined && local && process.getuid?.() !== 0) {
+    throw new InputError('--probe-reclaim writes /proc/sys/vm/drop_caches, which needs root');
+  }
+  const probeReclaim = f.probeReclaim !== undefined
+    ? { ...(probeEverySec !== undefined ? { everySec: probeEverySec } : {}), ...((f.probeCgroup ?? []).length > 0 ? { cgroups: f.probeCgroup as string[] } : {}) }
+    : undefined;
   const planner = await makePlanner(f);
   const { target, via } = await openTarget(f);
   const { openStore, newRecordingPath } = await import('../store/store.js');
@@ -48,6 +61,7 @@ export async function runRecordingSession(f: SessionFlags, hooks: SessionHooks):
     startedAtMs, intervalSec,
     options: {
       via: via ?? null, pids: f.pid, comms: f.comm, watchFiles: f.watchFile, dropCaches: f.dropCaches === true,
+      ...(probeReclaim ? { probeReclaim } : {}),
       // On a local target the recorder is one of the processes it records: its footprint is set apart (analyze/own.ts).
       ...(via === undefined ? { ownPid: process.pid } : {}),
     },
@@ -64,6 +78,8 @@ export async function runRecordingSession(f: SessionFlags, hooks: SessionHooks):
       ...(durationSec !== undefined ? { durationSec } : {}),
       ...(hooks.onSample ? { onSample: hooks.onSample } : {}),
       ...(hooks.onError ? { onError: hooks.onError } : {}),
+      ...(probeReclaim ? { probeReclaim } : {}),
+      ...(hooks.onProbe ? { onProbe: hooks.onProbe } : {}),
     });
     return { samples: summary.samples, dbPath, stoppedBy: summary.stoppedBy };
   } finally {

@@ -99,6 +99,11 @@ export interface MappingCulprit extends SeriesVerdict {
   metric: 'anon' | 'file' | 'uss' | 'rss';
 }
 
+export interface ProbeLevel { key: string; beforeBytes: number; afterBytes: number; growthBytes: number }
+
+/** What the last reclaim probe showed for the series that grew: fell (cache) or stayed (pinned). */
+export interface ReclaimProbe { atSec: number[]; fell: ProbeLevel[]; stayed: ProbeLevel[] }
+
 /** A process of memsleuth's own tree (the recorder, its tracers, `run`'s tool) and what it is there for. */
 export interface OwnProcess { pid: number; comm: string; role: string }
 
@@ -264,6 +269,8 @@ export interface Analysis {
   clusters: LockstepCluster[];
   /** memsleuth's own processes and tools, set apart (null when the recording does not say which they were). */
   own: OwnFootprint | null;
+  /** Reclaim probes of the recording (record --probe-reclaim): what fell (cache) and what stayed (pinned). */
+  reclaimProbe: ReclaimProbe | null;
   forecast: Forecast;
   /** Series judged, skipped as flat without a test, and the cost. */
   stats: { seriesTotal: number; seriesJudged: number; seriesSkippedFlat: number; elapsedMs: number };

@@ -8,6 +8,9 @@ import type { Snapshot } from './snapshot.js';
 
 export type SeriesValues = Map<string, number>;
 
+/** Marks the samples of a reclaim probe (record --probe-reclaim); the value is the drop_caches level written before it. */
+export const RECLAIM_PROBE_KEY = 'probe.reclaim';
+
 /**
  * '.' separates the parts of a key, so a name's own dots are percent-encoded, and so are whitespace and '%'
  * ("libc.so.6" -> "libc%2Eso%2E6", "Web Content" -> "Web%20Content"): keys stay parseable and greppable, and

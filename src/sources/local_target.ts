@@ -49,11 +49,21 @@ export class LocalTarget implements Target {
     const t0 = performance.now();
     const raw: RawFile[] = [];
     const unreadable: UnreadableRead[] = [];
-    if (plan.dropCaches) {
+    const level = plan.reclaim?.level ?? (plan.dropCaches ? 3 : undefined);
+    if (level !== undefined) {
       try {
-        writeFileSync(join(this.proc, 'sys/vm/drop_caches'), '3\n');
+        writeFileSync(join(this.proc, 'sys/vm/drop_caches'), `${level}\n`);
       } catch (err) {
         unreadable.push({ name: 'drop_caches', error: `${join(this.proc, 'sys/vm/drop_caches')}: ${(err as Error).message}` });
+      }
+    }
+    // cgroup v2: ask the cgroup to reclaim as much as it holds (the kernel stops at what it cannot free).
+    for (const dir of plan.reclaim?.level === 3 ? plan.reclaim.cgroups ?? [] : []) {
+      try {
+        writeFileSync(join(dir, 'memory.reclaim'), `${Number.MAX_SAFE_INTEGER}\n`);
+      } catch (err) {
+        // EAGAIN: the cgroup could not reclaim all that was asked; what it freed is freed. Anything else is reported.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') unreadable.push({ name: 'memory.reclaim', error: `${join(dir, 'memory.reclaim')}: ${(err as Error).message}` });
       }
     }
     const sys = new Set<string>(plan.system);

@@ -85,9 +85,14 @@ const catPart = (nonce: string, name: string, path: string, pid?: number): strin
  */
 export function buildPlanCommand(nonce: string, plan: SamplePlan): string[] {
   const parts: string[] = [mark(nonce, 'begin')];
-  if (plan.dropCaches) {
+  const level = plan.reclaim?.level ?? (plan.dropCaches ? 3 : undefined);
+  if (level !== undefined) {
     // Before any read, so meminfo sees the dropped caches; { } 2>&1 brings a failed redirection's error into the frame.
-    parts.push(`${mark(nonce, 'sec drop_caches')}; { echo 3 > /proc/sys/vm/drop_caches; } 2>&1; ${mark(nonce, 'end $?')}`);
+    parts.push(`${mark(nonce, 'sec drop_caches')}; { echo ${level} > /proc/sys/vm/drop_caches; } 2>&1; ${mark(nonce, 'end $?')}`);
+  }
+  for (const dir of plan.reclaim?.level === 3 ? plan.reclaim.cgroups ?? [] : []) {
+    // cgroup v2 memory.reclaim answers EAGAIN when it freed less than asked: what it freed is freed, so no error is kept.
+    parts.push(`${mark(nonce, 'sec drop_caches')}; { echo ${Number.MAX_SAFE_INTEGER} > ${shellQuote(`${dir}/memory.reclaim`)}; } 2>/dev/null; ${mark(nonce, 'end 0')}`);
   }
   parts.push(catPart(nonce, 'uptime', SYSTEM_PATHS.uptime), catPart(nonce, 'boot_id', SYSTEM_PATHS.boot_id));
   for (const f of plan.system) parts.push(catPart(nonce, f, SYSTEM_PATHS[f]));

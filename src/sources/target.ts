@@ -35,6 +35,11 @@ export interface SamplePlan {
   watch: readonly WatchSpec[];
   /** `echo 3 > /proc/sys/vm/drop_caches` before reading (opt-in, root only). */
   dropCaches: boolean;
+  /**
+   * A reclaim probe (record --probe-reclaim): `echo LEVEL > /proc/sys/vm/drop_caches` before reading (2: slab
+   * objects such as dentries and inodes; 3: page cache too), and LEVEL... bytes to cgroup v2 memory.reclaim files.
+   */
+  reclaim?: { level: 2 | 3; cgroups?: readonly string[] };
   /** What the planner left out of this sample and why; copied into the TargetSample. */
   skipped: readonly string[];
 }

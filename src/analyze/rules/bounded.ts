@@ -6,7 +6,8 @@
  * significantly upward, no material leak hides there: "bounded: troughs flat at 41.2 MB over 6 cycles, no
  * growth faster than 2.1 KB/s (99% CI)". A sawtooth needs at least MIN_CYCLES troughs to be read this way.
  */
-import { num, pass, trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { pass, trendFinding, trendOf, type Decision, type Rule, type RuleContext } from './rule.js';
+import { formatBytes, formatBytesPerSec, formatDuration } from '../../model/units.js';
 
 export const MIN_CYCLES = 4;
 /** A plateau must be watched this long for its bound to say anything (a few seconds of quiet prove nothing). */
@@ -30,13 +31,14 @@ export const boundedRule: Rule = {
     const tr = trendOf(v, o);
     const [lo, hi] = tr.ci;
     if ((tr.pValue < o.alpha && lo > 0) || !(hi <= o.boundRateBytesPerSec)) return pass();
-    // Inside the stability threshold already: the significance rule says "stable", which is stronger.
-    if (lo > -o.minRateBytesPerSec && hi < o.minRateBytesPerSec) return pass();
+    // A plateau inside the stability threshold is "stable" (significance rule), the stronger word; a sawtooth's
+    // troughs are "bounded" either way: the memory cycles, and the troughs are its bound.
+    if (!troughs && lo > -o.minRateBytesPerSec && hi < o.minRateBytesPerSec) return pass();
     const level = median(v.v);
     const span = spanOf;
-    const what = troughs ? `troughs flat at ${num(level)} B over ${v.t.length} cycles` : `level ${num(level)} B held over ${num(span)} s`;
+    const what = troughs ? `troughs flat at ${formatBytes(level)} over ${v.t.length} cycles` : `level ${formatBytes(level)} held over ${formatDuration(span)}`;
     const f = trendFinding(v, tr, 'bounded', [
-      `bounded: ${what}; no growth faster than ${num(Math.max(0, hi))} B/s (upper end of the CI), below the ${num(o.boundRateBytesPerSec)} B/s (0.1% of MemTotal per hour) a leak must reach to matter`,
+      `bounded: ${what}; no growth faster than ${formatBytesPerSec(Math.max(0, hi))} (upper end of the CI), below the ${formatBytesPerSec(o.boundRateBytesPerSec)} (0.1% of MemTotal per hour) a leak must reach to matter`,
     ], o);
     f.bound = { what: troughs ? 'troughs' : 'level', levelBytes: level, cycles: troughs ? v.t.length : null, spanSec: span, maxRateBytesPerSec: Math.max(0, hi) };
     return { kind: 'verdict', finding: f };
