@@ -162,7 +162,7 @@ export function rankCulprits(judge: SeriesJudge, options: CulpritOptions = {}): 
         doneProc.add(base);
         const pm = processMetric(judge, base, keySet);
         if (!pm) break;
-        const v = exitedOr(judge, pm.key, judge.ifMoving(pm.key));
+        const v = seenBriefly(judge, pm.key, exitedOr(judge, pm.key, judge.ifMoving(pm.key)));
         if (!v) break;
         const row: ProcessCulprit = { ...v, comm: k.comm ?? '', pid: k.pid ?? 0, metric: pm.metric, sizes: sizesOf(judge, base) };
         if (own.has(row.pid)) options.ownRows?.push(row);
@@ -236,6 +236,27 @@ function exitedOr(judge: SeriesJudge, key: string, v: SeriesVerdict | undefined)
   if (values.length - 1 - last < EXITED_AFTER_MISSING) return v;
   const at = judge.w.t[last] as number;
   const out: SeriesVerdict = { ...v, verdict: 'bounded', level: 'low', evidence: [...v.evidence, `exited: no sample after t=${at} s; its memory went back to the kernel at exit, so it is not leaking now`], nextStep: null };
+  judge.verdicts.set(key, out);
+  return out;
+}
+
+/** A process born inside the window and seen for less than this is judged on too little of its life. */
+const BRIEF_SEC = 120;
+
+/**
+ * A process that started inside the window and was seen for under BRIEF_SEC grows as every program does when
+ * it starts (a compiler's cc1 takes 177 MB in 10 s): its start-up is not a rate that lasts. Its growth is shown,
+ * judged inconclusive, with why; the same process watched longer is judged like any other.
+ */
+function seenBriefly(judge: SeriesJudge, key: string, v: SeriesVerdict | undefined): SeriesVerdict | undefined {
+  if (!v || v.verdict !== 'leak') return v;
+  const values = judge.values(key);
+  if (!values) return v;
+  const p = finitePoints(judge.w.t, values);
+  const first = p.t[0] as number;
+  const seen = (p.t[p.t.length - 1] as number) - first;
+  if (!(first > (judge.w.t[0] as number)) || seen >= BRIEF_SEC) return v;
+  const out: SeriesVerdict = { ...v, verdict: 'inconclusive', level: 'low', evidence: [...v.evidence, `seen for ${Math.round(seen)} s only, since it started at t=${Math.round(first)} s: a program's start-up grows like this; a leak keeps growing after it`], nextStep: 'keep recording while it runs' };
   judge.verdicts.set(key, out);
   return out;
 }

@@ -92,7 +92,7 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
  */
 export function levelOf(n: number, verdict: Finding['verdict'], pValue: number | undefined, o: JudgeOptions, spanSec = Infinity): ConfidenceLevel {
   let level: ConfidenceLevel = n >= 30 ? 'high' : n >= 12 ? 'medium' : 'low';
-  if (spanSec < SHORT_SPAN_SEC) level = 'low';
+  if (n > 1 && (spanSec * n) / (n - 1) < SHORT_SPAN_SEC) level = 'low';
   if (verdict === 'inconclusive') level = 'low';
   if (verdict === 'leak' && pValue !== undefined && pValue > (o.alpha ?? 0.01) / 10 && level === 'high') level = 'medium';
   if (o.timeSource === 'index' && level === 'high') level = 'medium';

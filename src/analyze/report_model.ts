@@ -215,7 +215,10 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
         if (Number.isFinite(f) && f < minFree) minFree = f;
       }
       judge.define('system.unexplainedWithCaches', sum);
-      const down = remainderInTransit(rem, judge.judge('system.unexplainedWithCaches'), Number.isFinite(minFree) ? minFree / memTotal : null);
+      let turnover = 0;
+      const pc = judge.values(SYSTEM.pageCache);
+      if (pc) { const p = finitePoints(w.t, pc).v; for (let i = 1; i < p.length; i++) turnover += Math.abs((p[i] as number) - (p[i - 1] as number)); }
+      const down = remainderInTransit(rem, judge.judge('system.unexplainedWithCaches'), Number.isFinite(minFree) ? minFree / memTotal : null, turnover);
       if (down) { aggregateVerdicts.set(groupKey('unexplained'), down); judge.verdicts.set(groupKey('unexplained'), down); }
     }
   }
@@ -343,7 +346,8 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
     level: sysLeaks && sys ? sys.level : leaks[0]?.confidence.level ?? sys?.level ?? 'low',
     rateSource: sysLeaks ? 'MemAvailable' : leaks.length > 0 ? 'the leaks found' : 'MemAvailable',
     endMs,
-    spanSec: endSec - ((w.t[0] as number | undefined) ?? 0),
+    // One interval more than first-to-last: ten minutes of samples every 2 s is a ten-minute recording.
+    spanSec: w.t.length > 1 ? (endSec - (w.t[0] as number)) * (w.t.length / (w.t.length - 1)) : 0,
   });
 
   // The verdict.

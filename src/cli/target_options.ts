@@ -75,6 +75,7 @@ export async function makePlanner(f: TargetFlags): Promise<SamplePlanner> {
   const { parseWatchSpecs } = await import('../sources/watch_file.js');
   return new SamplePlanner({
     smapsPids: f.pid, smapsComms: f.comm, watch: parseWatchSpecs(f.watchFile), dropCaches: f.dropCaches === true,
+    ...(f.via === undefined && f.serial === undefined ? { ownPid: process.pid } : {}),
   });
 }
 

@@ -73,7 +73,7 @@ export function summarySentence(a: Analysis): string {
   const conf = a.confidence.level === 'high' ? '' : ` [${a.confidence.level} confidence: ${a.confidence.reason}]`;
   if (l) {
     const who = l.kind === 'user' && l.culprits[0] ? `${KIND_LABEL.user} of ${displayName(l.culprits[0])}` : l.kind === 'file' ? `Declared file ${terminalSafe(l.subject.replace(/^declared file /, ''))}` : KIND_LABEL[l.kind];
-    const span = a.window.toSec - a.window.fromSec;
+    const span = a.window.samples > 1 ? ((a.window.toSec - a.window.fromSec) * a.window.samples) / (a.window.samples - 1) : 0;
     // A rate per hour from seconds of samples is an extrapolation the data cannot carry: say what they show.
     const short = span < SHORT_WINDOW_SEC && !fewSamples(l) && a.window.timeSource !== 'index';
     const amount = fewSamples(l) || a.window.timeSource === 'index'

@@ -58,6 +58,10 @@ test('between full rounds only suspects get smaps_rollup; the round comes back e
   }
   assert.deepEqual(rollups.slice(0, 5), [[], 'all', [], [], []]);
   assert.deepEqual(pl.suspects().map((s) => [s.pid, s.comm, s.growthBytes]), [[100, 'leaky', 16 * MiB]]);
+  // memsleuth itself (ownPid) grows too on a local target; it is never a suspect.
+  const own = new SamplePlanner({ rollupEvery: 4, ownPid: 100 });
+  for (let i = 0; i < 10; i++) run(own, [[1, 'init', 10 * MiB], [100, 'node', (50 + 4 * i) * MiB]]);
+  assert.deepEqual(own.suspects(), []);
   // Round at #5 (index-roundStart >= 4): 1 and 200 owed; 100 has smaps so it is not rolled up twice.
   assert.deepEqual(rollups[5], [1, 200]);
 });

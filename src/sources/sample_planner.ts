@@ -35,6 +35,8 @@ export interface PlannerOptions {
   vmallocSuspect?: boolean;
   vmallocMinGrowthBytes?: number;
   dropCaches?: boolean;
+  /** memsleuth's own process on a local target: never a suspect (its growth is its own footprint, not a lead). */
+  ownPid?: number;
   watch?: readonly WatchSpec[];
   /** System files read every sample (vmallocinfo and pagetypeinfo are added by their own cadence). */
   system?: readonly SystemFile[];
@@ -94,6 +96,7 @@ export class SamplePlanner {
   suspects(): Suspect[] {
     const out: Suspect[] = [];
     for (const [pid, p] of this.procs) {
+      if (pid === this.o.ownPid) continue;
       const w = p.rss.slice(-this.o.suspectWindow);
       if (w.length < 3) continue;
       const growth = (w.at(-1) ?? 0) - (w[0] ?? 0);

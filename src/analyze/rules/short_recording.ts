@@ -18,7 +18,8 @@ export const shortRecordingRule: Rule = {
   apply(ctx: RuleContext): Decision {
     const o = ctx.options;
     const full = ctx.full.t;
-    const recorded = full.length > 1 ? (full[full.length - 1] as number) - (full[0] as number) : 0;
+    // The span plus one interval: ten minutes of 2 s samples span 598 s and are a ten-minute recording.
+    const recorded = full.length > 1 ? ((full[full.length - 1] as number) - (full[0] as number)) * (full.length / (full.length - 1)) : 0;
     if (!(recorded < o.shortSpanSec)) return { kind: 'pass', evidence: [] };
     const t = ctx.view.t;
     const span = t.length > 1 ? (t[t.length - 1] as number) - (t[0] as number) : 0;
