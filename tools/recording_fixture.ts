@@ -48,7 +48,7 @@ for (const [k, v] of table.series) {
   if (m && range(v) >= minRange) keepSlab.add(m[1] as string);
 }
 for (const [k, v] of table.series) {
-  let keep = k.startsWith('meminfo.');
+  let keep = k.startsWith('meminfo.') || k.startsWith('probe.');
   const slab = /^slab\.(.+)\.(bytes|objs)$/.exec(k);
   if (slab) keep = keepSlab.has(slab[1] as string);
   if (/^vmalloc\.(caller\..+\.bytes|total\.bytes)$/.test(k)) keep = k === 'vmalloc.total.bytes' || range(v) >= minRange;
@@ -61,6 +61,8 @@ for (const [k, v] of table.series) {
   }
   if (keep) series[k] = Array.from(v, (x) => (Number.isFinite(x) ? Math.round(x) : null));
 }
+/** A tracer memsleuth started (bpftrace, heaptrack): kept as own footprint, not the scenario. */
+const isTracer = (pid: number): boolean => [...table.series.keys()].some((k) => new RegExp(`^proc\\.(bpftrace|heaptrack[^:]*):${pid}\\.`).test(k));
 const meta = { ...table.meta, source: `${one('--name') ?? db} (recording of ${db})`, notes: [...table.meta.notes, ...all('--note')] };
 if (own.length > 0) meta.own = own;
 const subject = one('--subject');
@@ -69,7 +71,7 @@ const tools = all('--tool');
 if (tools.length > 0) meta.tools = tools;
 writeFileSync(out, JSON.stringify({
   recordedWith: 'memsleuth record/run on this machine; flattened by tools/recording_fixture.ts',
-  scenarioPid, scenarioPids: [...pids].filter((p) => !own.some((o) => o.pid === p)), meta, startedAtMs: table.startedAtMs, boots: table.boots, gaps: table.gaps,
+  scenarioPid, scenarioPids: [...pids].filter((p) => !(meta.own ?? []).some((o) => o.pid === p && /recorder/.test(o.role)) && !isTracer(p)), meta, startedAtMs: table.startedAtMs, boots: table.boots, gaps: table.gaps,
   t: Array.from(table.t, (x) => Math.round(x * 1000) / 1000), series,
 }));
 process.stderr.write(`${out}: ${table.t.length} samples, ${Object.keys(series).length} series\n`);

@@ -277,7 +277,7 @@ export const runCommand: CommandSpec = {
           out.push('', c.bold('Processes of the command'));
           if (processes.length === 0) out.push('  (none measured: the command was gone before the first sample)');
           for (const p of processes) {
-            const rate = p.rateBytesPerSec !== null && p.verdict !== 'stable' ? `, ${formatDelta(p.rateBytesPerSec)}/s` : '';
+            const rate = p.rateBytesPerSec !== null && p.verdict !== 'stable' && p.footprint === null ? `, ${formatDelta(p.rateBytesPerSec)}/s` : '';
             const ci = p.ci[0] !== null && p.ci[1] !== null && p.ciLevel !== null ? ` (${Math.round(p.ciLevel * 100)}% CI ${formatDelta(p.ci[0])} to ${formatDelta(p.ci[1])}/s)` : '';
             const size = p.firstBytes !== null ? ` ${p.metric ?? ''} ${formatBytes(p.firstBytes)} -> ${formatBytes(p.lastBytes ?? undefined)}` : '';
             const how = p.test !== null ? `; ${p.points} samples, ${p.test}${p.confidence !== null ? `, ${p.confidence}` : ''}` : '';
