@@ -174,6 +174,9 @@ async function judge(r: UserTraceResult, sc: Scenario): Promise<Pick<Row, 'first
     const top = leaks[0];
     const out: Pick<Row, 'first' | 'churnListed' | 'rate'> = { first: top !== undefined && atLine(top.s, sc, '@leak'), churnListed: leaks.some((x) => atLine(x.s, sc, '@churn')) };
     if (process.env['BENCH_DEBUG'] !== undefined && out.first !== true) {
+      const li = r.sites.findIndex((x) => atLine(x, sc, '@leak'));
+      console.error(`debug ${sc.key}: leak site #${li} verdict ${JSON.stringify(v[li])}; problems: ${r.problems.join(' | ')}; points ${JSON.stringify(r.series?.[li]?.points.slice(-5))}`);
+      for (const x of r.sites.slice(0, 4)) console.error(`  site ${x.bytes} B ${x.stack.slice(0, 4).map((f) => `${f.symbol ?? f.address}:${f.line ?? ''}`).join(' < ')}`);
       for (const x of leaks) console.error(`leak-list ${sc.key}: ${x.v?.verdict} ${x.v?.rule} ${Math.round(x.v?.rateBytesPerSec ?? 0)} B/s ${x.s.bytes} B ${x.s.stack.slice(1, 3).map((f) => `${f.symbol}:${f.line}`).join(' < ')}`);
     }
     const leakSite = r.sites.findIndex((s) => atLine(s, sc, '@leak'));
