@@ -22,6 +22,15 @@ export interface AnalyzeFlags {
   top?: number;
   html?: string;
   md?: string;
+  /** Fleet analysis (SOURCE prometheus+http://...): cli/analyze_fleet.ts. */
+  match?: string;
+  range?: string;
+  step?: string;
+  end?: string;
+  metricsOut?: string;
+  workers?: string;
+  slabTop?: string;
+  all?: boolean;
 }
 
 /** "FROM..TO" with seconds or 30s/10m/2h, either side open: "10m..", "..1h", "600..1800". */
@@ -222,7 +231,7 @@ export const analyzeCommand: CommandSpec = {
   define(cmd, setExitCode) {
     cmd
       .description('is memory leaking, where (kernel or user; which cache, caller, process) and when the OOM killer comes')
-      .argument('<source>', 'a recording database (memsleuth record) or a capture log')
+      .argument('<source>', 'a recording database (memsleuth record), a capture log, or a fleet: prometheus+http://HOST:9090')
       .option('--window <from..to>', 'analyse only this part, in seconds from the start or with s/m/h/d (e.g. "10m..2h", "600..")')
       .option('--json', 'print the analysis as JSON (schema memsleuth.analysis/1, docs/analysis-schema.md)')
       .option('--fail-on <what>', 'exit 1 on "leak", or on "inconclusive" (leak or undecided)', choice('--fail-on', FAIL_ON))
@@ -232,8 +241,23 @@ export const analyzeCommand: CommandSpec = {
       .option('--top <n>', 'culprit rows per family (default 20)', count('--top'))
       .option('--html <file>', 'write a self-contained HTML report (charts, tables, methods) to FILE')
       .option('--md <file>', 'write a short Markdown summary for a bug tracker to FILE')
-      .addHelpText('after', '\nExamples:\n  memsleuth analyze board.log --interval 7\n  memsleuth analyze .memsleuth/cam-01-20250101-101500.db --window 10m.. --fail-on leak --junit leaks.xml\n  memsleuth analyze board.log --html report.html --md summary.md')
+      .option('--match <selector>', 'fleet: only instances whose series match these label matchers, e.g. \'{job="cameras"}\'')
+      .option('--range <duration>', 'fleet: how far back to read (default 7d)')
+      .option('--step <duration>', 'fleet: query resolution (default range/2000 in whole minutes: 5m for 7d)')
+      .option('--end <time>', 'fleet: end of the range, RFC 3339 or Unix seconds (default now)')
+      .option('--metrics-out <file>', 'fleet: write memsleuth_leak{instance,kind,subject} metrics to FILE (textfile collector, push)')
+      .option('--workers <n>', 'fleet: analysis threads (default: one per core)')
+      .option('--slab-top <n>', 'fleet: slab caches read per instance from node_slabinfo, by growth (default 20)')
+      .option('--all', 'fleet: list instances without a leak too')
+      .addHelpText('after', '\nExamples:\n  memsleuth analyze board.log --interval 7\n  memsleuth analyze prometheus+http://prom:9090 --match \'{job="cameras"}\' --range 7d --html fleet.html --fail-on leak\n  memsleuth analyze .memsleuth/cam-01-20250101-101500.db --window 10m.. --fail-on leak --junit leaks.xml\n  memsleuth analyze board.log --html report.html --md summary.md')
       .action(async (source: string, flags: AnalyzeFlags) => {
+        const { prometheusBaseUrl } = await import('../sources/prometheus.js');
+        const fleet = prometheusBaseUrl(source);
+        if (fleet !== undefined) {
+          const { runFleetAnalyze } = await import('./analyze_fleet.js');
+          setExitCode(await runFleetAnalyze(fleet, source, flags));
+          return;
+        }
         const { analysis, table } = await analyzeSource(source, flags);
         await nameMergedCaches(analysis, table);
         if (flags.html) {

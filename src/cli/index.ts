@@ -21,6 +21,7 @@ const COMMANDS: { name: string; load: () => Promise<CommandSpec> }[] = [
   { name: 'script', load: async () => (await import('./script.js')).scriptCommand },
   { name: 'export', load: async () => (await import('./export.js')).exportCommand },
   { name: 'serve', load: async () => (await import('./serve.js')).serveCommand },
+  { name: 'exporter', load: async () => (await import('./exporter.js')).exporterCommand },
   { name: 'analyze', load: async () => (await import('./analyze.js')).analyzeCommand },
   { name: 'evidence', load: async () => (await import('./evidence.js')).evidenceCommand },
   { name: 'trace', load: async () => (await import('./trace.js')).traceCommand },
