@@ -37,7 +37,7 @@ export const NODE_SLAB_FAMILIES = ['node_slabinfo_objects', 'node_slabinfo_activ
 /** Regular expression (RE2, fully anchored by Prometheus) matching every family the fleet reader wants. */
 export function fleetNameRegex(): string {
   return [
-    `node_memory_(${FLEET_NODE_MEMINFO.join('|')})_bytes`, 'node_memory_HugePages_Total', 'node_boot_time_seconds',
+    `node_memory_(${FLEET_NODE_MEMINFO.join('|')})_bytes`, 'node_memory_HugePages_Total', 'node_boot_time_seconds', 'memsleuth_boot_time_seconds',
     ...FLEET_MEMSLEUTH_FAMILIES,
   ].join('|');
 }

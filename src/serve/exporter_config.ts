@@ -22,7 +22,7 @@ export interface ConfigMap { [key: string]: ConfigValue }
 export function parseYamlSubset(text: string, file = 'config'): ConfigMap {
   const root: ConfigMap = {};
   // Open mappings by indentation; a key with no value opens a child block at a deeper indent.
-  const stack: { indent: number; map: ConfigMap }[] = [{ indent: -1, map: root }];
+  const stack: { indent: number; map: ConfigMap }[] = [{ indent: 0, map: root }];
   let pendingKey: { map: ConfigMap; key: string; indent: number; line: number } | null = null;
   const lines = text.split(/\r?\n/);
   const fail = (n: number, why: string): never => { throw new InputError(`Cannot read "${file}" line ${n}: ${why}`); };
@@ -50,7 +50,7 @@ export function parseYamlSubset(text: string, file = 'config'): ConfigMap {
     }
     if (!opened) while (stack.length > 1 && indent < (stack[stack.length - 1] as { indent: number }).indent) stack.pop();
     const top = stack[stack.length - 1] as { indent: number; map: ConfigMap };
-    if (stack.length > 1 && indent !== top.indent) fail(n, `indentation of ${indent} spaces does not match the block above (${top.indent})`);
+    if (indent !== top.indent) fail(n, `indentation of ${indent} spaces does not match the block above (${top.indent})`);
     const m = /^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:'"][^:]*?)\s*:(?:\s+(.*))?$/.exec(body);
     if (!m) fail(n, `expected "key: value", got "${body}"`);
     const key = unquote(m?.[1] ?? '', n, fail);

@@ -220,7 +220,7 @@ export async function readInstance(client: PrometheusClient, instance: string, o
   let boot: [number, string][] | undefined;
   for (const s of main) {
     const name = s.metric['__name__'] ?? '';
-    if (name === 'node_boot_time_seconds') { boot = s.values; continue; }
+    if (name === 'node_boot_time_seconds' || name === 'memsleuth_boot_time_seconds') { if (!boot) boot = s.values; continue; }
     const key = seriesKeyOfMetric(name, s.metric);
     // memsleuth's own meminfo and node_exporter's may both be there: the first one read wins, they are the same file.
     if (key !== undefined && !series.has(key)) put(key, s.values);
@@ -247,7 +247,7 @@ export async function readInstance(client: PrometheusClient, instance: string, o
       }
       prev = b;
     }
-    if (boots > 1) notes.push(`${boots} boots in the range (node_boot_time_seconds changed): only the last boot is analysed`);
+    if (boots > 1) notes.push(`${boots} boots in the range (the boot time changed): only the last boot is analysed`);
   }
   if (last < first) return { t: new Float64Array(0), series: new Map(), boots: [], gaps: [], meta: { source: instance, intervalSec: o.stepSec, timeSource: 'prometheus', notes } };
   const n = last - first + 1;
