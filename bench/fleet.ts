@@ -15,6 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { instanceSpec, simulate, DT, type InstanceSpec } from './fleet_sim.js';
 import { repoRoot } from '../test/corpus.js';
 
@@ -27,6 +28,13 @@ const STEP = argOf('--step');
 const BATCH = 25;
 
 interface Manifest { instances: number; days: number; endSec: number; seed: number; backfillSec: number; samples: number }
+
+/** utime + stime of a process, seconds (clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 
 function which(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -151,7 +159,7 @@ async function startPrometheus(): Promise<{ url: string; proc: ChildProcess }> {
 
 interface FleetJson {
   instances: { instance: string; verdict: string; leaks: { kind: string; culprit: string | null; rateBytesPerSec: number }[] }[];
-  stats: { instances: number; wallMs: number; prometheusMs: number; parseMs: number; analyzeMs: number; peakRssBytes: number; points: number; step: number };
+  stats: { instances: number; wallMs: number; prometheusMs: number; parseMs: number; analyzeMs: number; peakRssBytes: number; points: number; step: number; cpuMs: number; workers: number };
 }
 
 async function main(): Promise<void> {
@@ -167,9 +175,12 @@ async function main(): Promise<void> {
     const cli = join(repoRoot, 'bin', 'memsleuth.js');
     const cliArgs = [cli, 'analyze', `prometheus+${url}`, '--range', `${DAYS}d`, '--end', end, '--json', ...(STEP ? ['--step', STEP] : [])];
     console.log(`$ node ${cliArgs.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}`);
+    const promCpu0 = cpuSecondsOf(proc.pid);
     const started = Date.now();
     const r = spawnSync(process.execPath, cliArgs, { encoding: 'utf8', maxBuffer: 1 << 30 });
     const wall = (Date.now() - started) / 1000;
+    const promCpu = cpuSecondsOf(proc.pid) - promCpu0;
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     if (r.status !== 0 && r.status !== 1) throw new Error(`analyze exited ${r.status}: ${r.stderr}`);
     const out = JSON.parse(r.stdout) as FleetJson;
     let fp = 0, found = 0, planted = 0, culpritOk = 0, culpritKnown = 0, inconclusive = 0;
@@ -201,10 +212,12 @@ async function main(): Promise<void> {
       ['fleet', `${mf.instances} instances x ${mf.days} days at ${DT} s, ${(mf.samples / 1e6).toFixed(0)} M samples`, ''],
       ['backfill (promtool, once)', `${mf.backfillSec.toFixed(0)} s`, ''],
       ['query step', `${s.step} s (${(s.points / 1e6).toFixed(1)} M points read)`, ''],
-      ['whole fleet analysed (wall)', `${wall.toFixed(1)} s`, wall < 120 ? 'target < 120 s: met' : 'target < 120 s: MISSED'],
-      ['  time in Prometheus (HTTP round trips)', `${(s.prometheusMs / 1000).toFixed(1)} s`, ''],
-      ['  time in memsleuth: parsing responses', `${(s.parseMs / 1000).toFixed(1)} s`, ''],
-      ['  time in memsleuth: judging (all workers)', `${(s.analyzeMs / 1000).toFixed(1)} s`, ''],
+      ['whole fleet analysed (wall)', `${wall.toFixed(1)} s (load average ${load} on ${availableParallelism()} cores)`, wall < 120 ? 'target < 120 s: met' : 'target < 120 s: MISSED'],
+      ['  CPU time in Prometheus (server process)', `${promCpu.toFixed(1)} s`, ''],
+      ['  CPU time in memsleuth (all threads)', `${(s.cpuMs / 1000).toFixed(1)} s`, ''],
+      ['  waiting on Prometheus (HTTP, summed over requests in flight)', `${(s.prometheusMs / 1000).toFixed(1)} s`, ''],
+      ['  memsleuth parsing answers', `${(s.parseMs / 1000).toFixed(1)} s`, ''],
+      [`  memsleuth judging (summed over ${s.workers} workers)`, `${(s.analyzeMs / 1000).toFixed(1)} s`, ''],
       ['peak memory (memsleuth, RSS)', `${(s.peakRssBytes / 2 ** 20).toFixed(0)} MiB`, s.peakRssBytes < 2 ** 30 ? 'target < 1 GiB: met' : 'target < 1 GiB: MISSED'],
       ['false positives', `${fp} of ${mf.instances - planted}`, fp === 0 ? 'target 0: met' : 'target 0: MISSED'],
       ['planted leaks found, right kind', `${found} of ${planted}`, found === planted ? 'target all: met' : 'target all: MISSED'],

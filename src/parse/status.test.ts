@@ -125,3 +125,10 @@ test('status: keys named like Object.prototype members are plain keys', () => {
   assert.deepEqual(value.fields, { Name: 'x', constructor: '5', toString: '7 kB' });
   assert.deepEqual(value.bytes, { toString: 7168 });
 });
+
+test('the kernel escapes a backslash and a newline in Name; the parser gives the real name back', () => {
+  // As printed on this machine (Linux 6.18) for a copy of /bin/sleep named `sl"e ep\x`: cat /proc/PID/status
+  const { value } = parseStatus('Name:\tsl"e ep\\\\x\nPid:\t42\n');
+  assert.equal(value.name, 'sl"e ep\\x');
+  assert.equal(parseStatus('Name:\ta\\nb\n').value.name, 'a\nb');
+});

@@ -43,7 +43,8 @@ export function parseStatus(text: string): Parsed<ProcStatus> {
       else warnings.push(warning(i + 1, line, `"${key}" is not "N kB"; kept as text only`));
       continue;
     }
-    if (key === 'Name') { value.name = raw; continue; }
+    // fs/proc/array.c escapes two characters of the name: a backslash as "\\" and a newline as "\n".
+    if (key === 'Name') { value.name = raw.replace(/\\([\\n])/g, (_, c: string) => (c === 'n' ? '\n' : '\\')); continue; }
     const field = Object.hasOwn(INT_FIELDS, key) ? INT_FIELDS[key] : undefined;
     if (field === undefined) continue;
     const v = INT.test(raw) ? Number(raw) : NaN;

@@ -1,0 +1,173 @@
+/**
+ * memsleuth with a real Prometheus (Debian's `prometheus` and `prometheus-node-exporter`), on loopback:
+ * Prometheus scrapes `memsleuth exporter` (/probe for a local target and a shell target, /metrics, /verdicts) and
+ * node_exporter; the test reads the data back through Prometheus' HTTP API, runs `memsleuth analyze
+ * prometheus+http://...` on it, and checks the shipped example config and alert rules with promtool.
+ * Skips, saying why, where prometheus is not installed. Every wait polls with a generous overall limit.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../corpus.js';
+import { runCliAsync } from './cli_helpers.js';
+
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const missing = ['prometheus', 'promtool'].filter((c) => !has(c));
+const skip = missing.length > 0 ? `${missing.join(' and ')} not installed (Debian package "prometheus"; .ci/run installs it)` : false;
+if (skip) console.log(`# skipping the Prometheus tests: ${skip}`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+/** Children that must stay up while the test waits: a dead one ends the wait at once, with what it said. */
+const essential: { name: string; child: ChildProcess; err: () => string }[] = [];
+
+async function until<T>(what: string, limitMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  let last = '';
+  for (;;) {
+    const dead = essential.find((e) => e.child.exitCode !== null || e.child.signalCode !== null);
+    if (dead) throw new Error(`${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode}) while waiting for ${what}: ${dead.err().slice(-2000)}`);
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`gave up waiting ${limitMs / 1000} s for ${what}${last ? ` (last error: ${last})` : ''}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+interface VectorResult { metric: Record<string, string>; value: [number, string] }
+
+async function query(url: string, q: string): Promise<VectorResult[]> {
+  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`);
+  const body = await r.json() as { status: string; data?: { result: VectorResult[] }; error?: string };
+  if (body.status !== 'success') throw new Error(`query ${q}: ${body.error ?? r.status}`);
+  return body.data?.result ?? [];
+}
+
+test('promtool accepts the shipped alert rules, their unit tests and the example Prometheus config', { skip }, () => {
+  const dir = join(repoRoot, 'examples', 'prometheus');
+  for (const args of [['check', 'rules', 'memsleuth_alerts.yml'], ['test', 'rules', 'memsleuth_alerts_test.yml'], ['check', 'config', 'prometheus.yml']]) {
+    const r = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
+    assert.equal(r.status, 0, `promtool ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+  }
+});
+
+test('a real Prometheus scrapes memsleuth exporter and node_exporter; analyze reads the fleet back', { skip, timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'memsleuth-prom-'));
+  const children: ChildProcess[] = [];
+  const start = (cmd: string, args: string[], name?: string): ChildProcess => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(c);
+    let err = '';
+    c.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20_000); });
+    if (name) essential.push({ name, child: c, err: () => err });
+    return c;
+  };
+  try {
+    // A process whose name needs escaping in the text format: a quote, a space and a backslash.
+    const odd = join(dir, 'sl"e ep\\x');
+    copyFileSync('/bin/sleep', odd);
+    spawnSync('chmod', ['+x', odd]);
+    start(odd, ['600']);
+
+    const nodePort = await freePort();
+    const nodeExporter = has('prometheus-node-exporter')
+      ? start('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${nodePort}`, '--collector.slabinfo', '--collector.disable-defaults', '--collector.meminfo', '--collector.stat'], 'node_exporter')
+      : undefined;
+    if (!nodeExporter) console.log('# prometheus-node-exporter not installed: the node job is left out');
+
+    const shell = has('busybox') ? 'busybox sh' : 'sh';
+    writeFileSync(join(dir, 'targets.yml'), [
+      '# test targets', 'defaults:', '  timeout: 20s', 'targets:', '  local:', '    local: true', '    top_processes: 1000',
+      '  shell:', `    via: ${shell}`, `verdicts_file: ${join(dir, 'verdicts.prom')}`, '',
+    ].join('\n'));
+    const exporter = start(process.execPath, [join(repoRoot, 'bin', 'memsleuth.js'), 'exporter', '--config', join(dir, 'targets.yml'), '--listen', '127.0.0.1:0'], 'memsleuth exporter');
+    let exporterErr = '';
+    exporter.stderr?.on('data', (d: Buffer) => { exporterErr += d.toString(); });
+    const exporterAddr = await until('the exporter to listen', 120_000, async () => /http:\/\/(127\.0\.0\.1:\d+)\//.exec(exporterErr)?.[1])
+      .catch((err: Error) => { throw new Error(`${err.message}; exporter said: ${exporterErr} (exit ${exporter.exitCode})`); });
+
+    const promPort = await freePort();
+    const job = (name: string, extra: string[]): string[] => [`  - job_name: ${name}`, ...extra];
+    writeFileSync(join(dir, 'prometheus.yml'), [
+      'global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', 'scrape_configs:',
+      ...job('memsleuth', ['    metrics_path: /probe', '    scrape_interval: 5s', '    scrape_timeout: 5s', '    static_configs:', '      - targets: [local, shell]',
+        '    relabel_configs:', '      - source_labels: [__address__]', '        target_label: __param_target', '      - source_labels: [__param_target]',
+        '        target_label: instance', '      - target_label: __address__', `        replacement: ${exporterAddr}`]),
+      ...job('memsleuth_exporter', ['    static_configs:', `      - targets: ['${exporterAddr}']`]),
+      ...job('memsleuth_verdicts', ['    metrics_path: /verdicts', '    honor_labels: true', '    static_configs:', `      - targets: ['${exporterAddr}']`]),
+      ...(nodeExporter ? job('node', ['    static_configs:', `      - targets: ['127.0.0.1:${nodePort}']`]) : []),
+      '',
+    ].join('\n'));
+    const prom = start('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'], 'prometheus');
+    let promErr = '';
+    prom.stderr?.on('data', (d: Buffer) => { promErr += d.toString(); });
+    const url = `http://127.0.0.1:${promPort}`;
+    await until('Prometheus to be ready', 180_000, async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined)).catch((err: Error) => { throw new Error(`${err.message}\n${promErr.slice(-2000)}`); });
+
+    // Data scraped through the exporter, read back through Prometheus' API.
+    const total = await until('MemTotal of the local target', 180_000, async () => (await query(url, 'memsleuth_meminfo_bytes{job="memsleuth",instance="local",field="MemTotal"}'))[0]);
+    const want = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) * 1024;
+    assert.equal(Number(total.value[1]), want, 'MemTotal through exporter and Prometheus equals /proc/meminfo');
+    const oddRow = await until('the oddly named process', 180_000, async () => (await query(url, 'memsleuth_process_rss_bytes{instance="local",comm="sl\\"e ep\\\\x"}'))[0]);
+    assert.equal(oddRow.metric['comm'], 'sl"e ep\\x', 'the real name survives the text format and Prometheus, unrewritten');
+    await until('MemTotal of the shell target', 180_000, async () => (await query(url, 'memsleuth_meminfo_bytes{instance="shell",field="MemTotal"}'))[0]);
+    const probes = await until('the exporter health', 180_000, async () => (await query(url, 'memsleuth_exporter_probes_total{target="local"} > 0'))[0]);
+    assert.ok(Number(probes.value[1]) >= 1);
+    if (nodeExporter) await until('node_exporter meminfo', 180_000, async () => (await query(url, 'node_memory_MemTotal_bytes{job="node"}'))[0]);
+    // Enough history for a trend test on every instance (MIN_TREND_POINTS is 6).
+    for (const instance of ['local', 'shell']) {
+      await until(`a dozen samples of the ${instance} target`, 300_000, async () => (await query(url, `count_over_time(memsleuth_meminfo_bytes{instance="${instance}",field="MemFree"}[10m]) >= 12`))[0]);
+    }
+
+    // The fleet read back: every instance, then only what --match selects.
+    const r = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--step', '5s', '--json', '--metrics-out', join(dir, 'verdicts.prom')]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { schema: string; instances: { instance: string; verdict: string; samples: number }[]; stats: { requests: number } };
+    assert.equal(out.schema, 'memsleuth.fleet/1');
+    const names = out.instances.map((i) => i.instance).sort();
+    assert.deepEqual(names, nodeExporter ? [`127.0.0.1:${nodePort}`, 'local', 'shell'] : ['local', 'shell']);
+    for (const i of out.instances) {
+      assert.ok(['leak', 'no-leak', 'inconclusive'].includes(i.verdict), `${i.instance}: ${i.verdict}`);
+      assert.ok(i.samples >= 6, `${i.instance}: ${i.samples} samples`);
+    }
+    const verdicts = readFileSync(join(dir, 'verdicts.prom'), 'utf8');
+    assert.match(verdicts, /^memsleuth_instance_verdict\{instance="local",verdict="no-leak"\} [01]$/m);
+    if (nodeExporter) {
+      const only = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--match', '{job="node"}']);
+      assert.equal(only.code, 0, only.stderr);
+      assert.match(only.stdout, /^1 instances:/m);
+    }
+    // The verdicts go back into Prometheus through /verdicts (honor_labels keeps their instance).
+    const v = await until('the verdicts scraped back', 180_000, async () => (await query(url, 'sum by (instance) (memsleuth_instance_verdict{instance="local"})'))[0]);
+    assert.equal(Number(v.value[1]), 1, 'exactly one verdict per instance');
+    // A Prometheus that is not there is one line and exit 2.
+    const down = await runCliAsync(['analyze', `prometheus+http://127.0.0.1:${await freePort()}`, '--range', '1h']);
+    assert.equal(down.code, 2);
+    assert.match(down.stderr, /^memsleuth: Cannot reach Prometheus at "http:\/\/127\.0\.0\.1:\d+": .+\n$/);
+  } finally {
+    essential.length = 0;
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    // Wait for them to go, but never hang the suite on one that ignores SIGTERM: SIGKILL after 10 s.
+    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise<void>((r) => {
+      const t = setTimeout(() => { c.kill('SIGKILL'); r(); }, 10_000);
+      c.once('exit', () => { clearTimeout(t); r(); });
+    }))));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
