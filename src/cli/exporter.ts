@@ -17,7 +17,7 @@ export async function openProbeTarget(cfg: ExporterTargetConfig): Promise<ProbeT
   const { SamplePlanner } = await import('../sources/sample_planner.js');
   const { target } = await openTarget({
     ...(cfg.via !== undefined ? { via: cfg.via } : {}), ...(cfg.serial !== undefined ? { serial: cfg.serial } : {}),
-    baud: String(cfg.baud ?? 115200), ...(cfg.login !== undefined ? { login: cfg.login } : {}),
+    baud: cfg.baud ?? 115200, ...(cfg.login !== undefined ? { login: cfg.login } : {}),
     pid: [], comm: [], watchFile: [], proc: cfg.proc ?? '/proc', name: cfg.name,
   });
   // Every probe reads every process and vmallocinfo: a series missing from one scrape is a gap in Prometheus.

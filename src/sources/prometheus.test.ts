@@ -61,7 +61,7 @@ test('one instance is read into a SeriesTable: node_exporter and memsleuth names
   assert.equal(t.t.length, 12_001);
   assert.equal(t.t[1], 15);
   assert.equal(t.startedAtMs, T0 * 1000);
-  assert.deepEqual([...t.series.keys()].sort(), ['meminfo.MemFree', 'meminfo.MemTotal', 'proc.my_app:42.uss', 'slab.kmalloc-64.bytes']);
+  assert.deepEqual([...t.series.keys()].sort(), ['meminfo.MemFree', 'meminfo.MemTotal', 'proc.my%20app:42.uss', 'slab.kmalloc-64.bytes']);
   assert.equal(t.series.get('meminfo.MemFree')?.[12_000], 500 - 12_000);
   assert.equal(log.filter((l) => l.startsWith('/api/v1/query_range')).length, 2, '12,001 points at 15 s: two chunks of at most 11,000');
   assert.ok(log.some((l) => l.includes('instance="a:9100",job="node"')), 'the selector rides in every query');
