@@ -12,7 +12,7 @@
  * would measure this script).
  * Targets (issue "Store"): write >= 500x real time, file < 2 GB for 7 days, one series over the run < 200 ms.
  */
-import { rmSync, statSync, existsSync } from 'node:fs';
+import { rmSync, statSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,8 @@ import type { RawSection } from '../src/store/writer.js';
 const TARGET_SPEEDUP = 500;
 const TARGET_BYTES = 2 * 1024 ** 3;
 const TARGET_READ_MS = 200;
+/** Issue 15: bytes written per byte of file. */
+const TARGET_AMPLIFICATION = 4;
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -155,6 +157,17 @@ function fileSize(path: string): number {
   return n;
 }
 
+/** Bytes this process wrote: write() calls (wchar) and what reached the block layer (write_bytes). */
+function ioWritten(): { wchar: number; disk: number } {
+  try {
+    const t = readFileSync('/proc/self/io', 'utf8');
+    const get = (k: string): number => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(t)?.[1] ?? NaN);
+    return { wchar: get('wchar'), disk: get('write_bytes') };
+  } catch {
+    return { wchar: NaN, disk: NaN };
+  }
+}
+
 const fmtBytes = (n: number): string => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
 const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
 
@@ -189,13 +202,15 @@ function main(): void {
   const board = buildBoard();
   const store = openStore(path);
   const t0Ms = Date.UTC(2025, 0, 6);
-  const w = store.beginRecording({ target: { name: 'bench-board', via: 'sim' }, startedAtMs: t0Ms, intervalSec: 1 });
+  const commitArg = arg('--commit-every');
+  const w = store.beginRecording({ target: { name: 'bench-board', via: 'sim' }, startedAtMs: t0Ms, intervalSec: 1, ...(commitArg !== undefined ? { commitEverySec: Number(commitArg) } : {}) });
   let appendMs = 0;
   let rawKept = 0;
   let nextPid = 1000;
   let uptime = 12.5;
   let leakObjs = board.leak.objs.value;
   const wall0 = performance.now();
+  const io0 = ioWritten();
   for (let i = 0; i < samples; i++) {
     if (i > 0 && i % (6 * 3600) === 0) {
       const p = board.procs[7] as Proc;
@@ -227,6 +242,8 @@ function main(): void {
   const wallMs = performance.now() - wall0;
   store.close();
   const size = fileSize(path);
+  const io1 = ioWritten();
+  const wrote = { wchar: io1.wchar - io0.wchar, disk: io1.disk - io0.disk };
 
   // Reads in a fresh process, as `memsleuth analyze` would after a recording (and away from the writer's heap).
   const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--read-db', path], { encoding: 'utf8' });
@@ -249,6 +266,8 @@ function main(): void {
   console.log(`store bench: ${days} day(s) at 1 s = ${samples} samples of ${board.fixed.length + board.procs.length * 8} series`);
   console.log(`  points stored (change-only): ${stats.points} (${(stats.points / samples).toFixed(1)} per sample) in ${stats.chunks} chunks of ${stats.series} series; raw text kept for ${rawKept} samples`);
   console.log(`  write: ${(wallMs / 1000).toFixed(1)} s wall = ${speedup.toFixed(0)}x real time (target >= ${TARGET_SPEEDUP}x: ${verdict(speedup >= TARGET_SPEEDUP)}); inside appendSample: ${appendSpeedup.toFixed(0)}x, ${(appendMs * 1000 / samples).toFixed(0)} us/sample`);
+  const amp = wrote.wchar / size;
+  console.log(`  written: ${fmtBytes(wrote.wchar)} by write() (${(wrote.wchar / samples / 1024).toFixed(1)} KiB a sample), ${fmtBytes(wrote.disk)} to the block layer; write amplification ${amp.toFixed(1)}x the file (target < ${TARGET_AMPLIFICATION}x: ${verdict(amp < TARGET_AMPLIFICATION)})`);
   console.log(`  file: ${fmtBytes(size)} (target < 2 GiB for 7 days: ${verdict(size * 7 / days < TARGET_BYTES)}; ${fmtBytes(size * 7 / days)} scaled to 7 days)`);
   for (const [key, ms, n, cpu] of reads) console.log(`  read ${key}: ${ms.toFixed(1)} ms (${cpu.toFixed(0)} ms CPU) for ${n} points (target < ${TARGET_READ_MS} ms: ${verdict(ms < TARGET_READ_MS)})`);
   console.log(`  worst read: ${worstRead.toFixed(1)} ms on a fresh handle; ${warmMs.toFixed(1)} ms a series on a handle that read one before`);

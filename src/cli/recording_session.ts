@@ -19,6 +19,8 @@ export interface SessionFlags extends TargetFlags {
   probeReclaim?: boolean | number;
   /** record --probe-cgroup: cgroup v2 directories whose memory.reclaim the probe writes. */
   probeCgroup?: string[];
+  /** Samples of this many seconds are committed together (store/writer.ts); 0 when a live dashboard reads the file. */
+  commitEverySec?: number;
 }
 
 export interface SessionHooks {
@@ -59,6 +61,7 @@ export async function runRecordingSession(f: SessionFlags, hooks: SessionHooks):
   const writer = store.beginRecording({
     target: { name: target.name, ...(via !== undefined ? { via } : {}) },
     startedAtMs, intervalSec,
+    ...(f.commitEverySec !== undefined ? { commitEverySec: f.commitEverySec } : {}),
     options: {
       via: via ?? null, pids: f.pid, comms: f.comm, watchFiles: f.watchFile, dropCaches: f.dropCaches === true,
       ...(probeReclaim ? { probeReclaim } : {}),

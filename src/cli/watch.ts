@@ -58,7 +58,8 @@ export const watchCommand: CommandSpec = {
         let dashboard: { close(): Promise<void> | void } | undefined;
         const notes: string[] = [];
         try {
-          const result = await runRecordingSession(flags, {
+          // The live dashboard reads the file from its own connection: it sees committed samples only.
+          const result = await runRecordingSession(flags.ui ? { ...flags, commitEverySec: 0 } : flags, {
             onStart: async (i) => {
               dbPath = i.dbPath; targetName = i.targetName; started = Date.now();
               if (flags.ui) {

@@ -50,7 +50,8 @@ export function makeRecording(samples: number, name: string = 'board'): TestReco
   const dir = mkdtempSync(join(tmpdir(), 'memsleuth-serve-'));
   const dbPath = join(dir, 'rec.db');
   const store = openStore(dbPath);
-  const writer = store.beginRecording({ target: { name }, startedAtMs: T0, intervalSec: 1 });
+  // As `watch --ui` records: every sample committed, so the dashboard sees it.
+  const writer = store.beginRecording({ target: { name }, startedAtMs: T0, intervalSec: 1, commitEverySec: 0 });
   const rec: TestRecording = {
     dir, dbPath, store, writer, n: 0,
     append(at?: number): number {

@@ -1,6 +1,6 @@
 /**
  * Test helper for the crash test in store.test.ts: records samples as fast as it can and prints
- * "<sampleId> <i>" after each commit, until the parent kills it with SIGKILL.
+ * "<sampleId> <i>" for the samples of each commit (store/writer.ts commits groups of samples), until the parent kills it with SIGKILL.
  *   node dist/src/store/crash_child.js DB_FILE [MAX_SAMPLES]
  * Values are a pure function of the sample index (crashValues), so the parent can check every one.
  */
@@ -26,14 +26,16 @@ function main(): void {
   const max = Number(maxArg ?? '1000000');
   const store = openStore(file);
   const w = store.beginRecording({ target: { name: 'crash-test' }, startedAtMs: 1_700_000_000_000, intervalSec: 1, rawEverySec: 5 });
+  const pending: string[] = [];
   for (let i = 0; i < max; i++) {
     const takenAtMs = 1_700_000_000_000 + i * 1000;
     const r = w.appendSample({
       takenAtMs, uptimeSec: 100 + i, bootId: 'boot-a', values: crashValues(i),
       raw: [{ kind: 'meminfo', text: `MemFree: ${i} kB\n` }], skipped: i % 10 === 0 ? [`/proc/1/smaps_rollup: sample ${i}`] : [],
     });
-    // Synchronous write: the line is out before the next sample starts, so every printed id was committed.
-    writeSync(1, `${r.sampleId} ${i}\n`);
+    // Synchronous write, once the sample's group is committed: every printed id was committed.
+    pending.push(`${r.sampleId} ${i}\n`);
+    if (r.committedThrough === r.sampleId) { writeSync(1, pending.join('')); pending.length = 0; }
   }
   w.close();
   store.close();

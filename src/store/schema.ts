@@ -11,8 +11,8 @@
  *   Most slab caches and vmalloc callers are flat for hours, so change-only is the big win. Absence is a
  *   point too (NaN: a process exited, or its smaps_rollup was skipped), so a value is never carried over
  *   a sample that did not have it.
- * - Crash safety: each sample is one transaction (WAL, synchronous=NORMAL: survives kill -9, and power
- *   loss costs at most the last commits). It appends a `sample` row and a `pending` row holding that
+ * - Crash safety: samples are committed in groups of 10 s of target time (writer.ts; WAL, synchronous=NORMAL:
+ *   a kill -9 loses at most the samples of the last 10 s, power loss the last commits). Each sample appends a `sample` row and a `pending` row holding that
  *   sample's changes as one small blob: both go at the right edge of their B-trees, so a commit dirties a
  *   handful of pages (a row per change into a per-series index dirtied ~80 pages a commit: ~1 ms a sample).
  *   Every FLUSH_SAMPLES samples one transaction turns the pending changes into series chunks plus a
@@ -154,11 +154,17 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+const WAL_CHECKPOINT_PAGES = 4000;
+
 /** Connection settings for every handle: WAL lets the dashboard read while the recorder writes. */
 export function configure(db: Database.Database, readonly: boolean): void {
   db.pragma('busy_timeout = 5000');
   if (!readonly) {
     db.pragma('journal_mode = WAL');
+    // Checkpoint every ~16 MB of WAL rather than 4 MB: the pages every commit touches (the right edges of the
+    // sample and pending B-trees) are copied into the database once per checkpoint, so fewer checkpoints copy
+    // them fewer times (bench/store.ts, 1 day: 4.7 -> 4.3 KiB written a sample). A reader's WAL index grows to ~130 KB.
+    db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     db.pragma('synchronous = NORMAL');
   }
   db.pragma('cache_size = -65536');

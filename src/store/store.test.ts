@@ -27,10 +27,11 @@ function withStore(fn: (store: Store, file: string) => void): void {
   try { fn(store, file); } finally { store.close(); rmSync(dir, { recursive: true, force: true }); }
 }
 
-function begin(store: Store, rawEverySec?: number) {
+function begin(store: Store, rawEverySec?: number, commitEverySec?: number) {
   return store.beginRecording({
     target: { name: 'board', via: 'ssh board' }, startedAtMs: T0, intervalSec: 1, options: { interval: 1 },
     ...(rawEverySec !== undefined ? { rawEverySec } : {}),
+    ...(commitEverySec !== undefined ? { commitEverySec } : {}),
   });
 }
 
@@ -354,7 +355,7 @@ test('crash safety: SIGKILL mid-recording leaves a consistent file with every co
 
 test('a read-only handle reads a recording while it is written (WAL), and sees each new commit', () => {
   withStore((store, file) => {
-    const w = begin(store);
+    const w = begin(store, undefined, 0);
     w.appendSample({ takenAtMs: T0, values: new Map([['proc.app:1.map.[heap].rss', 1], ['proc.app:1.uss', 2]]) });
     const ro = openStore(file, { readonly: true });
     try {
@@ -413,5 +414,28 @@ test('readBinned: bin means of every series equal the means of readSeries over t
     check(37, { fromMs: T0 + 1200 * 1000, toMs: T0 + (FLUSH_SAMPLES * 2 + 100) * 1000 });
     check(10, { fromMs: T0 + 2000 * 1000 });
     w.close();
+  });
+});
+
+test('samples are committed in groups of commitEverySec: another connection sees a group when it closes, close() commits the rest', () => {
+  withStore((store, file) => {
+    const w = begin(store, undefined, 10);
+    const ro = openStore(file, { readonly: true });
+    try {
+      const seen = (): number => ro.sampleCount(w.recordingId);
+      const results = [];
+      for (let i = 0; i < 10; i++) results.push(w.appendSample({ takenAtMs: T0 + i * 1000, values: new Map([['a', i]]) }));
+      assert.equal(seen(), 0, 'the first 10 s are one open group');
+      assert.equal(results[9]?.committedThrough, undefined);
+      const r = w.appendSample({ takenAtMs: T0 + 10_000, values: new Map([['a', 10]]) });
+      assert.equal(r.committedThrough, r.sampleId, 'the sample 10 s after the group began commits it');
+      assert.equal(seen(), 11);
+      assert.deepStrictEqual([...ro.readSeries(w.recordingId, 'a').v], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      w.appendSample({ takenAtMs: T0 + 11_000, values: new Map([['a', 11]]) });
+      assert.equal(seen(), 11);
+      w.close();
+      assert.equal(seen(), 12);
+      assert.equal(ro.listRecordings()[0]?.endedAtMs, T0 + 11_000);
+    } finally { ro.close(); }
   });
 });

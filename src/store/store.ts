@@ -36,9 +36,9 @@ export class Store extends StoreReader {
   }
 
   /** Continues an existing recording (the recorder restarted, or was killed); record the gap with recordGap(). */
-  resumeRecording(recordingId: number, rawEverySec?: number): RecordingWriter {
+  resumeRecording(recordingId: number, rawEverySec?: number, commitEverySec?: number): RecordingWriter {
     this.writable('resume a recording in');
-    return RecordingWriter.resume(this.db, recordingId, rawEverySec);
+    return RecordingWriter.resume(this.db, recordingId, rawEverySec, commitEverySec);
   }
 
   close(): void {
