@@ -122,9 +122,9 @@ test('negative dentries (5 min): kmalloc-192 follows dentry, 1 object per ~21, a
   assert.match(k?.evidence.join(' ') ?? '', /kmalloc-192 follows dentry: 1 object per 2\d/);
 });
 
-for (const [file, pids] of [['recording-slowleak-churn-local.json', 1], ['recording-services-local.json', 3]] as const) {
+for (const [file, pids, tolerance] of [['recording-slowleak-churn-local.json', 1, 0.05], ['recording-services-local.json', 3, 0.05], ['recording-churnleak-local.json', 1, 0.2]] as const) {
   const c = cls(file);
-  test(`${c.name} (11 min at 2 s): found on the process's anonymous memory, right culprit, rate within 5%`, () => {
+  test(`${c.name} (11 min at 2 s): found on the process's anonymous memory, right culprit, rate within ${tolerance * 100}%`, () => {
     const { table, pid, pids: all } = loadRecording(file);
     assert.equal(all.length, pids);
     const a = analyzeRecording(table);
@@ -132,7 +132,7 @@ for (const [file, pids] of [['recording-slowleak-churn-local.json', 1], ['record
     assert.equal(scenarioCulprit(a, all), c.culprit?.(pid));
     const row = a.culprits.process.find((p) => p.pid === pid);
     assert.equal(row?.metric, 'anon');
-    assert.ok(Math.abs((row?.rateBytesPerSec ?? 0) / (c.leak?.bytesPerSec ?? 1) - 1) < 0.05, String(row?.rateBytesPerSec));
+    assert.ok(Math.abs((row?.rateBytesPerSec ?? 0) / (c.leak?.bytesPerSec ?? 1) - 1) < tolerance, String(row?.rateBytesPerSec));
     // The scenario's other processes (two steady services) are not leaks.
     for (const other of all.filter((p) => p !== pid)) assert.notEqual(a.culprits.process.find((p) => p.pid === other)?.verdict, 'leak');
     // memsleuth's own recorder is set apart, never a culprit.
