@@ -9,12 +9,14 @@ import { summarySentence } from '../report/analysis_text.js';
 import { buildReportData } from '../report/html/render.js';
 import { openStore } from '../store/store.js';
 import type { AnalysisJob, AnalysisJobResult } from './analysis.js';
-import { tableFromRecording } from './store_table.js';
+import { binnedTableFromRecording } from './store_table.js';
+import { ANALYSIS_MAX_POINTS } from '../model/series_table.js';
 
 async function run(job: AnalysisJob): Promise<AnalysisJobResult> {
   const store = openStore(job.dbPath, { readonly: true });
   try {
-    const built = tableFromRecording(store, job.recordingId, `${job.dbPath} (recording ${job.recordingId})`);
+    // Binned (store/binned.ts): a week-long recording is read in bounded memory, as `memsleuth analyze` reads it.
+    const built = binnedTableFromRecording(store, job.recordingId, `${job.dbPath} (recording ${job.recordingId})`, ANALYSIS_MAX_POINTS);
     if (!built) return { analysis: null, lastSampleId: null, keys: [], error: null };
     const keys = [...built.table.series.keys()];
     const analysis = await analyzeRecordingParallel(built.table, {});

@@ -46,6 +46,29 @@ export function tableFromRecording(store: StoreReader, recordingId: number, sour
   return { table, lastSampleId: lastId };
 }
 
+/**
+ * The table analysis reads (what `memsleuth analyze FILE` builds): every series binned to at most `maxPoints`
+ * points in one streamed pass (store/binned.ts), in memory bounded whatever the recording's length.
+ */
+export function binnedTableFromRecording(store: StoreReader, recordingId: number, source: string, maxPoints: number): { table: SeriesTable; lastSampleId: number } | undefined {
+  const rec = store.listRecordings().find((r) => r.id === recordingId);
+  if (!rec || rec.sampleCount === 0) return undefined;
+  const b = store.readBinned(recordingId, { maxBins: maxPoints });
+  if (b.lastSampleId === null || b.tMs.length === 0) return undefined;
+  const t0 = rec.firstSampleMs ?? (b.tMs[0] as number);
+  const t = Float64Array.from(b.tMs, (ms) => (ms - t0) / 1000);
+  const binned = b.samples > b.tMs.length;
+  const notes = binned ? [`${b.samples} samples read as ${b.tMs.length} bin means of ~${(b.samples / b.tMs.length).toFixed(0)} consecutive samples: trend tests and their intervals are computed on the bin means`] : [];
+  const table: SeriesTable = {
+    t, series: b.series, startedAtMs: t0,
+    boots: store.bootSegments(recordingId).map((s) => ({ ...(s.bootId !== undefined ? { bootId: s.bootId } : {}), fromIndex: 0, toIndex: t.length - 1 })),
+    gaps: store.gaps(recordingId).map((g) => ({ fromSec: (g.fromMs - t0) / 1000, toSec: (g.toMs - t0) / 1000, reason: g.reason })),
+    meta: { source, intervalSec: rec.intervalSec, timeSource: 'host', notes },
+    ...(binned ? { binCounts: b.counts } : {}),
+  };
+  return { table, lastSampleId: b.lastSampleId };
+}
+
 /** First index whose id is >= `id` (ids ascend). */
 function indexOfId(ids: Float64Array, id: number): number {
   let lo = 0;
@@ -103,16 +126,14 @@ export function readColumns(store: StoreReader, recordingId: number, keys: reado
   const bounds = bucketBounds(n, points);
   const t: number[] = [];
   for (let b = 0; b + 1 < bounds.length; b++) t.push(tl.t[(bounds[b + 1] as number) - 1] as number);
-  const known = new Set(store.listSeries(recordingId).map((s) => s.key));
+  const known = new Set(keys.length > 0 ? store.listSeries(recordingId).map((s) => s.key) : []);
   const series: SeriesColumn[] = [];
   const missing: string[] = [];
   const lastId = n > 0 ? (tl.ids[n - 1] as number) : null;
   for (const key of keys) {
     if (!known.has(key)) { missing.push(key); continue; }
-    const d = store.readSeries(recordingId, key, { ...range, ...(n > 0 ? { toMs: Math.min(range.toMs ?? Infinity, tl.t[n - 1] as number) } : {}) });
-    // readSeries re-reads the timeline: keep only the samples of ours, in case the recorder appended meanwhile.
-    const v = d.v.length === n ? d.v : d.v.subarray(0, n);
-    series.push({ key, ...downsampleMinMax(v, bounds) });
+    // From the change points over our timeline slice: no dense array, and samples appended meanwhile are not ours.
+    series.push({ key, ...store.minMaxBuckets(recordingId, key, tl.ids, bounds) });
   }
   return { samples: n, downsampled: n > bounds.length - 1, lastSampleId: lastId, t, series, missing };
 }

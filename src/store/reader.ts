@@ -94,7 +94,10 @@ export class StoreReader {
   listRecordings(): RecordingInfo[] {
     const rows = this.db.prepare(`
       SELECT r.id, r.started_at_ms, r.interval_sec, r.options, r.ended_at_ms, t.name, t.via,
-        (SELECT COUNT(*) FROM sample s WHERE s.recording_id = r.id) AS n,
+        -- O(flush windows), not O(samples): flushed samples are counted by their timeline chunks.
+        (SELECT IFNULL(SUM(n), 0) FROM timeline tl WHERE tl.recording_id = r.id)
+          + (SELECT COUNT(*) FROM sample s WHERE s.id > IFNULL((SELECT MAX(last_sample_id) FROM timeline tl WHERE tl.recording_id = r.id), 0)
+             AND +s.recording_id = r.id) AS n,
         (SELECT MIN(taken_at_ms) FROM sample s WHERE s.recording_id = r.id) AS first_ms,
         (SELECT MAX(taken_at_ms) FROM sample s WHERE s.recording_id = r.id) AS last_ms
       FROM recording r JOIN target t ON t.id = r.target_id ORDER BY r.id`).all() as Row[];
@@ -128,7 +131,45 @@ export class StoreReader {
   }
 
   sampleCount(recordingId: number): number {
-    return num(this.db.prepare('SELECT COUNT(*) FROM sample WHERE recording_id = ?').pluck().get(recordingId));
+    const flushed = this.flushedUpTo(recordingId);
+    const inChunks = num(this.db.prepare('SELECT IFNULL(SUM(n), 0) FROM timeline WHERE recording_id = ?').pluck().get(recordingId));
+    return inChunks + num(this.db.prepare('SELECT COUNT(*) FROM sample WHERE id > ? AND +recording_id = ?').pluck().get(flushed, recordingId));
+  }
+
+  /**
+   * Min and max of one series in buckets of consecutive samples: bucket b holds the samples at positions
+   * [bounds[b], bounds[b+1]) of `ids` (a slice of the recording's timeline); null where the series is absent
+   * throughout. Works from the change points (O(changes + buckets)), never a dense array: a series over a week
+   * costs about what reading its chunks costs.
+   */
+  minMaxBuckets(recordingId: number, key: string, ids: Float64Array, bounds: readonly number[]): { min: (number | null)[]; max: (number | null)[] } {
+    const buckets = Math.max(0, bounds.length - 1);
+    const min: (number | null)[] = new Array<number | null>(buckets).fill(null);
+    const max: (number | null)[] = new Array<number | null>(buckets).fill(null);
+    const n = ids.length;
+    if (n === 0 || buckets === 0) return { min, max };
+    const pts = this.points(recordingId, this.seriesId(recordingId, key), ids[0] as number, ids[n - 1] as number);
+    const ps = pts.samples;
+    const vs = pts.values;
+    let j = 0;
+    let cur = NaN;
+    for (let b = 0; b < buckets; b++) {
+      const lo = bounds[b] as number;
+      const hi = bounds[b + 1] as number;
+      if (hi <= lo) continue;
+      const firstId = ids[lo] as number;
+      const lastId = ids[hi - 1] as number;
+      while (j < ps.length && (ps[j] as number) <= firstId) cur = vs[j++] as number;
+      let mn = Infinity;
+      let mx = -Infinity;
+      if (!Number.isNaN(cur)) { mn = cur; mx = cur; }
+      while (j < ps.length && (ps[j] as number) <= lastId) {
+        cur = vs[j++] as number;
+        if (!Number.isNaN(cur)) { if (cur < mn) mn = cur; if (cur > mx) mx = cur; }
+      }
+      if (mn <= mx) { min[b] = mn; max[b] = mx; }
+    }
+    return { min, max };
   }
 
   /**

@@ -439,3 +439,35 @@ test('samples are committed in groups of commitEverySec: another connection sees
     } finally { ro.close(); }
   });
 });
+
+test('minMaxBuckets: min and max per bucket from the change points equal those of the dense series (absent skipped, ranges)', () => {
+  withStore((store) => {
+    const w = begin(store);
+    const rnd = prng(3);
+    const n = FLUSH_SAMPLES + 500;
+    for (let i = 0; i < n; i++) {
+      const values = new Map<string, number>([['a', Math.floor(rnd() * 9) * 4096]]);
+      if (i % 700 < 300) values.set('b', i % 13 === 0 ? 5 : 7);
+      w.appendSample({ takenAtMs: T0 + i * 1000, values });
+    }
+    const rec = w.recordingId;
+    for (const range of [{}, { fromMs: T0 + 333_000, toMs: T0 + 1400_000 }]) {
+      const { ids } = store.timeline(rec, range);
+      for (const buckets of [7, 100, ids.length]) {
+        const bounds: number[] = [];
+        for (let b = 0; b <= buckets; b++) bounds.push(Math.floor((b * ids.length) / buckets));
+        for (const key of ['a', 'b']) {
+          const d = store.readSeries(rec, key, range);
+          const want = { min: [] as (number | null)[], max: [] as (number | null)[] };
+          for (let b = 0; b < buckets; b++) {
+            const xs = [...d.v.subarray(bounds[b], bounds[b + 1])].filter((x) => !Number.isNaN(x));
+            want.min.push(xs.length > 0 ? Math.min(...xs) : null);
+            want.max.push(xs.length > 0 ? Math.max(...xs) : null);
+          }
+          assert.deepStrictEqual(store.minMaxBuckets(rec, key, ids, bounds), want, `${key}, ${buckets} buckets, ${JSON.stringify(range)}`);
+        }
+      }
+    }
+    w.close();
+  });
+});
