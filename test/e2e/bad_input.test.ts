@@ -32,8 +32,8 @@ const cases: { name: string; args: string[]; message: RegExp }[] = [
   { name: 'diff: a log with no dump', args: ['diff', prose], message: /no memory dump recognised/ },
   { name: 'ingest: a directory', args: ['ingest', dir], message: /is a directory/ },
   { name: 'ingest: empty file', args: ['ingest', empty], message: /is empty/ },
-  { name: 'ingest: bad --interval', args: ['ingest', prose, '--interval', '-3'], message: /not a positive number/ },
-  { name: 'ps: bad sort key', args: ['ps', '--sort', 'size'], message: /Unknown sort key "size"/ },
+  { name: 'ingest: bad --interval', args: ['ingest', prose, '--interval', '-3'], message: /--interval must be a duration like 60s, 5m, 1h or 500ms, not "-3"/ },
+  { name: 'ps: bad sort key', args: ['ps', '--sort', 'size'], message: /--sort must be one of uss, pss, rss, vss, swap, not "size"/ },
   { name: 'unknown command', args: ['frobnicate'], message: /unknown command/ },
 ];
 
