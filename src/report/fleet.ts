@@ -79,6 +79,11 @@ export function renderFleetText(rows: readonly FleetRow[], stats: FleetRunStats,
   return lines.join('\n');
 }
 
+/** The leak's subject as a person reads it: the culprit's real name (kmalloc-256, "app (pid 42)"), else the kind's subject. */
+function subjectOf(l: FleetRow['leaks'][number]): string {
+  return l.culprit ? displayName(l.culprit) : l.subject;
+}
+
 /**
  * The verdicts as Prometheus metrics: `memsleuth_leak{instance,kind,subject,confidence} 1` per leak, its rate and
  * growth, the time to OOM, and when the analysis ran (alert on staleness). For a textfile collector or a push.
@@ -87,12 +92,12 @@ export function renderFleetMetrics(rows: readonly FleetRow[], atMs: number): Pro
   const p = new PromText();
   for (const r of rows) {
     for (const l of r.leaks) {
-      p.add('memsleuth_leak', 'a statistical leak verdict: 1 per leaking instance and kind (memsleuth analyze)', { instance: r.instance, kind: l.kind, subject: l.culprit ?? l.subject, confidence: l.confidence.level }, 1);
+      p.add('memsleuth_leak', 'a statistical leak verdict: 1 per leaking instance and kind (memsleuth analyze)', { instance: r.instance, kind: l.kind, subject: subjectOf(l), confidence: l.confidence.level }, 1);
     }
   }
   for (const r of rows) {
     for (const l of r.leaks) {
-      p.add('memsleuth_leak_rate_bytes_per_second', 'rate of each leak found (Theil-Sen slope)', { instance: r.instance, kind: l.kind, subject: l.culprit ?? l.subject }, l.rateBytesPerSec);
+      p.add('memsleuth_leak_rate_bytes_per_second', 'rate of each leak found (Theil-Sen slope)', { instance: r.instance, kind: l.kind, subject: subjectOf(l) }, l.rateBytesPerSec);
     }
   }
   for (const r of rows) {
