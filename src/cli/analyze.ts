@@ -28,6 +28,7 @@ export interface AnalyzeFlags {
   step?: string;
   end?: string;
   metricsOut?: string;
+  push?: string;
   workers?: string;
   slabTop?: string;
   all?: boolean;
@@ -246,6 +247,7 @@ export const analyzeCommand: CommandSpec = {
       .option('--step <duration>', 'fleet: query resolution (default range/2000 in whole minutes: 5m for 7d)')
       .option('--end <time>', 'fleet: end of the range, RFC 3339 or Unix seconds (default now)')
       .option('--metrics-out <file>', 'fleet: write memsleuth_leak{instance,kind,subject} metrics to FILE (textfile collector, push)')
+      .option('--push <url>', 'fleet: PUT the same metrics to a Pushgateway, e.g. http://pushgateway:9091/metrics/job/memsleuth')
       .option('--workers <n>', 'fleet: analysis threads (default: one per core)')
       .option('--slab-top <n>', 'fleet: slab caches read per instance from node_slabinfo, by growth (default 20)')
       .option('--all', 'fleet: list instances without a leak too')

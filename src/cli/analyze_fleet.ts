@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { InputError } from '../model/errors.js';
+import { InputError, TargetError } from '../model/errors.js';
 import type { Analysis } from '../model/analysis.js';
 import type { SeriesTable } from '../model/series_table.js';
 import type { FleetRow } from '../model/fleet.js';
@@ -20,6 +20,7 @@ export interface FleetFlags {
   failOn?: string;
   html?: string;
   metricsOut?: string;
+  push?: string;
   workers?: string;
   slabTop?: string;
   all?: boolean;
@@ -105,6 +106,18 @@ export async function runFleetAnalyze(baseUrl: string, source: string, flags: Fl
     writeFileSync(tmp, renderFleetMetrics(rows, Date.now()).text());
     const { renameSync } = await import('node:fs');
     renameSync(tmp, flags.metricsOut);
+  }
+  if (flags.push) {
+    // Pushgateway protocol: PUT replaces the group's metrics (e.g. http://pushgateway:9091/metrics/job/memsleuth).
+    const { renderFleetMetrics } = await import('../report/fleet.js');
+    const { PROMETHEUS_TEXT_TYPE } = await import('../report/prom_text.js');
+    let r: Response;
+    try {
+      r = await fetch(flags.push, { method: 'PUT', headers: { 'content-type': PROMETHEUS_TEXT_TYPE }, body: renderFleetMetrics(rows, Date.now()).text() });
+    } catch (err) {
+      throw new TargetError(`Cannot push the verdicts to "${flags.push}": ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    }
+    if (!r.ok) throw new TargetError(`Cannot push the verdicts to "${flags.push}": HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
   }
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ schema: 'memsleuth.fleet/1', source: baseUrl, match: o.match, range, instances: rows, stats: run }, null, 1)}\n`);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../corpus.js';
@@ -148,6 +149,22 @@ test('a real Prometheus scrapes memsleuth exporter and node_exporter; analyze re
     }
     const verdicts = readFileSync(join(dir, 'verdicts.prom'), 'utf8');
     assert.match(verdicts, /^memsleuth_instance_verdict\{instance="local",verdict="no-leak"\} [01]$/m);
+    // --push: the Pushgateway protocol (PUT of the text format), received by a stand-in server.
+    const pushed: { method: string; url: string; body: string }[] = [];
+    const gw = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => { body += d.toString(); });
+      req.on('end', () => { pushed.push({ method: req.method ?? '', url: req.url ?? '', body }); res.writeHead(200); res.end(); });
+    });
+    await new Promise<void>((r) => gw.listen(0, '127.0.0.1', () => r()));
+    const gwPort = (gw.address() as { port: number }).port;
+    const p = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--push', `http://127.0.0.1:${gwPort}/metrics/job/memsleuth`]);
+    gw.close();
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(pushed.length, 1);
+    assert.equal(pushed[0]?.method, 'PUT');
+    assert.equal(pushed[0]?.url, '/metrics/job/memsleuth');
+    assert.match(pushed[0]?.body ?? '', /^memsleuth_instance_verdict\{instance="local",verdict="no-leak"\} [01]$/m);
     if (nodeExporter) {
       const only = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--match', '{job="node"}']);
       assert.equal(only.code, 0, only.stderr);
