@@ -67,7 +67,7 @@ export function splitTerminalTime(s: string): [TerminalTime, string] | undefined
   const c = s.charCodeAt(0);
   if (c === 91 /* [ */) {
     const m = TS_BRACKET_RE.exec(s);
-    if (m) return [timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]), s.slice(m[0].length)];
+    if (m) return [m[0] === last.text ? last.time : remember(m[0], timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7])), s.slice(m[0].length)];
     const g = TS_GRAB_RE.exec(s);
     return g ? [{ text: g[0].trim(), secOfDay: Number(g[1]), relative: true }, s.slice(g[0].length)] : undefined;
   }
@@ -84,7 +84,8 @@ export function splitTerminalTime(s: string): [TerminalTime, string] | undefined
     }
     const m = TS_BARE_RE.exec(s);
     if (!m) return undefined;
-    const t = timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]);
+    if (m[0] === last.text) return [last.time, s.slice(m[0].length)];
+    const t = remember(m[0], timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]));
     const off = m[8];
     if (off !== undefined && off !== 'Z' && t.epochMs !== undefined) {
       const sign = off.startsWith('-') ? -1 : 1;
@@ -103,6 +104,17 @@ export function splitTerminalTime(s: string): [TerminalTime, string] | undefined
     return [timeOf(m[0], year, month, (m[2] ?? '').padStart(2, '0'), m[3], m[4], m[5], m[6]), s.slice(m[0].length)];
   }
   return undefined;
+}
+
+/**
+ * The last stamp read, kept: a logger stamps every line, often with the same text for a whole dump, and most of
+ * the cost of a stamp is building its time. TerminalTime objects are never changed once returned.
+ */
+const last: { text: string; time: TerminalTime } = { text: '\0', time: { text: '', secOfDay: 0 } };
+function remember(text: string, time: TerminalTime): TerminalTime {
+  last.text = text;
+  last.time = time;
+  return time;
 }
 
 function timeOf(text: string, y?: string, mo?: string, d?: string, h?: string, mi?: string, se?: string, frac?: string): TerminalTime {
