@@ -117,3 +117,60 @@ test('done means: analyze gives the same verdict, culprit and rate (within 5%) o
     assert.ok(Math.abs(got.rate / want.rate - 1) <= 0.05, `${name}: rate ${got.rate} B/s, framed ${want.rate} B/s`);
   }
 });
+
+test('the clock: a repeat, a jump and a clock going back are reported; /proc/uptime falling is a reboot and a new boot segment', async () => {
+  const { ingestSeriesTyped } = await import('../src/sources/capture_file.js');
+  const { dateDefault } = await import('./dialects.js');
+  // Times edited in code (the values stay the recording's): pass 11 repeats pass 10's clock, pass 21 comes 100 s
+  // late, pass 41 is 30 s early (a clock reset), and in the uptime log the target reboots at pass 31.
+  const shift = (i: number): number => (i === 10 ? -1 : 0) + (i >= 20 ? 100 : 0) + (i === 40 ? -130 : 0);
+  const dated = passes.map((p, i) => ({ ...p, epochMs: p.epochMs + (shift(i) + (i === 10 ? 0 : 0)) * 1000 }));
+  const dateLog = dated.flatMap((p, i) => [dateDefault(i === 10 ? (dated[9] as Pass).epochMs : p.epochMs, 'UTC', 0), ...p.meminfo, ...p.buddyinfo]).join('\n');
+  const upLog = passes.flatMap((p, i) => [`${(i >= 30 ? p.uptimeSec - 180 : p.uptimeSec).toFixed(2)} 1.00`, ...p.meminfo]).join('\n');
+  const datePath = join(dir, 'clock-date.log');
+  const upPath = join(dir, 'clock-uptime.log');
+  writeFileSync(datePath, `${dateLog}\n`);
+  writeFileSync(upPath, `${upLog}\n`);
+  const d = ingestSeriesTyped(datePath, {}, () => undefined).report.clock;
+  assert.deepEqual({ repeats: d.repeats, backwards: d.backwards, jumps: d.jumps.map((j) => j.index), reboots: d.reboots, primary: d.primary },
+    { repeats: [10], backwards: [40], jumps: [20, 41], reboots: [], primary: 'date' });
+  const u = ingestSeriesTyped(upPath, {}, () => undefined).report.clock;
+  assert.deepEqual({ reboots: u.reboots, backwards: u.backwards, primary: u.primary }, { reboots: [30], backwards: [], primary: 'uptime' });
+  const table = await tableFromCaptureLog(upPath);
+  assert.deepEqual(table.boots.map((b) => [b.fromIndex, b.toIndex]), [[0, 29], [30, 59]]);
+  assert.match(table.gaps[0]?.reason ?? '', /reboot \(uptime fell\)/);
+});
+
+test('memsleuth ingest says what it understood: samples, period, clock per sample, files per kind, pids, lines set aside', async () => {
+  const { Command } = await import('commander');
+  const { ingestCommand } = await import('../src/cli/ingest.js');
+  const d = DIALECTS.find((x) => x.name === 'busybox-prompt-ansi');
+  assert.ok(d);
+  const path = join(dir, 'ingest-summary.log');
+  writeFileSync(path, d.render(passes));
+  const program = new Command('memsleuth').exitOverride();
+  ingestCommand.define(program.command('ingest'), () => undefined);
+  let out = '';
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]): boolean => {
+    if (typeof s === 'string') { out += s; return true; }
+    return (write as (c: Uint8Array, ...r: unknown[]) => boolean)(s, ...rest);
+  }) as typeof process.stdout.write;
+  try {
+    await program.parseAsync(['node', 'memsleuth', 'ingest', path, '--json']);
+  } finally {
+    process.stdout.write = write;
+  }
+  const r = JSON.parse(out) as {
+    samples: number; periodSec: number; clockBySample: [string, number, number][]; sectionsByKind: Record<string, number>;
+    pids: { found: number; notFound: number }; setAside: Record<string, number>; clock: { counts: Record<string, number> };
+  };
+  assert.equal(r.samples, 60);
+  assert.ok(r.periodSec >= 1 && r.periodSec <= 2, String(r.periodSec));
+  assert.deepEqual(r.clockBySample, [['iso', 0, 59]]);
+  assert.deepEqual(r.sectionsByKind, { meminfo: 60, buddyinfo: 60, status: 180, smaps_rollup: 180 });
+  assert.deepEqual(r.pids, { found: 3, notFound: 0 });
+  // Each pass: 2 date/meminfo/slabinfo/buddyinfo prompts + 3 process prompts, one error, one clock line.
+  assert.deepEqual({ prompt: r.setAside['prompt'], error: r.setAside['error'], clock: r.setAside['clock'] }, { prompt: 60 * 7, error: 60, clock: 60 });
+  assert.deepEqual(r.clock.counts, { backwards: 0, repeats: 0, jumps: 0, reboots: 0, unconverted: 0 });
+});

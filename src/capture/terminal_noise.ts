@@ -132,7 +132,7 @@ export const ERROR_RE = /^-?[a-z][\w.-]*: .*(?:Permission denied|No such file or
 // "/ # ", "/tmp $ ", "~ $ ", "root@board:~# ", "[root@x ~]# ". A bare "# " is not a prompt: slabinfo's header starts so.
 const PROMPT_RE = /^(?:\[[^\]\s]+@[^\]]*\]|[\w.-]+@[\w.-]+(?::[^\s#$]*)?|[~/][^\s#$]*)[ \t]?[#$](?:[ \t]|$)/;
 const COMMAND_WORDS: ReadonlySet<string> = new Set([
-  'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash',
+  'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash', 'date', 'uptime', 'head', 'tail', 'grep',
 ]);
 const BARE_COMMAND_RE = /^(?:do|done|free|date|uptime|while true; do|clear|sync)(?:\s+-[\w-]+)*$/;
 

@@ -182,7 +182,7 @@ const MAX_NAMES = 100_000;
 const LF = 10, CR = 13, SP = 32, TAB = 9, COLON = 58, HASH = 35;
 const SPACES4 = 0x20202020;
 const COMMAND_WORDS: ReadonlySet<string> = new Set([
-  'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash',
+  'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash', 'date', 'uptime', 'head', 'tail', 'grep',
 ]);
 const MEMTOTAL = Buffer.from('MemTotal:');
 const NOT_NAMES: readonly Buffer[] = [...COMMAND_WORDS, 'tunables', 'slabdata'].map((w) => Buffer.from(w));
