@@ -121,17 +121,16 @@ export interface SeriesRead {
 }
 
 export function readColumns(store: StoreReader, recordingId: number, keys: readonly string[], range: { fromMs?: number; toMs?: number }, points: number): SeriesRead {
-  const tl = store.timeline(recordingId, range);
+  const tl = store.timelineView(recordingId, range);
   const n = tl.t.length;
   const bounds = bucketBounds(n, points);
   const t: number[] = [];
   for (let b = 0; b + 1 < bounds.length; b++) t.push(tl.t[(bounds[b + 1] as number) - 1] as number);
-  const known = new Set(keys.length > 0 ? store.listSeries(recordingId).map((s) => s.key) : []);
   const series: SeriesColumn[] = [];
   const missing: string[] = [];
   const lastId = n > 0 ? (tl.ids[n - 1] as number) : null;
   for (const key of keys) {
-    if (!known.has(key)) { missing.push(key); continue; }
+    if (!store.hasSeries(recordingId, key)) { missing.push(key); continue; }
     // From the change points over our timeline slice: no dense array, and samples appended meanwhile are not ours.
     series.push({ key, ...store.minMaxBuckets(recordingId, key, tl.ids, bounds) });
   }

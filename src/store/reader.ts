@@ -130,6 +130,11 @@ export class StoreReader {
     return out;
   }
 
+  /** Whether a recording has a series of this key (one indexed lookup). */
+  hasSeries(recordingId: number, key: string): boolean {
+    return this.db.prepare('SELECT 1 FROM series WHERE recording_id = ? AND key = ?').pluck().get(recordingId, key) !== undefined;
+  }
+
   sampleCount(recordingId: number): number {
     const flushed = this.flushedUpTo(recordingId);
     const inChunks = num(this.db.prepare('SELECT IFNULL(SUM(n), 0) FROM timeline WHERE recording_id = ?').pluck().get(recordingId));
@@ -182,6 +187,15 @@ export class StoreReader {
     const from = range.fromMs ?? -Infinity;
     const to = range.toMs ?? Infinity;
     if (from === -Infinity && to === Infinity) return { ids: full.ids.slice(), t: full.t.slice() };
+    return this.timelineView(recordingId, range);
+  }
+
+  /** Like timeline(), without copying the cached whole timeline when no range is given: the caller must not modify it. */
+  timelineView(recordingId: number, range: TimeRange = {}): { ids: Float64Array; t: Float64Array } {
+    const full = this.fullTimeline(recordingId);
+    const from = range.fromMs ?? -Infinity;
+    const to = range.toMs ?? Infinity;
+    if (from === -Infinity && to === Infinity) return { ids: full.ids, t: full.t };
     const ids = new Float64Array(full.ids.length);
     const t = new Float64Array(full.ids.length);
     let n = 0;
