@@ -40,6 +40,7 @@ const KERNEL_SEEDS: Record<FormatName, string[]> = {
   allocinfo: texts(fixtures(/^allocinfo-/)),
   dmabuf_bufinfo: texts([...corpus('dmabuf'), ...corpus('local-6.18', /^dmabuf-bufinfo/)]),
   dumpsys_meminfo: texts(corpus('dumpsys_meminfo')),
+  showmap: texts(corpus('procrank', /showmap/)),
 };
 
 const EVIDENCE_SEEDS: Record<EvidenceFormat, string[]> = {

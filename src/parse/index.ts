@@ -21,11 +21,12 @@ import { parseFree } from './free.js';
 import { parseCgroupMemoryCurrent, parseCgroupMemoryStat } from './cgroup_memory.js';
 import { parseDmabufBufinfo } from './dmabuf_bufinfo.js';
 import { parseDumpsysMeminfo } from './dumpsys_meminfo.js';
+import { parseShowmap } from './showmap.js';
 
 export type FormatName =
   | 'meminfo' | 'slabinfo' | 'vmallocinfo' | 'buddyinfo' | 'zoneinfo' | 'pagetypeinfo' | 'vmstat'
   | 'status' | 'statm' | 'smaps' | 'smaps_rollup' | 'free' | 'cgroup_memory_stat' | 'cgroup_memory_current'
-  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo';
+  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo' | 'showmap';
 
 export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   meminfo: (t) => parseMeminfo(t),
@@ -45,6 +46,7 @@ export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   allocinfo: (t) => parseAllocinfo(t),
   dmabuf_bufinfo: (t) => parseDmabufBufinfo(t),
   dumpsys_meminfo: (t) => parseDumpsysMeminfo(t),
+  showmap: (t) => parseShowmap(t),
 };
 
 /** How much of the text detect looks at: enough for a few prose or prompt lines before the file itself. */
@@ -60,6 +62,7 @@ type Shape = FormatName | ((line: string, index: number, lines: readonly string[
 const LINE_SHAPES: Array<[RegExp, Shape]> = [
   [/^Dma-buf Objects:$|^size\s+flags\s+mode\s+count\s+exp_name/, 'dmabuf_bufinfo'],
   [/^\*\* MEMINFO in pid \d+ \[/, 'dumpsys_meminfo'],
+  [/^virtual\s+shared\s+shared\s+private\s+private/, 'showmap'],
   [/^slabinfo - version:/, 'slabinfo'],
   [/^allocinfo - version:/, 'allocinfo'],
   [/^(?:Page block order:|Pages per block:|Free pages count per migrate type)/, 'pagetypeinfo'],
