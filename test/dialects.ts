@@ -194,6 +194,18 @@ export const DIALECTS: readonly Dialect[] = [
         ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [`pid ${q.pid}`, ...q.status, `pid ${q.pid}`, ...q.rollup])].map((l) => `> ${l}`);
     })),
   },
+  {
+    name: 'kmsg-printk', family: 'dumps written to /dev/kmsg line by line: every line printk-stamped, real kernel messages between', timeTolerance: 1.01,
+    render: (ps) => join(ps.flatMap((p, i) => {
+      const lines = [...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup])];
+      return mid(lines.map((l, k) => `[${(p.uptimeSec + k * 0.000013).toFixed(6).padStart(12, ' ')}] ${l}`), [printk(p.uptimeSec, i)]);
+    })),
+  },
+  {
+    name: 'dmesg-T-stamps', family: 'dmesg -T human stamps ("[Mon Dec  7 01:24:03 2026] ", the corpus OOM reports\' style) on every line', timeTolerance: 0,
+    render: (ps) => join(ps.flatMap((p) => [...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup])]
+      .map((l) => `[${dateDefault(p.epochMs, 'UTC', 0).replace(' UTC', '')}] ${l}`))),
+  },
 ];
 
 export function writeDialect(path: string, d: Dialect, passes: Pass[]): void {

@@ -27,6 +27,8 @@ export interface TerminalTime {
   epochMs?: number;
   /** Seconds since the logger started (grabserial -t), in place of a time of day. */
   relative?: boolean;
+  /** The relative time is a printk stamp (seconds since boot) of a line the loop wrote to /dev/kmsg. */
+  printk?: boolean;
 }
 
 export interface Section {

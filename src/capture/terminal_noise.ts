@@ -11,6 +11,7 @@
  */
 import type { TerminalTime } from './section.js';
 import { readClockLine } from './clock.js';
+import { isSlabRow } from './shapes.js';
 
 export interface CleanLine {
   text: string;
@@ -60,6 +61,8 @@ const TS_BARE_RE = /^(?:(\d{4})-(\d\d)-(\d\d)[ T])?(\d\d):(\d\d):(\d\d)(?:[.,](\
 const TS_MONTH_RE = /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?[ \t]/;
 const TS_EPOCH_RE = /^(1[0-9]{9})(?:\.(\d{1,9}))?[ \t]+(?=\S)/;
 const TS_GRAB_RE = /^\[\s*(\d+\.\d+) +\d+\.\d+\][ \t]?/;
+// dmesg -T: "[Mon Dec  7 01:24:03 2026] ".
+const TS_DMESG_T_RE = /^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\][ \t]?/;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** Splits a terminal timestamp off the front of a line. */
@@ -69,7 +72,12 @@ export function splitTerminalTime(s: string): [TerminalTime, string] | undefined
     const m = TS_BRACKET_RE.exec(s);
     if (m) return [m[0] === last.text ? last.time : remember(m[0], timeOf(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7])), s.slice(m[0].length)];
     const g = TS_GRAB_RE.exec(s);
-    return g ? [{ text: g[0].trim(), secOfDay: Number(g[1]), relative: true }, s.slice(g[0].length)] : undefined;
+    if (g) return [{ text: g[0].trim(), secOfDay: Number(g[1]), relative: true }, s.slice(g[0].length)];
+    const t = TS_DMESG_T_RE.exec(s);
+    if (!t) return undefined;
+    if (t[0] === last.text) return [last.time, s.slice(t[0].length)];
+    const month = String(MONTHS.indexOf(t[1] ?? '') + 1).padStart(2, '0');
+    return [remember(t[0], timeOf(t[0], t[6], month, (t[2] ?? '').padStart(2, '0'), t[3], t[4], t[5], undefined)), s.slice(t[0].length)];
   }
   if (c >= 48 && c <= 57) {
     // Both bare shapes have "NN:" or "NNNN-" at the front: most digit-led lines (vmstat-less dumps, uptime) do not.
@@ -187,6 +195,10 @@ export type AsideReason = 'blank' | 'printk' | 'prompt' | 'command';
  * with the same text. Brackets around something else than a time are common tags.
  */
 const TAG_RE = /^(?:\[[^\]\s][^\]]{0,39}\]|<[^>\s][^>]{0,23}>|\([^)\s][^)]{0,23}\)|[\w.@-]{1,32}(?:\||:|>| \||-->))[ \t]*/;
+/** Lines of meminfo/status/smaps_rollup ("Key:  123 kB"), vmstat ("nr_x 12"), zones, free rows: what a dump written to
+ * /dev/kmsg is made of (a kernel message, "usb 1-1: reset ...", is not). */
+const KMSG_LINE_RE = /^(?:[A-Za-z_][\w()]*:\s+-?\d+(?: kB)?$|[a-z_][a-z0-9_]* -?\d+$|Node \d+, zone|\s|(?:Mem|Swap|Total|Low|High):\s|[0-9a-f]+-[0-9a-f]+ )/;
+
 /** A kernel file's opening words somewhere past the line's start (a cheap test before TAG_RE). */
 const mayHideOpener = (s: string): boolean =>
   s.indexOf('MemTotal:') > 0 || s.indexOf('slabinfo - ') > 0 || s.indexOf('Name:\t') > 0 || s.indexOf('nr_free_pages ') > 0;
@@ -208,6 +220,8 @@ export class LineCleaner {
   printkSec = NaN;
   /** The per-line prefix learnt from this log, if any. */
   tag: string | undefined;
+  /** The log's dumps went through /dev/kmsg (see clean()). */
+  private kmsg = false;
 
   /** Same as cleanLine(raw).text; `hints` (CHUNK_* bits) are promises about raw, never guesses. */
   clean(raw: string, hints = 0): string | undefined {
@@ -231,7 +245,13 @@ export class LineCleaner {
     if (isPrintk(s)) {
       const m = PRINTK_TIME_RE.exec(s);
       this.printkSec = m ? Number(m[1]) : NaN;
-      return this.setAside('printk', '');
+      // A loop that writes its dumps to /dev/kmsg: every line of them comes back with a printk stamp. Once a
+      // stamped line opens a kernel file, stamped lines shaped like a kernel file's are kept, stamp as their time.
+      const rest = m ? s.slice(m[0].length).replace(/^ /, '') : '';
+      if (!m || !(this.kmsg ? KMSG_LINE_RE.test(rest) || OPENER_RE.test(rest) || isSlabRow(rest) : OPENER_RE.test(rest))) return this.setAside('printk', '');
+      this.kmsg = true;
+      this.time = m[0] === last.text ? last.time : remember(m[0], { text: m[0], secOfDay: this.printkSec, relative: true, printk: true });
+      s = rest;
     }
     const noAt = (hints & CHUNK_NO_AT) !== 0;
     const prompt = noAt ? promptLengthNoAt(s) : promptLength(s);

@@ -354,7 +354,7 @@ class SampleClock {
       if (s.time) {
         const t = s.time;
         if (t.epochMs !== undefined) put('terminal', t.epochMs / 1000);
-        else if (t.relative) put('terminal-relative', t.secOfDay);
+        else if (t.relative) put(t.printk ? 'printk' : 'terminal-relative', t.secOfDay);
         else put('terminal-tod', this.timeOfDay('terminal-tod', t.secOfDay));
       }
     }
