@@ -164,8 +164,11 @@ export async function traceSampler(o: UserTraceOptions): Promise<UserTraceResult
   const meanBytes = o.exact === true ? 0 : o.sampleBytes ?? DEFAULT_SAMPLE_BYTES;
   const frames = Math.min(64, o.stackDepth ?? DEFAULT_FRAMES);
   // The socket must exist before the command starts: the scratch directory is ours, not the session's.
-  const dir = o.workDir ?? mkdtempSync(join(tmpdir(), 'memsleuth-sampler-'));
+  // A Unix socket path holds at most 107 bytes (sun_path): a deep TMPDIR falls back to /tmp.
+  const base = join(tmpdir(), 'memsleuth-sampler-XXXXXX', 'sampler.sock').length < 100 ? tmpdir() : '/tmp';
+  const dir = o.workDir ?? mkdtempSync(join(base, 'memsleuth-sampler-'));
   const socket = join(dir, 'sampler.sock');
+  if (socket.length >= 100) throw new TargetError(`The sampler's socket path "${socket}" is too long for a Unix socket (pass a shorter work directory)`, 'socket-path');
   const t0 = process.hrtime.bigint();
   const acc = new SampleAccumulator(t0);
   const stream = await listen(socket, acc);
