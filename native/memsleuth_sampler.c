@@ -87,16 +87,19 @@ static volatile int active;       /* sampling on: hooks do more than pass throug
 static int sock = -1;
 static volatile int send_lock;
 /* Adaptive interval, per thread: it starts at MIN_MEAN and doubles (up to mean_bytes, the configured cap) while the
- * thread takes more than ADAPT_SAMPLES samples in ADAPT_NS, and halves again when it takes ten times fewer. A
- * program that allocates little is sampled finely (a 50 KB/s leak gets ~10 samples a second) at no cost; a
- * malloc-bound loop reaches the cap within a few milliseconds. */
-#define MIN_MEAN 4096ull
+ * thread takes more than ADAPT_SAMPLES samples in ADAPT_NS (1,000 a second), and halves again when it takes ten
+ * times fewer. A program that allocates little is sampled finely (a 50 KB/s leak of 1 KB blocks gets ~30 samples a
+ * second) for ~0.3% of a core at most; a malloc-bound loop reaches the cap within a few milliseconds. The floor
+ * doubles for everyone when the address table is a quarter full, so a long trace of a leak never fills it. */
+#define MIN_MEAN 1024ull
 #define ADAPT_SAMPLES 64
 #define ADAPT_NS 64000000ull
 static uint64_t mean_bytes = 262144;
 static int max_frames = 32;
 static char sock_path[108];
 static volatile uint64_t dropped_table, dropped_send;
+static volatile uint64_t tracked_now;   /* addresses in the table */
+static volatile uint64_t floor_mean = MIN_MEAN;
 
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static int (*real_munmap)(void *, size_t);
@@ -128,6 +131,10 @@ static int track(uintptr_t p) {
     if ((cur == EMPTY || cur == TOMB) && __atomic_compare_exchange_n(slot, &cur, p, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
       uint8_t *f = &filter[hash_bits(p, FILTER_BITS)];
       if (__atomic_load_n(f, __ATOMIC_RELAXED) != 255) __atomic_add_fetch(f, 1, __ATOMIC_RELAXED);
+      /* A quarter full: double the floor; then again at 5/8, 13/16, ... (each doubling halves the inflow). */
+      uint64_t fl = __atomic_load_n(&floor_mean, __ATOMIC_RELAXED);
+      uint64_t limit = TABLE_SIZE - (((uint64_t)TABLE_SIZE / 4 * 3) >> __builtin_ctzll(fl / MIN_MEAN));
+      if (__atomic_add_fetch(&tracked_now, 1, __ATOMIC_RELAXED) > limit && fl < (1ull << 30)) __atomic_compare_exchange_n(&floor_mean, &fl, fl * 2, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
       return 1;
     }
   }
@@ -146,6 +153,7 @@ static int untrack(uintptr_t p) {
     if (cur == EMPTY) return 0;
     if (cur == p && __atomic_compare_exchange_n(slot, &cur, (uintptr_t)TOMB, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
       if (__atomic_load_n(f, __ATOMIC_RELAXED) != 255) __atomic_sub_fetch(f, 1, __ATOMIC_RELAXED);
+      __atomic_sub_fetch(&tracked_now, 1, __ATOMIC_RELAXED);
       return 1;
     }
   }
@@ -299,6 +307,8 @@ __attribute__((noinline)) static void slow_path(void *p, size_t size, int fn) {
     uint64_t dt = t - t_window_ns;
     if (dt < ADAPT_NS && t_mean < mean_bytes) t_mean = t_mean * 2 > mean_bytes ? mean_bytes : t_mean * 2;
     else if (dt > 10 * ADAPT_NS && t_mean > MIN_MEAN) t_mean = t_mean / 2 < MIN_MEAN ? MIN_MEAN : t_mean / 2;
+    uint64_t fl = __atomic_load_n(&floor_mean, __ATOMIC_RELAXED);
+    if (t_mean != 0 && t_mean < fl) t_mean = fl > mean_bytes ? mean_bytes : fl;
     t_window_ns = t;
     t_window_n = 0;
   }

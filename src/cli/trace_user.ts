@@ -55,7 +55,7 @@ export function defineTraceUser(cmd: Command, setExitCode: (code: number) => voi
     .argument('[command...]', 'command to launch and trace (after --)')
     .option('--pid <pid>', 'attach to this running process (it runs on, unchanged, after the trace)', pidOption('--pid'))
     .option('--engine <name>', 'sampler (sampling heap profiler, preloaded or injected) | first-touch (page faults: who touched new memory first; frees unseen) | bpftrace (malloc/free uprobes) | heaptrack', choice('--engine', ENGINES), 'sampler')
-    .option('--sample-bytes <size>', 'sampler: largest mean sampling interval (Poisson; each thread starts at 4K and widens it only while it takes over 1,000 samples a second)', size('--sample-bytes'), 256 * 1024)
+    .option('--sample-bytes <size>', 'sampler: largest mean sampling interval (Poisson; each thread starts at 1K and widens it only while it takes over 1,000 samples a second)', size('--sample-bytes'), 256 * 1024)
     .option('--exact', 'sampler: record every allocation (slower)')
     .option('--toolchain <prefix>', 'sampler: build it with PREFIXgcc (e.g. aarch64-linux-gnu-) and symbolize with PREFIXaddr2line')
     .option('--lib <path>', 'bpftrace: library holding the allocator (default: the C library the process maps)')

@@ -34,7 +34,7 @@ import { MapsKeeper, isAlive, waitForEnd, within } from './target.js';
 const run = promisify(execFile);
 
 /**
- * Cap of the mean sampling interval: 256 KiB. The library starts each thread at 4 KiB and doubles the interval while
+ * Cap of the mean sampling interval: 256 KiB. The library starts each thread at 1 KiB and doubles the interval while
  * the thread takes more than 1,000 samples a second, so only malloc-bound code reaches the cap. On the bench's 5 M
  * malloc(64)/free loop (9 ns a pair bare; CPU time of the loop) a fixed interval measured 1.15x with the hooks in and
  * sampling off, 1.5x at 128 KiB, 1.55x at 64 KiB, 1.8x at 32 KiB; see bench/trace_user.ts for the adaptive one.
@@ -249,7 +249,7 @@ async function buildResult(o: UserTraceOptions, s: Session, stream: Stream, r: {
   if (st.failedSends > 0) s.problems.push('the sampler could not send some records and switched itself off');
   for (const b of stream.broken) s.problems.push(`a sampler stream broke off: ${b}`);
   if (acc.pidOrder.length === 0) s.problems.push(s.target.launched ? 'the sampler never connected: is the program static, or does it reset LD_PRELOAD?' : 'the sampler never connected');
-  s.notes.push(r.meanBytes === 0 ? 'exact: every allocation recorded' : `sampling: Poisson, one sample per 4 KiB to ${Math.round(r.meanBytes / 1024)} KiB on average (adapted per thread to at most ~1,000 samples a second); live bytes are estimates with a standard error`);
+  s.notes.push(r.meanBytes === 0 ? 'exact: every allocation recorded' : `sampling: Poisson, one sample per 1 KiB to ${Math.round(r.meanBytes / 1024)} KiB on average (adapted per thread to at most ~1,000 samples a second); live bytes are estimates with a standard error`);
   if (acc.pidOrder.length > 1) s.notes.push(`processes: ${acc.pidOrder.join(', ')} (children that forked or exec'd speak for themselves)`);
   const result: UserTraceResult = {
     engine: 'sampler', pid: s.target.pid, sites: order.map((i) => sites[i] as AllocationSite), maps: mapsOf(s.target.pid) || s.maps.text,
