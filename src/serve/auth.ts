@@ -47,7 +47,9 @@ export function bearer(req: IncomingMessage): string | undefined {
   return m?.[1];
 }
 
-/** Host header values a loopback dashboard answers to. */
-export function allowedHosts(port: number): Set<string> {
-  return new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+/** Host header values a loopback dashboard answers to: the usual loopback names, and the address it is bound to (127.0.0.2). */
+export function allowedHosts(port: number, bound?: string): Set<string> {
+  const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+  if (bound !== undefined && bound !== '' && isLoopback(bound)) hosts.add(isIP(bound) === 6 ? `[${bound.toLowerCase()}]:${port}` : `${bound}:${port}`);
+  return hosts;
 }

@@ -32,12 +32,21 @@ export function sanitizeLabelName(name: string): string {
   return s.startsWith('__') ? `l${s}` : s;
 }
 
+/**
+ * Label values and HELP carry process and cache names a target chose. Besides the format's own escapes (\\, \",
+ * \n), every other control character (ESC, BEL: a terminal that curls /metrics would obey them) is written as the
+ * visible text \xNN (its backslash escaped, so a scrape reads back "\x1b", four characters).
+ */
+// eslint-disable-next-line no-control-regex
+const OTHER_CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
+const visible = (c: string): string => `\\\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+
 export function escapeLabelValue(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(OTHER_CONTROLS, visible);
 }
 
 export function escapeHelp(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(OTHER_CONTROLS, visible);
 }
 
 export function formatValue(v: number): string {

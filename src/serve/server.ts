@@ -51,6 +51,16 @@ export interface DashboardOptions {
   assetsDir?: string;
   /** Replaces the worker-thread analysis (tests). */
   analysisRunner?: AnalysisRunner;
+  /** A client must have sent its request headers within this time. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** A connection with no traffic either way for this long is closed (live streams send a heartbeat). Default 60 s. */
+  idleTimeoutMs?: number;
+  /**
+   * Open connections at most. Over it, the oldest connection that has not yet made an authorised request is
+   * closed to make room (idle sockets cannot lock authorised users out); when all are authorised, the new one
+   * is refused. Default 200 (a process often has 1024 descriptors, sometimes 512).
+   */
+  maxConnections?: number;
 }
 
 export interface Dashboard {
@@ -107,7 +117,9 @@ class DashboardServer {
   private readonly server: Server;
   private readonly feeds = new Map<number, LiveFeed>();
   private readonly streams = new Set<ServerResponse>();
+  /** Open connections, oldest first (a Set keeps insertion order); those that made an authorised request. */
   private readonly sockets = new Set<Socket>();
+  private readonly trusted = new WeakSet<Socket>();
   private readonly analysis: AnalysisCache;
   private readonly assetCache = new Map<string, Buffer>();
   private readonly assetsDir: string;
@@ -120,8 +132,33 @@ class DashboardServer {
     this.pollMs = options.pollMs ?? 250;
     this.assetsDir = options.assetsDir ?? DEFAULT_ASSETS_DIR;
     this.analysis = new AnalysisCache(options.dbPath, options.analysisRefreshSec ?? 10, options.analysisRunner);
-    this.server = createServer((req, res) => this.onRequest(req, res));
-    this.server.on('connection', (s) => { this.sockets.add(s); s.once('close', () => this.sockets.delete(s)); });
+    const headersTimeout = options.headersTimeoutMs ?? 10_000;
+    this.server = createServer({
+      headersTimeout,
+      // Node checks the header and request timeouts on this period: at most a fifth of the timeout late.
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 5))),
+      requestTimeout: Math.max(headersTimeout, 30_000),
+      keepAliveTimeout: 5_000,
+    }, (req, res) => this.onRequest(req, res));
+    const idle = options.idleTimeoutMs ?? 60_000;
+    const cap = options.maxConnections ?? 200;
+    this.server.on('connection', (s: Socket) => {
+      if (this.sockets.size >= cap && !this.makeRoom()) { s.destroy(); return; }
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+      s.setTimeout(idle, () => s.destroy());
+    });
+  }
+
+  /** Closes the oldest connection not yet authorised; false when every open one is. */
+  private makeRoom(): boolean {
+    for (const s of this.sockets) {
+      if (this.trusted.has(s)) continue;
+      this.sockets.delete(s);
+      s.destroy();
+      return true;
+    }
+    return false;
   }
 
   listen(host: string, port: number): Promise<void> {
@@ -184,6 +221,7 @@ class DashboardServer {
     const path = url.pathname;
 
     if (!this.authorized(req, res, url)) return;
+    this.trusted.add(req.socket);
     if (path === '/' && this.token !== undefined && url.searchParams.has('token')) {
       // The token is in the cookie now: drop it from the address bar and history.
       res.setHeader('Location', '/');
@@ -210,7 +248,7 @@ class DashboardServer {
 
   private authorized(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
     if (this.token === undefined) {
-      if (this.loopback && !allowedHosts(this.port).has((req.headers.host ?? '').toLowerCase())) {
+      if (this.loopback && !allowedHosts(this.port, this.address).has((req.headers.host ?? '').toLowerCase())) {
         sendText(res, 403, 'Forbidden: unexpected Host header (open the dashboard through 127.0.0.1 or localhost)\n');
         return false;
       }
