@@ -180,7 +180,7 @@ export function framedLog(copies: number): string {
   return out.join('');
 }
 
-test('framed logs (memsleuth script) take the fast path: frames, date, uptime, boot_id, meminfo, buddyinfo', () => {
+test('framed logs (memsleuth script) take the fast path: frames, date, uptime, boot_id, meminfo, buddyinfo, processes', () => {
   const text = framedLog(2);
   assert.ok(canTakeFastPath(Buffer.from(text.slice(0, 65536))));
   withFile(text, (path) => {
@@ -196,9 +196,24 @@ test('framed logs (memsleuth script) take the fast path: frames, date, uptime, b
     assert.equal(par.path, 'fast');
     assert.deepStrictEqual(par.got, want, 'parallel');
   });
-  // A frame the fast path does not read (a process's status) hands over to the generic path, same answer.
+  // With the processes' frames (status, smaps_rollup per pid), one of them unreadable (the process had gone), on
+  // one core and on two; then a frame the fast path does not read (a user-declared file) hands over, same answer.
   const full = fixtures(/^capture-dialects-framed-local\.txt$/)[0]?.text ?? '';
-  withFile(`${text}${full}`, (path) => {
+  const gone = full.replace(/(@@ms script sec status 8650\n)[\s\S]*?@@ms script end 0\n/, "$1cat: can't open '/proc/8650/status': No such file or directory\n@@ms script end 1\n");
+  assert.notEqual(gone, full);
+  withFile(`${text}${gone}`, (path) => {
+    const want = reference(path, 5);
+    assert.ok(want.some((w) => w.meta.warnings.some((x) => /unreadable on the target \(cat exit status 1\)/.test(x.reason))));
+    assert.ok(want.every((w) => w.meta.pids === undefined || w.meta.pids.length === 3));
+    const seq = series(path, { intervalSec: 5, parallel: false });
+    assert.equal(seq.path, 'fast');
+    assert.deepStrictEqual(seq.got, want);
+    const par = series(path, { intervalSec: 5, parallel: { minBytes: 0, rangeBytes: 50_000, workers: 1, maxPending: 2 } });
+    assert.equal(par.path, 'fast');
+    assert.deepStrictEqual(par.got, want, 'parallel');
+  });
+  const vendor = full.replace('@@ms script sec buddyinfo\n', '@@ms script sec vendor_heap\nheap 12\n@@ms script end 0\n@@ms script sec buddyinfo\n');
+  withFile(`${text}${vendor}`, (path) => {
     const want = reference(path, 5);
     const { got, path: how } = series(path, { intervalSec: 5, parallel: false });
     assert.equal(how, 'fast+generic');

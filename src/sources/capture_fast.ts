@@ -21,7 +21,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { isAscii } from 'node:buffer';
 import { warning } from '../model/parsed.js';
-import { keyPart, type SeriesValues } from '../model/series.js';
+import { keyPart, processKey, type SeriesValues } from '../model/series.js';
 import type { SnapshotWarning } from '../model/snapshot.js';
 import type { FreeRow } from '../model/proc_files.js';
 import { DEFAULT_PAGE_SIZE } from '../model/units.js';
@@ -30,6 +30,9 @@ import { FREE_ROW_RE, SHAPES, SHAPE_OF, isSeparator } from '../capture/shapes.js
 import { MARKER, parseMarker } from '../capture/markers.js';
 import { parseBootId, parseDate, parseUptime } from '../capture/clock.js';
 import { parseBuddyinfo } from '../parse/buddyinfo.js';
+import { parseStatus } from '../parse/status.js';
+import { parseSmapsRollup } from '../parse/smaps_rollup.js';
+import type { ProcessSample } from '../model/snapshot.js';
 import type { SampleTimestamp } from './capture_file.js';
 import { parseFree } from '../parse/free.js';
 import type { SeriesMeta, SeriesOptions } from './capture_file.js';
@@ -185,22 +188,27 @@ const COMMAND_WORDS: ReadonlySet<string> = new Set([
   'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash', 'date', 'uptime', 'head', 'tail', 'grep',
 ]);
 const MEMTOTAL = Buffer.from('MemTotal:');
+/** SeriesFlattener's per-process series, in its order (model/series.ts). */
+const STATUS_SERIES = ['VmRSS', 'VmSize', 'VmSwap', 'RssAnon', 'RssFile', 'RssShmem', 'VmPTE', 'VmData'] as const;
+const PROC_SUFFIXES = ['uss', 'pss', 'rss', 'swap', 'vss', 'swap_pss', 'anon', ...STATUS_SERIES.map((k) => `status.${k}`), 'threads', 'fdsize', 'ppid'];
 const NOT_NAMES: readonly Buffer[] = [...COMMAND_WORDS, 'tunables', 'slabdata'].map((w) => Buffer.from(w));
 const TUNABLES = Buffer.from('tunables');
 const SLABDATA = Buffer.from('slabdata');
 
 const enum Mode { None, Meminfo, Slab, Free, Vmstat, Lines }
-const KIND_BIT = { meminfo: 1, slabinfo: 2, free: 4, vmstat: 8, buddyinfo: 16, date: 32, uptime: 64, boot_id: 128 } as const;
+const KIND_BIT = { meminfo: 1, slabinfo: 2, free: 4, vmstat: 8, buddyinfo: 16, date: 32, uptime: 64, boot_id: 128, status: 256, smaps_rollup: 512 } as const;
+const PER_PROCESS_BITS = KIND_BIT.status | KIND_BIT.smaps_rollup;
 type FastKind = keyof typeof KIND_BIT;
 const MODE_OF: Record<FastKind, Mode> = {
   meminfo: Mode.Meminfo, slabinfo: Mode.Slab, free: Mode.Free, vmstat: Mode.Vmstat, buddyinfo: Mode.Lines, date: Mode.Lines, uptime: Mode.Lines, boot_id: Mode.Lines,
+  status: Mode.Lines, smaps_rollup: Mode.Lines,
 };
 /**
  * The kinds this path reads; the first three in free-form logs too (their line counts are ResumePoint.counts), all
  * of them inside frame markers (`memsleuth script` logs).
  */
-export const FAST_KINDS: readonly FastKind[] = ['meminfo', 'slabinfo', 'free', 'vmstat', 'buddyinfo', 'date', 'uptime', 'boot_id'];
-const KIND_INDEX: Record<FastKind, number> = { meminfo: 0, slabinfo: 1, free: 2, vmstat: 3, buddyinfo: 4, date: 5, uptime: 6, boot_id: 7 };
+export const FAST_KINDS: readonly FastKind[] = ['meminfo', 'slabinfo', 'free', 'vmstat', 'buddyinfo', 'date', 'uptime', 'boot_id', 'status', 'smaps_rollup'];
+const KIND_INDEX: Record<FastKind, number> = { meminfo: 0, slabinfo: 1, free: 2, vmstat: 3, buddyinfo: 4, date: 5, uptime: 6, boot_id: 7, status: 8, smaps_rollup: 9 };
 /** Kinds whose line count the sectionizer carries from sample to sample (ResumePoint.counts). */
 const COUNTED = 3;
 /** FastScan.openKind of a sample opened by a "begin" marker, before any section. */
@@ -316,6 +324,11 @@ export class FastScan {
   private dateMs: number | undefined;
   private uptimeSec: number | undefined;
   private bootId: string | undefined;
+  /** Processes of the open sample, in the order the snapshot would list them; the open section's pid. */
+  private procs = new Map<number, ProcessSample>();
+  private secPid = -1;
+  /** Key numbers of a process's series, by its key base ("proc.comm:pid"), in PROC_SUFFIXES order. */
+  private readonly procKeys = new Map<string, Int32Array>();
   private readonly vmNames = new Names();
   private readonly vmKey: number[] = [];
   private vmFollow = new Int32Array(512).fill(-1);
@@ -742,9 +755,12 @@ export class FastScan {
         this.noteOpen(BEGIN_KIND);
         return;
       case 'sec': {
-        if (this.explicit || !this.sampleExplicit || m.pid !== undefined || !Object.hasOwn(KIND_BIT, m.name)) throw new Stop();
+        if (this.explicit || !this.sampleExplicit || !Object.hasOwn(KIND_BIT, m.name)) throw new Stop();
         const kind = m.name as FastKind;
-        if (kind === 'free' || (this.kinds & KIND_BIT[kind]) !== 0) throw new Stop();
+        const perProcess = (KIND_BIT[kind] & PER_PROCESS_BITS) !== 0;
+        if (perProcess !== (m.pid !== undefined)) throw new Stop();
+        if (kind === 'free' || (!perProcess && (this.kinds & KIND_BIT[kind]) !== 0)) throw new Stop();
+        this.secPid = m.pid ?? -1;
         this.explicit = true;
         this.mode = MODE_OF[kind];
         this.secName = kind;
@@ -760,7 +776,17 @@ export class FastScan {
       }
       case 'end':
         if (!this.explicit) return;
-        if (m.status !== 0) throw new Stop();
+        if (m.status !== 0) {
+          // A process gone between the glob and the cat: toSnapshot() notes it and reads nothing of it.
+          if (this.secPid < 0) throw new Stop();
+          const w = warning(0, this.secText.join(' ').trim(), `unreadable on the target (cat exit status ${m.status})`, 'info');
+          this.warnings.push({ ...w, line: this.secFirst, source: `/proc/${this.secPid}/${this.secName}` });
+          this.sections.push(this.secName);
+          this.secText = [];
+          this.mode = Mode.None;
+          this.explicit = false;
+          return;
+        }
         this.closeSection();
         return;
       case 'done':
@@ -986,9 +1012,60 @@ export class FastScan {
       this.freeSwap = r.value.swap;
     }
     this.mode = Mode.None;
-    this.kinds |= KIND_BIT[this.secName];
+    if ((KIND_BIT[this.secName] & PER_PROCESS_BITS) === 0) this.kinds |= KIND_BIT[this.secName];
     this.sections.push(this.secName);
     if (KIND_INDEX[this.secName] < COUNTED) this.counts[KIND_INDEX[this.secName]] = this.secLines;
+  }
+
+  private process(pid: number, comm: string | undefined): ProcessSample {
+    let p = this.procs.get(pid);
+    if (!p) {
+      p = { pid, comm: comm ?? String(pid) };
+      this.procs.set(pid, p);
+    } else if (comm !== undefined) p.comm = comm;
+    return p;
+  }
+
+  /** The open sample's processes into the row, as SeriesFlattener flattens them (key numbers kept per process). */
+  private processValues(n: number): number {
+    const row = this.row;
+    for (const p of this.procs.values()) {
+      const base = processKey(p.comm, p.pid);
+      let ids = this.procKeys.get(base);
+      if (!ids) {
+        ids = Int32Array.from(PROC_SUFFIXES, (sfx) => row.keys.id(`${base}.${sfx}`));
+        if (this.procKeys.size > 100_000) this.procKeys.clear();
+        this.procKeys.set(base, ids);
+        this.keysGrown();
+      }
+      growRow(row, 0, n + PROC_SUFFIXES.length);
+      const put = (i: number, v: number | undefined): void => {
+        if (v === undefined) return;
+        const k = (ids as Int32Array)[i] as number;
+        row.values[k] = v;
+        row.ids[n++] = k;
+      };
+      const m = p.memory;
+      if (m) {
+        put(0, m.uss);
+        put(1, m.pss);
+        put(2, m.rss);
+        put(3, m.swap);
+        put(4, m.vss);
+        put(5, m.swapPss);
+      }
+      const st = p.status;
+      const rssAnon = st?.bytes['RssAnon'];
+      if (rssAnon !== undefined) put(6, rssAnon + (st?.bytes['VmSwap'] ?? 0));
+      else if (m?.anon !== undefined) put(6, m.anon + m.swap);
+      if (st) {
+        STATUS_SERIES.forEach((k, i) => put(7 + i, st.bytes[k]));
+        put(7 + STATUS_SERIES.length, st.threads);
+        put(8 + STATUS_SERIES.length, st.fdSize);
+        put(9 + STATUS_SERIES.length, st.ppid);
+      }
+    }
+    return n;
   }
 
   /** A closed buddyinfo/date/uptime/boot_id section: read as the generic path reads it, or Stop. */
@@ -1019,6 +1096,20 @@ export class FastScan {
         this.bootId = b;
         return;
       }
+      case 'status': {
+        // As toSnapshot() reads it; anything it would warn about is the generic path's.
+        const r = parseStatus(lines.length ? `${lines.join('\n')}\n` : '');
+        if (r.warnings.length > 0 || r.value.pid !== this.secPid || this.procs.get(this.secPid)?.status) throw new Stop();
+        this.process(this.secPid, r.value.name).status = r.value;
+        return;
+      }
+      case 'smaps_rollup': {
+        const r = parseSmapsRollup(lines.length ? `${lines.join('\n')}\n` : '');
+        const p = this.process(this.secPid, undefined);
+        if (r.warnings.length > 0 || p.memory !== undefined) throw new Stop();
+        p.memory = r.value.memory;
+        return;
+      }
       default:
         throw new Stop();
     }
@@ -1041,6 +1132,7 @@ export class FastScan {
     this.freeMem = undefined;
     this.freeSwap = undefined;
     this.sampleExplicit = false;
+    this.procs = new Map();
     this.vmK.length = 0;
     this.dateMs = undefined;
     this.uptimeSec = undefined;
@@ -1064,6 +1156,7 @@ export class FastScan {
     ids = row.ids;
     for (const k of this.slabK) ids[n++] = k;
     for (const k of this.vmK) ids[n++] = k;
+    n = this.processValues(n);
     row.count = n;
     let timestamp: SampleTimestamp;
     if (this.sampleExplicit) {
@@ -1079,6 +1172,7 @@ export class FastScan {
       index: this.index, firstLine: this.firstLine, sections: this.sections, kinds: this.sections.slice(),
       timestamp, warnings: this.warnings,
     };
+    if (this.procs.size > 0) meta.pids = [...this.procs.keys()];
     this.index++;
     this.onRow(sec, row, meta);
   }

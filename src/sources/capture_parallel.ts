@@ -48,9 +48,13 @@ export interface RangeResult {
   source: number;
   error?: string;
   samples: number;
-  /** Per sample (HDR slots): number of values, first line, section kinds (4 bits each, FAST_KINDS index + 1, in two
-   * words of 7); arrays may be longer than used. */
+  /** Per sample (HDR slots): number of values, first line, where its section kinds start in `secs` and how many,
+   * where its pids start in `pids` and how many; arrays may be longer than used. */
   hdr: Int32Array<ArrayBuffer>;
+  /** Section kinds (FAST_KINDS indexes) of the samples, one after another. */
+  secs: Uint8Array<ArrayBuffer>;
+  /** Pids of the samples' processes, one after another. */
+  pids: Int32Array<ArrayBuffer>;
   /** Per sample (3 slots): a framed sample's date (s; NaN for a sample timed by its index), epoch ms, uptime (NaN: none). */
   times: Float64Array<ArrayBuffer>;
   /** Per sample: a framed sample's boot id. */
@@ -91,8 +95,7 @@ const NEEDLE = Buffer.from('\nMemTotal:');
 /** In a framed log (`memsleuth script`), ranges start at a sample's "@@ms TAG begin" line. */
 const FRAMED_NEEDLE = Buffer.from('\n@@ms ');
 const BEGIN = Buffer.from(' begin');
-const HDR = 4;
-const SECTIONS_PER_WORD = 7;
+const HDR = 6;
 /** A worker that has posted nothing for this long is taken for dead: the scan goes on without it. */
 const STALL_MS = 60_000;
 
@@ -140,6 +143,10 @@ export class RangeParser {
   private readonly bufs = new ScanBuffers();
   private readonly fd: number;
   private hdr = new Int32Array(0);
+  private secs = new Uint8Array(0);
+  private nSecs = 0;
+  private pids = new Int32Array(0);
+  private nPids = 0;
   private times = new Float64Array(0);
   private bootIds: (string | undefined)[] = [];
   private ids = new Int32Array(0);
@@ -159,6 +166,10 @@ export class RangeParser {
     // Fresh arrays each time (a worker gives them away), sized from the last range's.
     this.hdr = new Int32Array(Math.max(HDR * 256, this.nSamples * HDR + 128));
     this.times = new Float64Array(this.hdr.length / HDR * 3);
+    this.secs = new Uint8Array(Math.max(4096, this.nSecs + (this.nSecs >> 3)));
+    this.pids = new Int32Array(Math.max(256, this.nPids + (this.nPids >> 3)));
+    this.nSecs = 0;
+    this.nPids = 0;
     this.bootIds = [];
     this.ids = new Int32Array(Math.max(1 << 14, this.nValues + (this.nValues >> 4)));
     this.values = new Float64Array(this.ids.length);
@@ -176,7 +187,7 @@ export class RangeParser {
     this.sentKeys = this.keys.size;
     const r: RangeResult = {
       k, source: this.source, samples: this.nSamples,
-      hdr: this.hdr, times: this.times, bootIds: this.bootIds, ids: this.ids, values: this.values,
+      hdr: this.hdr, secs: this.secs, pids: this.pids, times: this.times, bootIds: this.bootIds, ids: this.ids, values: this.values,
       newKeys, warnings: this.warnings, how, lines: scan.lineNo - 1,
       firstOpenLine: scan.firstOpenLine, firstOpenKind: scan.firstOpenKind, joinKind: scan.openKind, carry: scan.sampleCarry(),
       aside: Array.from(scan.aside),
@@ -205,17 +216,27 @@ export class RangeParser {
       v.set(this.values);
       this.values = v;
     }
-    const code = [0, 0];
-    if (meta.sections.length > 2 * SECTIONS_PER_WORD) throw new Error('too many sections in one sample for the parallel path');
-    meta.sections.forEach((s, j) => {
-      const w = j < SECTIONS_PER_WORD ? 0 : 1;
-      code[w] = (code[w] as number) | ((FAST_KINDS.indexOf(s as (typeof FAST_KINDS)[number]) + 1) << (4 * (j % SECTIONS_PER_WORD)));
-    });
+    const sections = meta.sections;
+    const pids = meta.pids ?? [];
+    if (this.nSecs + sections.length > this.secs.length) {
+      const a = new Uint8Array(2 * (this.nSecs + sections.length));
+      a.set(this.secs);
+      this.secs = a;
+    }
+    if (this.nPids + pids.length > this.pids.length) {
+      const a = new Int32Array(2 * (this.nPids + pids.length));
+      a.set(this.pids);
+      this.pids = a;
+    }
     const h = this.nSamples * HDR;
     this.hdr[h] = n;
     this.hdr[h + 1] = meta.firstLine;
-    this.hdr[h + 2] = code[0] as number;
-    this.hdr[h + 3] = code[1] as number;
+    this.hdr[h + 2] = this.nSecs;
+    this.hdr[h + 3] = sections.length;
+    this.hdr[h + 4] = this.nPids;
+    this.hdr[h + 5] = pids.length;
+    for (const sec of sections) this.secs[this.nSecs++] = FAST_KINDS.indexOf(sec as (typeof FAST_KINDS)[number]);
+    for (const pid of pids) this.pids[this.nPids++] = pid;
     const ts = meta.timestamp;
     const framed = ts.source !== 'index';
     this.times[this.nSamples * 3] = framed ? ts.sec : NaN;
@@ -261,7 +282,7 @@ export function runWorker(job: WorkerJob): void {
       } catch (e) {
         r = failed(k, job.source, e);
       }
-      job.port.postMessage(r, [r.hdr.buffer, r.times.buffer, r.ids.buffer, r.values.buffer]);
+      job.port.postMessage(r, [r.hdr.buffer, r.secs.buffer, r.pids.buffer, r.times.buffer, r.ids.buffer, r.values.buffer]);
       Atomics.add(ctl, POSTED, 1);
       Atomics.notify(ctl, POSTED);
     }
@@ -273,7 +294,7 @@ export function runWorker(job: WorkerJob): void {
 
 function failed(k: number, source: number, e: unknown): RangeResult {
   return {
-    k, source, error: e instanceof Error ? e.message : String(e), samples: 0, hdr: new Int32Array(0), times: new Float64Array(0), bootIds: [], ids: new Int32Array(0),
+    k, source, error: e instanceof Error ? e.message : String(e), samples: 0, hdr: new Int32Array(0), secs: new Uint8Array(0), pids: new Int32Array(0), times: new Float64Array(0), bootIds: [], ids: new Int32Array(0),
     values: new Float64Array(0), newKeys: [], warnings: [], how: 'badjoin', lines: 0, firstOpenLine: -1, firstOpenKind: -1,
     joinKind: -1, carry: { counts: [...NO_COUNTS], freeHeader: undefined }, aside: [],
   };
@@ -350,7 +371,8 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
       }
       row.count = n;
       const sections: string[] = [];
-      for (let w = 2; w < HDR; w++) for (let c = hdr[HDR * s + w] as number; c !== 0; c >>>= 4) sections.push(FAST_KINDS[(c & 15) - 1] as string);
+      const secFrom = hdr[HDR * s + 2] as number;
+      for (let j = secFrom; j < secFrom + (hdr[HDR * s + 3] as number); j++) sections.push(FAST_KINDS[r.secs[j] as number] as string);
       const warnings: SnapshotWarning[] = [];
       for (const w of r.warnings) if (w.sample === s) warnings.push({ ...w.warning, line: w.warning.line + carry.line });
       const index = carry.index + s;
@@ -369,6 +391,9 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
         index, firstLine: carry.line + (hdr[HDR * s + 1] as number), sections, kinds: sections.slice(),
         timestamp, warnings,
       };
+      const pidFrom = hdr[HDR * s + 4] as number;
+      const pidCount = hdr[HDR * s + 5] as number;
+      if (pidCount > 0) meta.pids = Array.from(r.pids.subarray(pidFrom, pidFrom + pidCount));
       onRow(sec, row, meta);
     }
     if (r.how === 'join' || r.how === 'eof') for (let i = 0; i < r.aside.length; i++) aside[i] = (aside[i] ?? 0) + (r.aside[i] as number);
