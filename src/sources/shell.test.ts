@@ -161,9 +161,32 @@ test('a sample that hangs times out, the shell is restarted, the next sample car
   const events: LinkEvent['kind'][] = [];
   target.onLink((e) => events.push(e.kind));
   try {
+    await target.sample(plan(0));
+    const lastGoodDone = Date.now();
     await assert.rejects(target.sample(plan(0, { watch: [parseWatchSpec(join(dir, 'fifo'))] })), (e: unknown) => e instanceof TargetError && e.code === 'timeout');
     const s = await target.sample(plan(1));
     assert.ok(s.gap && s.gap.upAtMs >= s.gap.downAtMs && /no answer within 3000 ms/.test(s.gap.reason));
+    // The hole starts at the last good sample, not 3 s later when the timeout noticed it.
+    assert.ok(s.gap.downAtMs <= lastGoodDone, `gap from ${s.gap.downAtMs}, last good sample done at ${lastGoodDone}`);
+    assert.deepEqual(events, ['down', 'up']);
+    assert.ok(s.snapshot.meminfo);
+  } finally {
+    await target.close();
+  }
+});
+
+test('a link that comes back is used at the next sample, however long the backoff has grown', async () => {
+  // A backoff of an hour: only a sample that is due can bring the link back within the test.
+  const target = await ShellTarget.connect({ via: 'sh', backoff: { initialMs: 3_600_000, jitter: 0 }, waitForLinkMs: 600_000 });
+  const events: LinkEvent['kind'][] = [];
+  target.onLink((e) => events.push(e.kind));
+  try {
+    await target.sample(plan(0));
+    const down = new Promise<void>((resolve) => { const off = target.onLink((e) => { if (e.kind === 'down') { off(); resolve(); } }); });
+    process.kill(target.childPid as number, "SIGKILL");
+    await down;
+    const s = await target.sample(plan(1));
+    assert.ok(s.gap, 'the sample after the drop carries the gap');
     assert.deepEqual(events, ['down', 'up']);
     assert.ok(s.snapshot.meminfo);
   } finally {

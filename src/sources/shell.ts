@@ -274,10 +274,14 @@ export abstract class FramedTarget implements Target {
   private readonly parser = new FrameParser(newNonce());
   private pending: Pending | undefined;
   private downAtMs = 0;
+  /** When the last sample (or the connection) succeeded: a gap starts there, not when its timeout fired. */
+  private lastGoodAtMs: number | undefined;
   private downReason = '';
   private pendingGap: LinkGap | undefined;
   private reconnecting: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** A sample is waiting for the link: the reconnection loop's next sleep is skipped. */
+  private hurry = false;
   private busy = false;
   private access_: AccessReport | undefined;
   /** Called with every chunk while connecting (login prompts); set by the handshake. */
@@ -366,6 +370,7 @@ export abstract class FramedTarget implements Target {
     await this.open();
     this.state = 'up';
     this.access_ = await this.probeAccess();
+    this.lastGoodAtMs = Date.now();
   }
 
   /** Connects a freshly built target, closing it again when the first connection fails (no child left behind). */
@@ -428,9 +433,11 @@ export abstract class FramedTarget implements Target {
     const link = this.link;
     this.link = undefined;
     this.state = 'down';
-    this.downAtMs = Date.now();
+    const now = Date.now();
+    // A hung shell is noticed only when its sample times out: nothing came since the last good sample.
+    this.downAtMs = Math.min(now, this.lastGoodAtMs ?? now);
     this.downReason = reason;
-    this.events.emit({ kind: 'down', atMs: this.downAtMs, reason });
+    this.events.emit({ kind: 'down', atMs: now, reason });
     const p = this.pending;
     this.pending = undefined;
     p?.reject(new TargetError(`Lost the link to target "${this.name}" during a sample: ${reason}`, 'link-down'));
@@ -453,6 +460,7 @@ export abstract class FramedTarget implements Target {
       }
       if (this.state !== 'down') { await this.link?.close(); this.link = undefined; return; }
       this.state = 'up';
+      this.hurry = false;
       const gap: LinkGap = { downAtMs: this.downAtMs, upAtMs: Date.now(), reason: this.downReason, attempts: attempt };
       this.pendingGap = gap;
       this.events.emit({ kind: 'up', atMs: gap.upAtMs, gap });
@@ -462,6 +470,7 @@ export abstract class FramedTarget implements Target {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      if (this.hurry) { this.hurry = false; resolve(); return; }
       const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
       this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
     });
@@ -498,7 +507,9 @@ export abstract class FramedTarget implements Target {
         };
         link.write(`${buildPlanCommand(nonce, plan).join('\n')}\n`);
       });
-      const out = framedToTargetSample(framed, plan, { sentAtMs, doneAtMs: Date.now() }, this.access_?.root);
+      const doneAtMs = Date.now();
+      this.lastGoodAtMs = doneAtMs;
+      const out = framedToTargetSample(framed, plan, { sentAtMs, doneAtMs }, this.access_?.root);
       if (this.pendingGap) { out.gap = this.pendingGap; this.pendingGap = undefined; }
       return out;
     } finally {
@@ -506,9 +517,15 @@ export abstract class FramedTarget implements Target {
     }
   }
 
+  /**
+   * A sample is due while the link is down: try now instead of at the end of the backoff (which grows to
+   * 30 s), so a link that came back is used within one sampling interval; retries stay at most one per sample.
+   */
   private async waitForLink(): Promise<void> {
     const r = this.reconnecting;
     if (!r) return;
+    // Cuts the backoff sleep short, or skips the next one when the old link is still being closed.
+    if (this.wake) this.wake(); else this.hurry = true;
     let t: NodeJS.Timeout | undefined;
     await Promise.race([r, new Promise<void>((resolve) => { t = setTimeout(resolve, this.opts.waitForLinkMs); })]);
     clearTimeout(t);
