@@ -27,7 +27,7 @@ import type { FreeRow } from '../model/proc_files.js';
 import { DEFAULT_PAGE_SIZE } from '../model/units.js';
 import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls } from '../capture/terminal_noise.js';
 import { FREE_ROW_RE, SHAPES, SHAPE_OF, isSeparator } from '../capture/shapes.js';
-import { MARKER, parseMarker } from '../capture/markers.js';
+import { MARKER, parseMarker, type Marker } from '../capture/markers.js';
 import { parseBootId, parseDate, parseUptime } from '../capture/clock.js';
 import { parseBuddyinfo } from '../parse/buddyinfo.js';
 import { parseStatus } from '../parse/status.js';
@@ -188,6 +188,8 @@ const COMMAND_WORDS: ReadonlySet<string> = new Set([
   'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash', 'date', 'uptime', 'head', 'tail', 'grep',
 ]);
 const MEMTOTAL = Buffer.from('MemTotal:');
+/** A buddyinfo line parseBuddyinfo takes without a warning (counts short enough to be exact doubles). */
+const BUDDY_LINE_RE = /^\s*Node\s+\d{1,9},\s*zone\s+[^\s,]+(?:\s+\d{1,15})+\s*$/;
 /** SeriesFlattener's per-process series, in its order (model/series.ts). */
 const STATUS_SERIES = ['VmRSS', 'VmSize', 'VmSwap', 'RssAnon', 'RssFile', 'RssShmem', 'VmPTE', 'VmData'] as const;
 const PROC_SUFFIXES = ['uss', 'pss', 'rss', 'swap', 'vss', 'swap_pss', 'anon', ...STATUS_SERIES.map((k) => `status.${k}`), 'threads', 'fdsize', 'ppid'];
@@ -324,6 +326,8 @@ export class FastScan {
   private dateMs: number | undefined;
   private uptimeSec: number | undefined;
   private bootId: string | undefined;
+  /** Marker lines seen, parsed (markers.ts Marker objects are never changed). */
+  private readonly markers: { bytes: Uint8Array; marker: Marker }[] = [];
   /** Processes of the open sample, in the order the snapshot would list them; the open section's pid. */
   private procs = new Map<number, ProcessSample>();
   private secPid = -1;
@@ -742,9 +746,22 @@ export class FastScan {
   private markerLine(buf: Buffer, st: number, nl: number): void {
     let e = nl;
     while (e > st && (buf[e - 1] === CR || isBlank(buf[e - 1] as number))) e--;
-    if (!plainAtLine(buf, st, e)) throw new Stop();
-    const m = parseMarker(buf.toString('latin1', st, e));
-    if (!m) throw new Stop();
+    // A loop prints the same few marker lines every round: each is parsed once.
+    let m: Marker | undefined;
+    const cache = this.markers;
+    for (let i = 0; i < cache.length; i++) {
+      const c = cache[i] as { bytes: Uint8Array; marker: Marker };
+      if (c.bytes.length === e - st && sameBytes(c.bytes, buf, st, e)) {
+        m = c.marker;
+        break;
+      }
+    }
+    if (!m) {
+      if (!plainAtLine(buf, st, e)) throw new Stop();
+      m = parseMarker(buf.toString('latin1', st, e));
+      if (!m) throw new Stop();
+      if (cache.length < 24) cache.push({ bytes: Uint8Array.from(buf.subarray(st, e)), marker: m });
+    }
     switch (m.op) {
       case 'begin':
         if (this.explicit) throw new Stop();
@@ -1075,7 +1092,8 @@ export class FastScan {
     switch (this.secName) {
       case 'buddyinfo': {
         // Not a series (OOM watermarks come from zoneinfo): only what the parser would warn about matters.
-        if (lines.length === 0 || parseBuddyinfo(`${lines.join('\n')}\n`).warnings.length > 0) throw new Stop();
+        // Lines of the usual shape are what parseBuddyinfo reads without a word; others are asked of it.
+        if (lines.length === 0 || (!lines.every((l) => BUDDY_LINE_RE.test(l)) && parseBuddyinfo(`${lines.join('\n')}\n`).warnings.length > 0)) throw new Stop();
         return;
       }
       case 'date': {

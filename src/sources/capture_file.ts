@@ -433,6 +433,7 @@ export class ClockWatch {
   private lastBootId: string | undefined;
   private segment = 1;
   private readonly intervals: number[] = [];
+  private smallest = Infinity;
   constructor(private readonly report: ClockReport) {}
 
   observe(ts: SampleTimestamp, index: number): void {
@@ -457,14 +458,18 @@ export class ClockWatch {
       if (!ts.reboot) this.note('backwards', index);
     } else if (d === 0) this.note('repeats', index);
     else {
-      const s = [...this.intervals].sort((a, b) => a - b);
-      const period = s[Math.floor(s.length / 2)] ?? d;
-      if (s.length >= 3 && d > Math.max(3 * period, period + 2)) {
-        r.counts.jumps++;
-        if (r.jumps.length < MAX_LISTED) r.jumps.push({ index, fromSec: prev, toSec: ts.sec });
+      // The period (median of the last intervals) is only worked out for an interval that may be a jump.
+      if (this.intervals.length >= 3 && d > 3 * this.smallest) {
+        const s = [...this.intervals].sort((a, b) => a - b);
+        const period = s[Math.floor(s.length / 2)] as number;
+        if (d > Math.max(3 * period, period + 2)) {
+          r.counts.jumps++;
+          if (r.jumps.length < MAX_LISTED) r.jumps.push({ index, fromSec: prev, toSec: ts.sec });
+        }
       }
       this.intervals.push(d);
       if (this.intervals.length > 15) this.intervals.shift();
+      this.smallest = Math.min(...this.intervals);
     }
   }
 
