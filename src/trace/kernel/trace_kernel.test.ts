@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AllocationSite } from '../../model/allocation_site.js';
@@ -65,7 +65,10 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
     if (typeof bin !== 'string') throw new Error(bin.skip);
     fdChurn = bin;
   });
-  after(() => { mountUndo.runAll(); });
+  after(() => {
+    mountUndo.runAll();
+    if (fdChurn !== '') rmSync(dirname(fdChurn), { recursive: true, force: true });
+  });
 
   test('bpftrace: leaked sockets/eventfds/pipes put alloc_empty_file and sock_alloc_inode on top', { skip: noBpftrace, timeout: 120_000 }, async () => {
     const { result, leaked } = await traceWhile('bpftrace', 'leak');
