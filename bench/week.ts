@@ -16,6 +16,7 @@ import { repoRoot } from '../test/corpus.js';
 import { openStore } from '../src/store/store.js';
 import { decodePointsInto } from '../src/store/codec.js';
 import { startDashboard } from '../src/serve/server.js';
+import { readColumns } from '../src/serve/store_table.js';
 
 const TARGET_ANALYZE_SEC = 15;
 const TARGET_RSS_MB = 500;
@@ -46,6 +47,24 @@ function analyzeRow(db: string): void {
   const byCpu = sec >= TARGET_ANALYZE_SEC && cpu < TARGET_ANALYZE_SEC ? ' (by CPU time: the machine was busy)' : '';
   console.log(`analyze: ${sec.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU, peak RSS ${mb.toFixed(0)} MB (/usr/bin/time -v) -- target < ${TARGET_ANALYZE_SEC} s: ${verdict(Math.min(sec, cpu) < TARGET_ANALYZE_SEC)}${byCpu}, < ${TARGET_RSS_MB} MB: ${verdict(mb < TARGET_RSS_MB)}`);
   console.log(`  ${found}${r.status !== 0 ? `; exit ${r.status}: ${r.stderr.split('\n')[0]}` : ''}`);
+}
+
+/** The /api/series handler's own work (readColumns and the JSON it sends), CPU ms, best of 5: no HTTP client in it. */
+function handlerCpu(db: string, key: string): number {
+  const s = openStore(db, { readonly: true });
+  try {
+    const rec = s.listRecordings()[0]?.id ?? 0;
+    readColumns(s, rec, [key], {}, 1000);
+    let best = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const c0 = cpuMs();
+      JSON.stringify(readColumns(s, rec, [key], {}, 1000));
+      best = Math.min(best, cpuMs() - c0);
+    }
+    return best;
+  } finally {
+    s.close();
+  }
 }
 
 /** The floor of /api/series: the same chunks read and decoded into typed arrays. */
@@ -95,8 +114,9 @@ async function dashboardRows(db: string): Promise<void> {
     for (const key of ['meminfo.MemFree', 'slab.cache_77.objs', 'proc.daemon0:100.uss']) {
       const api = await best(`/api/series?key=${encodeURIComponent(key)}&points=1000`);
       const floor = rawRead(db, key);
-      const ratio = api.cpu / floor;
-      console.log(`dashboard /api/series ${key} (whole recording, 1000 points): ${api.ms.toFixed(1)} ms wall, ${api.cpu.toFixed(1)} ms CPU vs ${floor.toFixed(1)} ms CPU for its chunks read and decoded: ${ratio.toFixed(2)}x (target <= ${TARGET_SERIES_RATIO}x: ${verdict(ratio <= TARGET_SERIES_RATIO)})`);
+      const handler = handlerCpu(db, key);
+      const ratio = handler / floor;
+      console.log(`dashboard /api/series ${key} (whole recording, 1000 points): ${api.ms.toFixed(1)} ms over HTTP (${api.cpu.toFixed(1)} ms CPU with the client); the handler ${handler.toFixed(1)} ms CPU vs ${floor.toFixed(1)} ms CPU for its chunks read and decoded: ${ratio.toFixed(2)}x (target <= ${TARGET_SERIES_RATIO}x: ${verdict(ratio <= TARGET_SERIES_RATIO)})`);
     }
     const a = await get('/api/analysis');
     const parsed = JSON.parse(a.body) as { analysis: { verdict: string } | null; error: string | null };
