@@ -178,6 +178,21 @@ export function renderAnalysis(a: Analysis, c: Colors, options: { width?: number
       return cl ? ` [${cl}]` : '';
     }), options.width));
   }
+  if (a.reclaimProbe) {
+    const p = a.reclaimProbe;
+    const at = p.atSec.map((x) => `t=${formatDuration(x)}`).join(', ');
+    out.push('', c.bold(`Reclaim probe (drop_caches 2, then 3, at ${at})`));
+    for (const f of p.fell) out.push(`fell (cache): ${terminalSafe(displayName(f.key))} ${formatBytes(f.beforeBytes)} -> ${formatBytes(f.afterBytes)} (grew ${formatDelta(f.growthBytes)})`);
+    for (const f of p.stayed) out.push(`stayed (pinned): ${terminalSafe(displayName(f.key))} ${formatBytes(f.beforeBytes)} -> ${formatBytes(f.afterBytes)} (grew ${formatDelta(f.growthBytes)})`);
+  }
+  if (a.own) {
+    out.push('', c.bold('memsleuth\'s own footprint') + c.dim(' (set apart: never a culprit; it goes when memsleuth stops)'));
+    for (const p of a.own.processes) {
+      const v = a.own.verdicts.find((r) => r.pid === p.pid);
+      out.push(`${terminalSafe(p.comm)} (pid ${p.pid}): ${terminalSafe(p.role)}${v ? `, ${v.metric} ${formatBytes(v.firstBytes)} -> ${formatBytes(v.lastBytes)}` : ''}`);
+    }
+    for (const k of a.own.kernel) out.push(`${terminalSafe(displayName(k.key))}: ${formatBytes(k.firstBytes)} -> ${formatBytes(k.lastBytes)} (kernel memory of memsleuth's tracer)`);
+  }
   out.push('', c.bold('System memory'));
   for (const s of a.system) out.push(`${s.key}: ${s.verdict} (${s.rule}), ${s.rule === 'few-samples' ? formatDelta(s.growthBytes) : `${formatRate(s.rateBytesPerSec)}${ciText(s)}`}, ${s.points} samples; ${terminalSafe(s.evidence[s.evidence.length - 1] ?? '')}`);
   const f = a.forecast;
