@@ -29,6 +29,7 @@ test('detectEvidence: local fixtures', () => {
   const got = Object.fromEntries(fixtures(/^(heaptrack_print|massif|bcc-memleak|valgrind-memcheck|lsan)-/).map((f) => [f.name, detectEvidence(f.text)]));
   assert.deepEqual(got, {
     'bcc-memleak-example-excerpt.txt': 'bcc-memleak',
+    'heaptrack_print-default-local.txt': 'heaptrack',
     'heaptrack_print-local.txt': 'heaptrack',
     'heaptrack_print-unmerged-local.txt': 'heaptrack',
     'lsan-gcc12-asan-local.txt': 'lsan',
