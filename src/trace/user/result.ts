@@ -128,8 +128,8 @@ export function framesOf(addresses: bigint[], allocator?: string): Frame[] {
 }
 
 /** Symbolizes with the maps kept from the run; the allocator frame gets its library as module afterwards. */
-export async function symbolizeUserSites(sites: AllocationSite[], maps: string, allocatorPath: string | undefined, problems: string[]): Promise<AllocationSite[]> {
-  const r = await symbolizeSites(sites, { maps });
+export async function symbolizeUserSites(sites: AllocationSite[], maps: string, allocatorPath: string | undefined, problems: string[], toolchainPrefix?: string): Promise<AllocationSite[]> {
+  const r = await symbolizeSites(sites, toolchainPrefix !== undefined ? { maps, toolchainPrefix } : { maps });
   for (const p of r.problems) problems.push(p);
   if (allocatorPath !== undefined) {
     for (const s of r.sites) {

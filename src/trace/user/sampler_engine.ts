@@ -234,7 +234,7 @@ async function buildResult(o: UserTraceOptions, s: Session, stream: Stream, r: {
       if (comm !== undefined) site.comms = [comm];
       return site;
     });
-    if (o.symbolize !== false) raw = await symbolizeUserSites(raw, maps, undefined, s.problems);
+    if (o.symbolize !== false) raw = await symbolizeUserSites(raw, maps, undefined, s.problems, o.toolchain);
     raw.forEach((site, i) => {
       const x = list[i];
       if (x === undefined) return;
