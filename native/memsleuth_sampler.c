@@ -601,6 +601,15 @@ EXPORT int memsleuth_detach(void) {
   for (int k = npatches - 1; k >= 0; k--) write_slot(patches[k].slot, patches[k].old);
   int n = npatches;
   npatches = 0;
-  stop();
+  active = 0;
+  /* The thread this runs on was stopped wherever it was, perhaps inside send_record() holding the lock: never
+   * wait for it. When the lock is free, send what is batched and close; otherwise the holder finishes its send and
+   * the next one fails on the socket memsleuth closes, which switches the library off all the same. */
+  if (!__atomic_exchange_n(&send_lock, 1, __ATOMIC_ACQUIRE)) {
+    flush_locked();
+    if (sock >= 0) close(sock);
+    sock = -1;
+    unlock();
+  }
   return n;
 }

@@ -192,7 +192,10 @@ export async function traceSampler(o: UserTraceOptions): Promise<UserTraceResult
       const ended = await waitForEnd(s.target, o.durationSec, o.signal);
       await detach?.();
       // The library sends in batches (at most 50 ms old) and on exit or detach: wait for its connections to close.
+      // After a detach that found the library's lock taken the connection stays open: closing our end makes the
+      // holder's next send fail, which switches it off.
       if (ended === 'exited' || !s.target.launched) await within(stream.closed, 3000);
+      if (!s.target.launched) for (const c of stream.sockets) c.destroy();
       const endNs = process.hrtime.bigint();
       const durationSec = Number(endNs - tStart) / 1e9;
       for (const k of stream.keepers.values()) { k.refresh(); k.stop(); }
