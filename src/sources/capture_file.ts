@@ -30,6 +30,10 @@ import { parsePagetypeinfo } from '../parse/pagetypeinfo.js';
 import { parseVmstat } from '../parse/vmstat.js';
 import { parseStatus } from '../parse/status.js';
 import { parseSmapsRollup } from '../parse/smaps_rollup.js';
+import { reduceWatched } from './watch_file.js';
+
+/** dma_buf/bufinfo by its own first lines (parse/dmabuf_bufinfo.ts). */
+const DMABUF_SHAPE = /^\s*Dma-buf Objects:|^size\s+flags\s+mode\s+count\s+exp_name/m;
 
 /**
  * Where a sample's time came from: 'date' (`date` or a framed date section), 'iso', 'epoch', 'screen', 'label:NAME'
@@ -564,9 +568,18 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
       }
       case 'uptime': case 'date': case 'boot_id':
         break; // already in the timestamp
-      case 'file':
+      case 'file': {
+        // A log declares no format, but dma_buf/bufinfo names itself: a `script --files bufinfo=PATH` loop on an
+        // Android or camera board gives the same series as `--watch-file PATH:dmabuf` live.
+        if (DMABUF_SHAPE.test(text)) {
+          const r = reduceWatched(text, { kind: 'dmabuf' }, s.name);
+          (snap.watched ??= []).push({ name: s.name, values: r.value });
+          add(r.warnings);
+          break;
+        }
         add([warning(0, '', `"${s.name}" has no declared format here; kept out of the snapshot`, 'info')]);
         break;
+      }
     }
   }
   snap.processes = [...procs.values()];

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { corpusDir } from '../../test/corpus.js';
+import { flattenSnapshot } from '../model/series.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCaptureScript, DEFAULT_SCRIPT_FILES } from '../capture/script.js';
@@ -60,4 +62,28 @@ test('the script uses only sh built-ins, cat, date and sleep, and quotes paths',
   assert.match(s, /\n {2}sleep 5\ndone\n$/);
   const commands = new Set(s.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.trim().split(/\s/)[0]));
   assert.deepEqual([...commands].sort(), ['cat', 'date', 'done', 'echo', 'sleep', 'while']);
+});
+
+test('a `script --files bufinfo=PATH` loop over a real dma_buf/bufinfo (Pixel 3) ingests as file.bufinfo.* series', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-script-dmabuf-'));
+  try {
+    const src = join(corpusDir, 'dmabuf', 'android12-pixel3-bufinfo-ion.txt');
+    const script = buildCaptureScript({ intervalSec: 1, files: [{ name: 'meminfo', path: '/proc/meminfo' }, { name: 'bufinfo', path: src }] });
+    const log = join(dir, 'capture.log');
+    const fd = openSync(log, 'w');
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', fd, fd], detached: true });
+    // Wait for two rounds by what the log holds, not by the clock: a loaded machine may be slow.
+    for (let i = 0; i < 600 && (readFileSync(log, 'utf8').match(/Total 172 objects/g) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+    await new Promise((r) => child.on('close', r));
+    closeSync(fd);
+    const got: Snapshot[] = [];
+    ingestToSnapshots(log, { intervalSec: 1, onSample: (snap) => got.push(snap) });
+    const whole = got.filter((s) => s.watched?.some((w) => w.name === 'bufinfo' && w.values['buffers'] === 172));
+    assert.ok(whole.length >= 1, `${whole.length} of ${got.length} samples read the 172 buffers`);
+    const values = flattenSnapshot(whole[0] as Snapshot);
+    assert.deepEqual([values.get('file.bufinfo.bytes'), values.get('file.bufinfo.ion%2Ebytes'), values.get('file.bufinfo.buffers')], [120500224, 120500224, 172]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
