@@ -12,13 +12,19 @@ import type { Snapshot } from '../model/snapshot.js';
 
 const hasBusybox = spawnSync('busybox', ['sh', '-c', 'true']).status === 0;
 
-/** Runs the printed loop for real for `ms`, its output going to a file as a terminal log would. */
-async function runScript(shell: string[], ms: number, path: string): Promise<void> {
+/**
+ * Runs the printed loop for real, its output going to a file as a terminal log would, until `passes` passes
+ * have begun (so the ones before the last are whole, however slowly a loaded machine runs them).
+ */
+async function runScript(shell: string[], passes: number, path: string): Promise<void> {
   const script = buildCaptureScript({ intervalSec: 1, files: DEFAULT_SCRIPT_FILES, procs: { status: true } });
   const fd = openSync(path, 'w');
   const [bin = 'sh', ...pre] = shell;
   const child = spawn(bin, [...pre, '-c', script], { stdio: ['ignore', fd, fd], detached: true });
-  await new Promise((r) => setTimeout(r, ms));
+  const deadline = Date.now() + 120_000;
+  while ((readFileSync(path, 'latin1').match(/^MemTotal:/gm)?.length ?? 0) < passes && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   // The loop's own process group: the shell and its `sleep`.
   if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
   await new Promise((r) => child.on('close', r));
@@ -29,7 +35,7 @@ async function checkShell(shell: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ms-script-'));
   try {
     const log = join(dir, 'capture.log');
-    await runScript(shell, 2600, log);
+    await runScript(shell, 3, log);
     const got: Array<[Snapshot, CaptureSample]> = [];
     ingestToSnapshots(log, { intervalSec: 1, onSample: (snap, sample) => got.push([snap, sample]) });
     // Killing the loop may cut the last iteration: every iteration before it must be whole.
