@@ -137,9 +137,9 @@ test('a real Prometheus scrapes memsleuth exporter and node_exporter; analyze re
     }
 
     // The fleet read back: every instance, then only what --match selects.
-    const r = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--step', '5s', '--json', '--metrics-out', join(dir, 'verdicts.prom')]);
-    assert.equal(r.code, 0, r.stderr);
+    const r = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--step', '5s', '--json', '--metrics-out', join(dir, 'verdicts.prom'), '--fail-on', 'leak']);
     const out = JSON.parse(r.stdout) as { schema: string; instances: { instance: string; verdict: string; samples: number }[]; stats: { requests: number } };
+    assert.equal(r.code, out.instances.some((i) => i.verdict === 'leak') ? 1 : 0, `--fail-on leak: exit 1 exactly when an instance leaks\n${r.stderr}`);
     assert.equal(out.schema, 'memsleuth.fleet/1');
     const names = out.instances.map((i) => i.instance).sort();
     assert.deepEqual(names, nodeExporter ? [`127.0.0.1:${nodePort}`, 'local', 'shell'] : ['local', 'shell']);
