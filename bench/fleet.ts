@@ -157,6 +157,33 @@ async function startPrometheus(): Promise<{ url: string; proc: ChildProcess }> {
   throw new Error('prometheus did not become ready in 5 min');
 }
 
+/**
+ * Waits until Prometheus has finished compacting the backfilled blocks (each promtool run wrote overlapping blocks,
+ * which the server merges at start): no new compaction for 60 s and the server nearly idle. Not timed.
+ */
+async function settle(url: string, pid: number | undefined): Promise<void> {
+  const metric = async (): Promise<number> => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    let n = 0;
+    for (const m of text.matchAll(/^prometheus_tsdb_(?:vertical_)?compactions_total (\S+)$/gm)) n += Number(m[1]);
+    const blocks = /^prometheus_tsdb_blocks_loaded (\S+)$/m.exec(text);
+    return n * 1e6 + Number(blocks?.[1] ?? 0);
+  };
+  const started = Date.now();
+  let last = await metric(), since = Date.now(), cpu = cpuSecondsOf(pid);
+  while (Date.now() - started < 3_600_000) {
+    await new Promise((r) => setTimeout(r, 10_000));
+    const now = await metric();
+    const c = cpuSecondsOf(pid);
+    const busy = (c - cpu) / 10;
+    cpu = c;
+    if (now !== last || busy > 0.3) { last = now; since = Date.now(); }
+    process.stdout.write(`\rsettling: ${Math.round((Date.now() - started) / 1000)} s, blocks ${now % 1e6}, server CPU ${busy.toFixed(2)} cores   `);
+    if (Date.now() - since >= 60_000) break;
+  }
+  process.stdout.write('\n');
+}
+
 interface FleetJson {
   instances: { instance: string; verdict: string; leaks: { kind: string; culprit: string | null; rateBytesPerSec: number }[] }[];
   stats: { instances: number; wallMs: number; prometheusMs: number; parseMs: number; analyzeMs: number; peakRssBytes: number; points: number; step: number; cpuMs: number; workers: number };
@@ -171,6 +198,7 @@ async function main(): Promise<void> {
   if (args.includes('--backfill-only')) return;
   const { url, proc } = await startPrometheus();
   try {
+    await settle(url, proc.pid);
     const end = new Date(mf.endSec * 1000).toISOString();
     const cli = join(repoRoot, 'bin', 'memsleuth.js');
     const cliArgs = [cli, 'analyze', `prometheus+${url}`, '--range', `${DAYS}d`, '--end', end, '--json', ...(STEP ? ['--step', STEP] : [])];
@@ -184,6 +212,7 @@ async function main(): Promise<void> {
     if (r.status !== 0 && r.status !== 1) throw new Error(`analyze exited ${r.status}: ${r.stderr}`);
     const out = JSON.parse(r.stdout) as FleetJson;
     let fp = 0, found = 0, planted = 0, culpritOk = 0, culpritKnown = 0, inconclusive = 0;
+    const byKind = new Map<string, { planted: number; found: number }>();
     const problems: string[] = [];
     const byName = new Map(out.instances.map((i) => [i.instance, i]));
     for (let i = 0; i < mf.instances; i++) {
@@ -194,6 +223,10 @@ async function main(): Promise<void> {
       if (spec.leak) {
         planted++;
         const match = got.leaks.find((l) => l.kind === spec.leak?.kind);
+        const k = byKind.get(spec.leak.kind) ?? { planted: 0, found: 0 };
+        k.planted++;
+        if (match) k.found++;
+        byKind.set(spec.leak.kind, k);
         if (match) found++;
         else problems.push(`${spec.name}: planted ${spec.leak.kind} leak not found (verdict ${got.verdict}: ${got.leaks.map((l) => l.kind).join(', ')})`);
         if (got.leaks.some((l) => l.kind !== spec.leak?.kind)) problems.push(`${spec.name}: also reported ${got.leaks.map((l) => l.kind).join(', ')}`);
@@ -221,6 +254,7 @@ async function main(): Promise<void> {
       ['peak memory (memsleuth, RSS)', `${(s.peakRssBytes / 2 ** 20).toFixed(0)} MiB`, s.peakRssBytes < 2 ** 30 ? 'target < 1 GiB: met' : 'target < 1 GiB: MISSED'],
       ['false positives', `${fp} of ${mf.instances - planted}`, fp === 0 ? 'target 0: met' : 'target 0: MISSED'],
       ['planted leaks found, right kind', `${found} of ${planted}`, found === planted ? 'target all: met' : 'target all: MISSED'],
+      ...[...byKind].map(([kind, k]): [string, string, string] => [`  ${kind}`, `${k.found} of ${k.planted}`, '']),
       ['culprit named first (slab cache, process)', `${culpritOk} of ${culpritKnown}`, ''],
       ['inconclusive (record longer)', `${inconclusive}`, ''],
     ];
