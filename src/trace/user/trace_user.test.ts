@@ -25,6 +25,17 @@ int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 200000;
   int leak = argc > 2 ? atoi(argv[2]) : 1;
   int pause = argc > 3 ? atoi(argv[3]) : getenv("LEAKY_PAUSE") ? atoi(getenv("LEAKY_PAUSE")) : 0;
+  int steady = getenv("LEAKY_STEADY") ? atoi(getenv("LEAKY_STEADY")) : 0;
+  if (steady) { /* ~200 KB/s of 400 B leaks for STEADY seconds: a tracer that attaches at any moment sees it */
+    printf("READY\\n"); fflush(stdout);
+    for (long i = 0; i < steady * 100L; i++) {
+      for (int k = 0; k < 5; k++) { char *p = leak_here(400); memset(p, 1, 400); sink = p; }
+      char *q = scratch(64); q[0] = 1; free(q);
+      usleep(10000);
+    }
+    sleep(30);
+    return 0;
+  }
   if (pause) { printf("READY\\n"); fflush(stdout); sleep(pause); }
   for (long i = 0; i < n; i++) {
     if (i % 100 == 0) { char *p = leak_here(400); memset(p, 1, 400); sink = p; if (!leak) free(p); continue; }
@@ -73,11 +84,12 @@ test('bpftrace engine: a program that frees everything leaves no significant sit
   assert.deepEqual(r.sites.filter((s) => s.count > 5 || namesLeak(s)).map((s) => s.count), [], describe(r.sites));
 });
 
-test('faults engine attaches to a running process and names the leaking line at the top', { skip: skipBpf, timeout: 60_000 }, async () => {
-  const running = await runUntilReady(exe, { LEAKY_PAUSE: '6' });
+test('faults engine attaches to a running process and names the leaking line at the top', { skip: skipBpf, timeout: 120_000 }, async () => {
+  const running = await runUntilReady(exe, { LEAKY_STEADY: '90' });
   try {
-    // The program sleeps 6 s after READY (bpftrace takes seconds to attach), then leaks ~800 KB (2000 x 400 B) and sleeps.
-    const r = await traceUser({ engine: 'faults', pid: running.pid, durationSec: 9 });
+    // The program leaks ~200 KB/s for 90 s, so however long bpftrace takes to attach on a loaded machine, the
+    // 20 s trace sees seconds of it (400 KB is 2 s).
+    const r = await traceUser({ engine: 'faults', pid: running.pid, durationSec: 20 });
     assert.ok(namesLeak(r.sites[0]), describe(r.sites));
     assert.ok((r.sites[0]?.bytes ?? 0) >= 400 * 1024, describe(r.sites));
     assert.equal(r.ended, 'duration');
