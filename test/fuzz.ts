@@ -41,6 +41,7 @@ const KERNEL_SEEDS: Record<FormatName, string[]> = {
   dmabuf_bufinfo: texts([...corpus('dmabuf'), ...corpus('local-6.18', /^dmabuf-bufinfo/)]),
   dumpsys_meminfo: texts(corpus('dumpsys_meminfo')),
   showmap: texts(corpus('procrank', /showmap/)),
+  procrank: texts(corpus('procrank', /procrank/)),
 };
 
 const EVIDENCE_SEEDS: Record<EvidenceFormat, string[]> = {

@@ -32,6 +32,7 @@ const KNOWN: Record<FormatName, SampleFile[]> = {
   dmabuf_bufinfo: [...corpus('dmabuf'), ...corpus('local-6.18', /^dmabuf-bufinfo/)],
   dumpsys_meminfo: corpus('dumpsys_meminfo'),
   showmap: corpus('procrank', /showmap/),
+  procrank: corpus('procrank', /procrank/),
 };
 
 /** Written here in each format's documented shape, for formats with few or no captured samples. */
@@ -50,7 +51,7 @@ const INLINE: Array<[FormatName, string, string]> = [
 /** Real files of other kinds that must not be mistaken for one of ours. */
 const OTHERS: SampleFile[] = [
   ...corpus('local-6.18', /^(?:smem|slabtop)/), ...corpus('lsan'), ...corpus('kmemleak'), ...corpus('valgrind'),
-  ...corpus('procrank', /^(?!.*showmap)/), ...corpus('mtrace'), ...corpus('page_owner'), ...corpus('dmalloc'),
+  ...corpus('procrank', /^(?!.*(?:showmap|procrank))/), ...corpus('mtrace'), ...corpus('page_owner'), ...corpus('dmalloc'),
 ];
 
 const FORMATS = Object.keys(PARSERS) as FormatName[];

@@ -22,11 +22,12 @@ import { parseCgroupMemoryCurrent, parseCgroupMemoryStat } from './cgroup_memory
 import { parseDmabufBufinfo } from './dmabuf_bufinfo.js';
 import { parseDumpsysMeminfo } from './dumpsys_meminfo.js';
 import { parseShowmap } from './showmap.js';
+import { parseProcrank } from './procrank.js';
 
 export type FormatName =
   | 'meminfo' | 'slabinfo' | 'vmallocinfo' | 'buddyinfo' | 'zoneinfo' | 'pagetypeinfo' | 'vmstat'
   | 'status' | 'statm' | 'smaps' | 'smaps_rollup' | 'free' | 'cgroup_memory_stat' | 'cgroup_memory_current'
-  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo' | 'showmap';
+  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo' | 'showmap' | 'procrank';
 
 export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   meminfo: (t) => parseMeminfo(t),
@@ -47,6 +48,7 @@ export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   dmabuf_bufinfo: (t) => parseDmabufBufinfo(t),
   dumpsys_meminfo: (t) => parseDumpsysMeminfo(t),
   showmap: (t) => parseShowmap(t),
+  procrank: (t) => parseProcrank(t),
 };
 
 /** How much of the text detect looks at: enough for a few prose or prompt lines before the file itself. */
@@ -62,7 +64,11 @@ type Shape = FormatName | ((line: string, index: number, lines: readonly string[
 const LINE_SHAPES: Array<[RegExp, Shape]> = [
   [/^Dma-buf Objects:$|^size\s+flags\s+mode\s+count\s+exp_name/, 'dmabuf_bufinfo'],
   [/^\*\* MEMINFO in pid \d+ \[/, 'dumpsys_meminfo'],
+  // `dumpsys meminfo` with no process: the system summary, under the same banner or (cut) from its first list.
+  [/^Applications Memory Usage \((?:kB|in Kilobytes)\):$|^Total PSS by process:$/, 'dumpsys_meminfo'],
   [/^virtual\s+shared\s+shared\s+private\s+private/, 'showmap'],
+  // procrank's header; the working-set variant (-w) prints WRss WPss WUss, the swap one Swap PSwap USwap ZSwap.
+  [/^PID\s+(?:Vss\s+)?W?Rss\s+W?Pss\s+W?Uss\b.*\bcmdline$/, 'procrank'],
   [/^slabinfo - version:/, 'slabinfo'],
   [/^allocinfo - version:/, 'allocinfo'],
   [/^(?:Page block order:|Pages per block:|Free pages count per migrate type)/, 'pagetypeinfo'],
