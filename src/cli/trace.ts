@@ -16,7 +16,7 @@ const ENGINES = ['auto', 'bpftrace', 'ftrace'] as const;
 
 interface KernelFlags {
   engine: (typeof ENGINES)[number]; cache?: string; callSite?: string; minBytes?: number; minAge: number; duration: number; settle: number;
-  interval: number; maxTracked: number; stacks?: boolean; vmlinux?: string; top: number; json?: boolean; failOn?: 'leak'; failOnLeak?: boolean;
+  interval: number; maxTracked: number; sample: number; stacks?: boolean; vmlinux?: string; top: number; json?: boolean; failOn?: 'leak'; failOnLeak?: boolean;
 }
 
 /** --cache must name a cache of this kernel: one in /proc/slabinfo, or a merged alias under /sys/kernel/slab. */
@@ -47,6 +47,7 @@ function defineKernel(cmd: Command, setExitCode: (code: number) => void): void {
     .option('--interval <dur>', 'sample period of the per-site series', duration('--interval'), 1)
     .option('--max-tracked <n>', 'bound on tracked objects', count('--max-tracked'), 262144)
     .option('--stacks', 'also record a kernel stack per object (bpftrace engine)')
+    .option('--sample <n>', 'track one object in N by address and scale up (bpftrace engine; for very busy machines; states its error)', count('--sample'), 1)
     .option('--vmlinux <file>', 'unstripped vmlinux of this kernel: call sites to file:line')
     .option('--top <n>', 'sites to report', count('--top'), 20)
     .option('--json', 'print the result as JSON')
@@ -65,6 +66,7 @@ function defineKernel(cmd: Command, setExitCode: (code: number) => void): void {
         maxTracked: opts.maxTracked,
         top: opts.top,
         stacks: opts.stacks === true,
+        sampleEvery: opts.sample,
         ...(opts.cache !== undefined ? { cache: opts.cache } : {}),
         ...(opts.callSite !== undefined ? { callSite: opts.callSite } : {}),
         ...(opts.minBytes !== undefined ? { minBytes: opts.minBytes } : {}),

@@ -33,6 +33,8 @@ export interface BpftraceProgramOptions {
   callSiteRange?: [bigint, bigint];
   minBytes?: number;
   stacks: boolean;
+  /** Track (and count) one object in this many, chosen by address: allocations and the frees that look them up. */
+  sampleEvery?: number;
 }
 
 const SAFE_CACHE = /^[A-Za-z0-9_.:()-]{1,31}$/;
@@ -45,6 +47,12 @@ export function bpftraceProgram(o: BpftraceProgramOptions): string {
   const common: string[] = [];
   if (o.callSiteRange !== undefined) common.push(`args->call_site >= 0x${o.callSiteRange[0].toString(16)}`, `args->call_site < 0x${o.callSiteRange[1].toString(16)}`);
   if (o.minBytes !== undefined) common.push(`args->bytes_alloc >= ${Math.floor(o.minBytes)}`);
+  // Sampling by address (bits above the 64-byte line, so neighbours of one slab page spread over the
+  // residues): the same test on the free side skips the lookup of objects never tracked. A site's count is
+  // then a binomial draw of its objects: bpftrace_engine.ts scales it and states the error.
+  const every = Math.max(1, Math.floor(o.sampleEvery ?? 1));
+  const sampled = every > 1 ? [`((uint64)args->ptr >> 6) % ${every} == 0`] : [];
+  common.push(...sampled);
   const value = `(args->call_site, args->bytes_alloc, nsecs${o.stacks ? ', kstack(6)' : ''})`;
   const record = [
     `  @live[args->ptr] = ${value};`,
@@ -76,7 +84,7 @@ export function bpftraceProgram(o: BpftraceProgramOptions): string {
   lines.push(
     // Frees stop shortly before the final dump: a hash map changing under bpf_map_get_next_key iteration
     // restarts the walk and objects go missing from the dump.
-    `${frees.join(', ')} /elapsed < ${windowNs + BigInt(Math.round(o.settleSec * 1e9))}/ {`,
+    `${frees.join(', ')} /${[`elapsed < ${windowNs + BigInt(Math.round(o.settleSec * 1e9))}`, ...sampled].join(' && ')}/ {`,
     '  $v = @live[args->ptr];',
     '  if ($v.0 != 0) { @f[$v.0] = stats($v.1); delete(@live[args->ptr]); }',
     '}',

@@ -15,6 +15,8 @@ export interface EngineSettings {
   callSiteRange?: [bigint, bigint];
   minBytes?: number;
   stacks: boolean;
+  /** Track one object in this many (by address); 1: all. */
+  sampleEvery: number;
 }
 
 export interface EngineContext {

@@ -34,11 +34,14 @@ export async function traceKernel(options: KernelTraceOptions = {}): Promise<Ker
     minAgeSec: options.minAgeSec ?? 0,
     maxTracked: options.maxTracked ?? 262_144,
     stacks: options.stacks === true,
+    sampleEvery: options.sampleEvery ?? 1,
   };
   for (const [k, v] of Object.entries({ duration: settings.windowSec, settle: settings.settleSec, interval: settings.intervalSec, 'min-age': settings.minAgeSec })) {
     if (!Number.isFinite(v) || v < 0) throw new InputError(`Invalid --${k} "${String(v)}": expected a non-negative number of seconds`);
   }
   if (!Number.isInteger(settings.maxTracked) || settings.maxTracked < 1) throw new InputError(`Invalid --max-tracked "${String(settings.maxTracked)}"`);
+  if (!Number.isInteger(settings.sampleEvery) || settings.sampleEvery < 1 || settings.sampleEvery > 65536) throw new InputError(`Invalid --sample "${String(settings.sampleEvery)}": expected a whole number from 1 to 65536`);
+  if (settings.sampleEvery > 1 && options.engine === 'ftrace') throw new InputError('--sample needs the bpftrace engine (ftrace hands every event to user space; sampling there saves nothing)');
   if (options.cache !== undefined) settings.cache = options.cache;
   if (options.minBytes !== undefined) settings.minBytes = options.minBytes;
   if (process.getuid?.() !== 0) throw new TargetError('Cannot trace kernel allocations: tracefs and BPF need root (run as root)');
@@ -46,6 +49,7 @@ export async function traceKernel(options: KernelTraceOptions = {}): Promise<Ker
   const progress = options.onProgress ?? ((): void => undefined);
   const bpftracePath = options.bpftracePath ?? 'bpftrace';
   const { engine, reason } = await chooseEngine(options.engine ?? 'auto', bpftracePath);
+  if (settings.sampleEvery > 1 && engine !== 'bpftrace') throw new InputError(`--sample needs the bpftrace engine: ${reason}`);
   const symbols = loadKernelSymbols();
   if (options.callSite !== undefined) {
     const r = callSiteRange(symbols, options.callSite);

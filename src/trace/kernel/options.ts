@@ -39,6 +39,11 @@ export interface KernelTraceOptions {
   handleSignals?: boolean;
   /** Mount tracefs when it is not mounted (and unmount it at the end). Default true. */
   mountTracefs?: boolean;
+  /**
+   * Track one object in `sampleEvery`, chosen by its address (bpftrace engine), and scale counts and bytes
+   * back up: for very busy machines. Default 1 (every object). The result states the sampling error.
+   */
+  sampleEvery?: number;
   /** bpftrace executable. Default "bpftrace" on PATH. */
   bpftracePath?: string;
 }

@@ -79,3 +79,35 @@ test('OutstandingTable: bounded, evicted objects stay counted against their site
   assert.deepEqual(summarizeBySite(t.objects(), 3e9, 0, t.evicted()).map((s) => [s.site, s.count, s.evicted]), [[100, 1, 1], [200, 1, 0]]);
   assert.deepEqual(summarizeBySite(t.objects(), 3e9, 2.5, t.evicted()).map((s) => s.site), [100]);
 });
+
+test('bpftrace program, sampled 1 in 16: the address test guards allocations and the frees that look them up', async () => {
+  const { bpftraceProgram } = await import('./bpftrace_program.js');
+  const base = { windowSec: 5, settleSec: 1, intervalSec: 1, kmalloc: true, cache: true, stacks: false };
+  const exact = bpftraceProgram(base);
+  assert.doesNotMatch(exact, /args->ptr >> 6/);
+  const p = bpftraceProgram({ ...base, sampleEvery: 16 });
+  for (const probe of ['tracepoint:kmem:kmalloc', 'tracepoint:kmem:kmem_cache_alloc', 'tracepoint:kmem:kfree, tracepoint:kmem:kmem_cache_free']) {
+    const line = p.split('\n').find((l) => l.startsWith(`${probe} /`)) ?? '';
+    assert.match(line, /&& \(\(uint64\)args->ptr >> 6\) % 16 == 0\/ \{$/, line);
+  }
+});
+
+test('a sampled outcome is scaled back up and says its error', async () => {
+  const { scaleSampled } = await import('./bpftrace_engine.js');
+  const outcome = {
+    summaries: [{ site: 1, bytes: 100 * 192, count: 100, ageSec: { min: 0, max: 5, avg: 2 }, evicted: 0, sizes: [192] }],
+    caches: new Map<number, string>(),
+    samples: [{ t: 1, sites: new Map([[1, { bytes: 50 * 192, count: 50 }]]) }],
+    lost: { total: 0, detail: [] },
+    counters: { allocs: 1000, frees: 900, matchedFrees: 900, replaced: 0, evicted: 0 },
+    interrupted: false,
+    warnings: [],
+  };
+  const s = scaleSampled(outcome, 16);
+  assert.deepEqual([s.summaries[0]?.count, s.summaries[0]?.bytes], [1600, 1600 * 192]);
+  assert.deepEqual(s.samples[0]?.sites.get(1), { bytes: 800 * 192, count: 800 });
+  assert.equal(s.counters.allocs, 16000);
+  // 100 sampled objects: sqrt(15/1600) = 0.097, ±19% at two standard errors.
+  assert.match(s.warnings[0] ?? '', /one object in 16 tracked .* ±19% for the top site \(100 sampled objects\)/);
+  assert.equal(scaleSampled(outcome, 1), outcome);
+});

@@ -44,7 +44,7 @@ async function eventually<T>(read: () => T, ok: (v: T) => boolean, deadlineMs = 
 }
 
 /** Starts the workload once tracing is on (the first progress line) and waits for it. */
-async function traceWhile(engine: 'bpftrace' | 'ftrace', mode: 'churn' | 'leak', extra: { cache?: string } = {}): Promise<{ result: Awaited<ReturnType<typeof traceKernel>>; leaked: number; iterations: number }> {
+async function traceWhile(engine: 'bpftrace' | 'ftrace', mode: 'churn' | 'leak', extra: { cache?: string; sampleEvery?: number } = {}): Promise<{ result: Awaited<ReturnType<typeof traceKernel>>; leaked: number; iterations: number }> {
   let startWork: () => void = () => undefined;
   const started = new Promise<void>((r) => { startWork = r; });
   // The trace is system-wide: on a busy machine other tenants' sites crowd the table, so keep all of them.
@@ -85,6 +85,21 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
     assert.equal(bySymbol(result.sites, 'alloc_empty_file')?.cache, 'filp');
     assert.equal(bySymbol(result.sites, 'sock_alloc_inode')?.cache, 'sock_inode_cache');
     assert.ok(result.series.some((s) => s.key === 'trace.kernel.alloc_empty_file+0x3c.bytes' || s.key.startsWith('trace.kernel.alloc_empty_file')));
+  });
+
+  test('bpftrace sampled 1 in 8: the leaking sites are found, counts scaled up within the stated error', { skip: noBpftrace, timeout: 120_000 }, async () => {
+    const { result, leaked } = await traceWhile('bpftrace', 'leak', { sampleEvery: 8 });
+    assert.ok(leaked > 1000, `workload leaked only ${leaked}`);
+    assert.equal(result.lost.total, 0, result.lost.detail.join('; '));
+    const line = result.warnings.find((w) => w.startsWith('sampled: one object in 8 tracked'));
+    assert.ok(line !== undefined, result.warnings.join('; '));
+    for (const sym of ['alloc_empty_file', 'sock_alloc_inode']) {
+      const s = bySymbol(result.sites, sym);
+      assert.ok(s !== undefined, `${sym} not reported: ${result.sites.map((x) => x.stack[0]?.symbol).join(', ')}`);
+      assert.equal(s.count % 8, 0, 'scaled counts are multiples of the sampling step');
+      // An estimate: at least half the leaked objects (~5 standard errors below with ~150 sampled objects).
+      assert.ok(s.count >= leaked * 0.5, `${sym}: ${s.count} estimated outstanding, ${leaked} leaked`);
+    }
   });
 
   test('bpftrace: open-and-close shows nothing significant outstanding after settling', { skip: noBpftrace, timeout: 120_000 }, async () => {
