@@ -4,7 +4,7 @@
  *   node dist/bench/index.js [--quick]     --quick: smaller inputs (256 MB log, 1 day store, 500 series)
  * The store bench keeps its recording for week.js (analyze's time and peak RSS with /usr/bin/time -v, the
  * dashboard's requests); it is deleted at the end.
- * The detection and tracing benchmarks are separate: npm run bench:detect, npm run bench:trace.
+ * The detection benchmark is separate (npm run bench:detect); npm run bench:trace adds the user-space tracers.
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -22,6 +22,8 @@ const benches: { name: string; file: string; args: string[] }[] = [
   { name: `analyze and dashboard on that recording (${quick ? '1 day' : '7 days'})`, file: 'week.js', args: ['--db', weekDb] },
   { name: 'statistics: series x points on both cores', file: 'stats.js', args: quick ? ['500', '100000'] : ['2000', '100000'] },
   { name: 'HTML report of a 24 h recording at 1 s', file: 'report_html.js', args: [] },
+  // Needs root and bpftrace (it says so and skips otherwise); npm run bench:trace also runs the user-space tracers.
+  { name: 'trace kernel: syscall-heavy loop plain and under each engine', file: 'trace_kernel.js', args: quick ? ['2', '2'] : ['4', '3'] },
 ];
 
 let failed = 0;
