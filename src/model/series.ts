@@ -119,6 +119,7 @@ export class SeriesFlattener {
     for (const w of snapshot.watched ?? []) {
       for (const [k, v] of Object.entries(w.values)) out.set(`file.${keyPart(w.name)}.${keyPart(k)}`, v);
     }
+    if (snapshot.series) for (const [k, v] of Object.entries(snapshot.series)) out.set(k, v);
     return out;
   }
 

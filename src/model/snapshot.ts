@@ -49,5 +49,10 @@ export interface Snapshot {
   free?: Free;
   processes: ProcessSample[];
   watched?: WatchedFile[];
+  /**
+   * Series a section already gave under their final keys: Android tools' outputs framed in a capture log (procrank,
+   * the `dumpsys meminfo` summary) name processes (`proc.<name>:<pid>.pss`) and their own totals themselves.
+   */
+  series?: Record<string, number>;
   warnings: SnapshotWarning[];
 }

@@ -31,9 +31,14 @@ import { parseVmstat } from '../parse/vmstat.js';
 import { parseStatus } from '../parse/status.js';
 import { parseSmapsRollup } from '../parse/smaps_rollup.js';
 import { reduceWatched } from './watch_file.js';
+import { parseProcrank, procrankSeries } from '../parse/procrank.js';
+import { dumpsysSeries, parseDumpsysMeminfo } from '../parse/dumpsys_meminfo.js';
 
 /** dma_buf/bufinfo by its own first lines (parse/dmabuf_bufinfo.ts). */
 const DMABUF_SHAPE = /^\s*Dma-buf Objects:|^size\s+flags\s+mode\s+count\s+exp_name/m;
+/** procrank's header row (parse/procrank.ts) and the `dumpsys meminfo` system summary's first list. */
+const PROCRANK_SHAPE = /^\s*PID\s+(?:Vss\s+)?W?Rss\s+W?Pss\s+W?Uss\b.*\bcmdline\s*$/m;
+const DUMPSYS_SUMMARY_SHAPE = /^Total PSS by (?:process|OOM adjustment|category):\s*$/m;
 
 /**
  * Where a sample's time came from: 'date' (`date` or a framed date section), 'iso', 'epoch', 'screen', 'label:NAME'
@@ -571,6 +576,16 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
       case 'file': {
         // A log declares no format, but dma_buf/bufinfo names itself: a `script --files bufinfo=PATH` loop on an
         // Android or camera board gives the same series as `--watch-file PATH:dmabuf` live.
+        // Android tools' outputs name themselves too: a loop that frames `procrank` or `dumpsys meminfo` under any
+        // name gives their processes' PSS/USS as proc.<name>:<pid>.* series and their totals as procrank.ram.* /
+        // dumpsys.ram.*, dumpsys.pss.oom.*, dumpsys.pss.category.*.
+        if (PROCRANK_SHAPE.test(text) || DUMPSYS_SUMMARY_SHAPE.test(text)) {
+          let values: Record<string, number>;
+          if (PROCRANK_SHAPE.test(text)) { const r = parseProcrank(text); values = procrankSeries(r.value); add(r.warnings); }
+          else { const r = parseDumpsysMeminfo(text); values = dumpsysSeries(r.value); add(r.warnings); }
+          snap.series = { ...snap.series, ...values };
+          break;
+        }
         if (DMABUF_SHAPE.test(text)) {
           const r = reduceWatched(text, { kind: 'dmabuf' }, s.name);
           (snap.watched ??= []).push({ name: s.name, values: r.value });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { corpusDir } from '../../test/corpus.js';
 import { flattenSnapshot } from '../model/series.js';
 import { tmpdir } from 'node:os';
@@ -89,6 +89,35 @@ test('a `script --files bufinfo=PATH` loop over a real dma_buf/bufinfo (Pixel 3)
     assert.ok(whole.length >= 1, `${whole.length} of ${got.length} samples read the 172 buffers`);
     const values = flattenSnapshot(whole[0] as Snapshot);
     assert.deepEqual([values.get('file.bufinfo.bytes'), values.get('file.bufinfo.ion%2Ebytes'), values.get('file.bufinfo.buffers')], [120500224, 120500224, 172]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a loop framing real procrank and `dumpsys meminfo` outputs ingests them as proc.<name>:<pid>.* and dumpsys.* series', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-script-android-'));
+  try {
+    // The printed loop, run for one pass: `cat` of the corpus files stands for running the tools on the phone.
+    const script = buildCaptureScript({ intervalSec: 1, files: [
+      { name: 'meminfo', path: '/proc/meminfo' },
+      { name: 'procrank', path: join(corpusDir, 'procrank', 'duanqz-2015-meizu-android5-procrank-rows-cut.txt') },
+      { name: 'dumpsys', path: join(corpusDir, 'dumpsys_meminfo', 'duanqz-2015-meizu-android5-system-summary-elided.txt') },
+    ] }).replace('while true; do', 'for pass in 1; do');
+    const log = join(dir, 'capture.log');
+    const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    writeFileSync(log, r.stdout);
+    const got: Snapshot[] = [];
+    ingestToSnapshots(log, { intervalSec: 1, onSample: (snap) => got.push(snap) });
+    assert.equal(got.length, 1);
+    const values = flattenSnapshot(got[0] as Snapshot);
+    assert.deepEqual([
+      values.get('proc.system_server:752.pss'), values.get('proc.com%2Eandroid%2Esystemui:screenshot:4786.uss'),
+      values.get('proc.com%2Eandroid%2Esystemui:1037.pss'), values.get('dumpsys.ram.lost'), values.get('dumpsys.pss.oom.Cached'),
+    ], [97986 * 1024, 12368 * 1024, 76739 * 1024, 192087 * 1024, 59686 * 1024]);
+    assert.ok((values.get('meminfo.MemTotal') ?? 0) > 0);
+    // The cuts in those texts travel with the sample as warnings.
+    assert.ok(got[0]?.warnings.some((w) => /rows are missing from this text/.test(w.reason)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
