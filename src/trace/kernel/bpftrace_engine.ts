@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { TargetError } from '../../model/errors.js';
+import { killedWithUs } from '../parent_death.js';
 import type { EngineContext, EngineOutcome, EngineSample } from './engine.js';
 import { emptyOutput, parseBpftraceLine, bpftraceProgram, isSafeCacheName } from './bpftrace_program.js';
 import type { BpftraceProgramOptions, SiteStats } from './bpftrace_program.js';
@@ -75,7 +76,8 @@ export function scaleSampled(outcome: EngineOutcome, every: number): EngineOutco
 export async function runBpftraceEngine(ctx: EngineContext, bpftracePath: string): Promise<EngineOutcome> {
   const s = ctx.settings;
   const program = bpftraceProgram(programOptions(ctx));
-  const child = spawn(bpftracePath, ['--no-warnings', '-f', 'json', '-e', program], {
+  const [cmd, ...args] = killedWithUs([bpftracePath, '--no-warnings', '-f', 'json', '-e', program]);
+  const child = spawn(cmd as string, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(s.maxTracked), BPFTRACE_STRLEN: '32' },
   });

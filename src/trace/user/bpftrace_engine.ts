@@ -74,7 +74,8 @@ function startFreeStream(s: Session, lib: AllocatorLibrary): FreeStream | undefi
   }
   const where = freeProbeOffset(disassemble(lib.path, free));
   s.notes.push(`free: ${where.reason}`);
-  const group = `${GROUP_PREFIX}${s.target.pid}`;
+  // memsleuth_<our pid>_<target pid>: the next run removes it if we are killed (leftovers.ts).
+  const group = `${GROUP_PREFIX}${process.pid}_${s.target.pid}`;
   const event = addUprobeEvent(root, s.undo, { group, name: 'free', path: lib.path, offset: free.fileOffset + BigInt(where.offset), fetch: `ptr=${reg}:x64` });
   s.notes.push(`uprobe_events: ${event.definition}`);
   const instance = createInstance(root, s.undo, group, { bufferKb: 32768, pids: [s.target.pid] });

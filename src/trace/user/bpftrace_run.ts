@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { TargetError } from '../../model/errors.js';
 import { findTool } from '../../symbolize/addr2line.js';
 import { within } from './target.js';
+import { waitGone } from './leftovers.js';
+import { killedWithUs } from '../parent_death.js';
 import type { UndoStack } from './undo.js';
 
 export const READY = '@@READY';
@@ -41,12 +43,19 @@ export function runBpftrace(script: string, dir: string, undo: UndoStack, opts: 
   const file = join(dir, 'trace.bt');
   writeFileSync(file, script);
   const args = opts.pid !== undefined ? ['-p', String(opts.pid), file] : [file];
-  const child = spawn(bin, args, {
+  // bpftrace gets SIGKILL when we die, even of kill -9, instead of staying attached as an orphan.
+  const argv = killedWithUs([bin, ...args]);
+  const child = spawn(argv[0] as string, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BPFTRACE_NO_USER_SYMBOLS: '1', BPFTRACE_MAP_KEYS_MAX: String(opts.mapKeysMax ?? 1 << 20), BPFTRACE_PERF_RB_PAGES: '256', ...(opts.env ?? {}) },
   });
   let finished = false;
-  const kill = (): void => { if (!finished && child.pid !== undefined) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } } };
+  // Waits until it is gone: exiting right after the signal left bpftrace tearing down its probes for seconds.
+  const kill = (): void => {
+    if (finished || child.pid === undefined) return;
+    try { process.kill(child.pid, 'SIGKILL'); } catch { return; }
+    waitGone(child.pid);
+  };
   undo.push(`bpftrace ${child.pid ?? '?'}`, kill);
   const stdout: string[] = [];
   const stderr: string[] = [];

@@ -12,6 +12,7 @@ import type { Target } from './target.js';
 import { MapsKeeper, attach, launchStopped, resolveCommand } from './target.js';
 import { UndoStack } from './undo.js';
 import { ensureTracefsMounted } from './tracefs.js';
+import { TRACE_DIR_PREFIX, sweepLeftovers } from './leftovers.js';
 
 export interface Session {
   target: Target;
@@ -34,9 +35,14 @@ export function checkTargetOptions(o: UserTraceOptions): void {
 /** Runs `body` with a session; the undo stack, the maps poller and the scratch directory go on every path. */
 export async function withSession<T>(o: UserTraceOptions, launch: boolean, body: (s: Session) => Promise<T>): Promise<T> {
   checkTargetOptions(o);
-  const undo = new UndoStack().arm();
+  // With an abort signal the caller stops gracefully on Ctrl-C (and prints the report): the undo stack must not
+  // kill the process on that first SIGINT; it still does on SIGTERM, SIGHUP and a second SIGINT.
+  const undo = new UndoStack().arm(o.signal !== undefined ? { interrupt: () => undefined } : {});
+  const swept = sweepLeftovers();
   if (o.engine === 'bpftrace' || o.engine === 'faults') ensureTracefsMounted(undo);
-  const dir = o.workDir ?? mkdtempSync(join(tmpdir(), 'memsleuth-trace-'));
+  // Named with our pid, so the next run can tell a killed run's folder from a live one's.
+  const dir = o.workDir ?? mkdtempSync(join(tmpdir(), `${TRACE_DIR_PREFIX}${process.pid}-`));
+  if (o.workDir === undefined) undo.push(`scratch folder ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   let maps: MapsKeeper | undefined;
   let rss: RssSampler | undefined;
   let target: Target | undefined;
@@ -59,6 +65,7 @@ export async function withSession<T>(o: UserTraceOptions, launch: boolean, body:
     }
     rss = new RssSampler(target.pid);
     const s: Session = { target, maps, rss, undo, dir, comm: commOf(target.pid), t0: process.hrtime.bigint(), problems: [], notes: [] };
+    if (swept.length > 0) s.notes.push(`removed what killed memsleuth runs left: ${swept.join('; ')}`);
     return await body(s);
   } finally {
     target?.release();

@@ -12,7 +12,16 @@ export class UndoStack {
   private readonly entries: UndoEntry[] = [];
   private readonly failures: string[] = [];
   private armed = false;
+  /** Set by arm({ interrupt }): the first SIGINT asks for a graceful stop (the report), a second one aborts. */
+  private interrupt: (() => void) | undefined;
   private readonly onSignal = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGINT' && this.interrupt !== undefined) {
+      const ask = this.interrupt;
+      this.interrupt = undefined;
+      process.once('SIGINT', this.onSignal);
+      ask();
+      return;
+    }
     this.runAll();
     this.disarm();
     // Re-raise so the process dies of the signal as it would have without us (exit code 128+n for the shell).
@@ -20,10 +29,14 @@ export class UndoStack {
   };
   private readonly onExit = (): void => { this.runAll(); };
 
-  /** Registers the signal and exit handlers (once). */
-  arm(): this {
+  /**
+   * Registers the signal and exit handlers (once). With `interrupt`, the first SIGINT (Ctrl-C) calls it and
+   * leaves the undo to the caller's own exit path (stop, report, return); a second SIGINT undoes and dies.
+   */
+  arm(options: { interrupt?: () => void } = {}): this {
     if (this.armed) return this;
     this.armed = true;
+    this.interrupt = options.interrupt;
     for (const s of SIGNALS) process.once(s, this.onSignal);
     process.once('exit', this.onExit);
     return this;
