@@ -72,12 +72,11 @@ int main(int argc, char **argv) {
     sink = m;
     free(sink = reallocarray(NULL, 10, 10));
   } else if (!strcmp(mode, "serve")) {
-    /* Attach target: READY, then leak and churn until the file STOP_FILE appears; "tick N" on stderr each round. */
+    /* Attach target: READY, then leak and churn until the file STOP_FILE appears. */
     const char *stop = getenv("STOP_FILE");
     printf("READY\\n"); fflush(stdout);
     for (long n = 0; !stop || access(stop, F_OK) != 0; n++) {
       sink = leak_here(400); churn(99);
-      fprintf(stderr, "tick %ld\\n", n);
       usleep(2000);
     }
   }
