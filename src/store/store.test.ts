@@ -471,3 +471,19 @@ test('minMaxBuckets: min and max per bucket from the change points equal those o
     w.close();
   });
 });
+
+test('stored values are finite: NaN and Infinity from a source read back as absent, never as a number', () => {
+  withStore((store) => {
+    const w = begin(store);
+    const a = w.appendSample({ takenAtMs: T0, values: new Map([['meminfo.MemFree', 1000], ['meminfo.Huge', Infinity], ['meminfo.Bad', NaN]]) });
+    const b = w.appendSample({ takenAtMs: T0 + 1000, values: new Map([['meminfo.MemFree', -Infinity], ['meminfo.Huge', 5]]) });
+    w.close();
+    assert.deepStrictEqual(store.valuesAt(a.sampleId), new Map([['meminfo.MemFree', 1000]]));
+    assert.deepStrictEqual(store.valuesAt(b.sampleId), new Map([['meminfo.Huge', 5]]));
+    for (const key of ['meminfo.MemFree', 'meminfo.Huge']) {
+      const s = store.readSeries(w.recordingId, key);
+      assert.ok([...s.v].every((v) => Number.isNaN(v) || Number.isFinite(v)), `${key}: ${[...s.v].join(',')}`);
+      assert.ok(![...s.v].some((v) => v === Infinity || v === -Infinity), key);
+    }
+  });
+});

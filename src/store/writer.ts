@@ -245,6 +245,9 @@ export class RecordingWriter {
     const changedV: number[] = [];
     const fresh: [string, number][] = [];
     for (const [key, v] of sample.values) {
+      // Stored values are finite: NaN or Infinity from a source reads as "no value this sample" (absent), as the
+      // store already says for a series that went missing; it never reaches a chart or a slope.
+      if (!Number.isFinite(v)) continue;
       const s = this.series.get(key);
       if (s === undefined) { fresh.push([key, v]); continue; }
       s.seen = stamp;

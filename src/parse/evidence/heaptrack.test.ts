@@ -62,3 +62,11 @@ test('heaptrack: junk never throws, and text with no leak total is an error, not
   assert.equal(parseHeaptrackPrint('MOST CALLS TO ALLOCATION FUNCTIONS\n').warnings.filter((w) => w.severity === 'error').length, 1);
   for (const t of ['', 'MEMORY LEAKS', 'MEMORY LEAKS\n1B leaked over 1 calls from:\n  at x']) assert.doesNotThrow(() => parseHeaptrackPrint(t));
 });
+
+test('a garbled total runtime ("0.0.00.00s.") is a warning and no runtime, never NaN', () => {
+  const f = fixtures(/^heaptrack_print-local/)[0]!;
+  const r = parseHeaptrackPrint(f.text.replace('total runtime: 0.00s.', 'total runtime: 0.0.00.00s.'));
+  assert.equal(r.value.totals.runtimeSec, undefined);
+  assert.ok(r.warnings.some((w) => /total runtime is not a number/.test(w.reason)));
+  assert.equal(parseHeaptrackPrint(f.text).value.totals.runtimeSec, 0);
+});

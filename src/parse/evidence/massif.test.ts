@@ -39,3 +39,13 @@ test('massif frames', () => {
 test('massif: junk never throws', () => {
   for (const t of ['', 'snapshot=', 'n1: 5 x', 'snapshot=0\nheap_tree=detailed\nn3: 10 root\n n0: x']) assert.doesNotThrow(() => parseMassif(t));
 });
+
+test('time=<garbage> and 309-digit sizes are warnings; no NaN or Infinity in any snapshot', () => {
+  const f = fixtures(/^massif-local/)[0]!;
+  const r = parseMassif(f.text.replace('time=135006', 'time=1.3.5x').replace(/^mem_heap_B=\d+$/m, `mem_heap_B=${'9'.repeat(309)}`));
+  for (const s of r.value.snapshots) {
+    for (const v of [s.time, s.heapBytes, s.heapExtraBytes, s.stacksBytes]) assert.ok(v === undefined || Number.isFinite(v), JSON.stringify(s));
+  }
+  assert.ok(r.warnings.some((w) => /time is not a number/.test(w.reason)));
+  assert.ok(r.warnings.some((w) => /mem_heap_B is not a number|out of range/.test(w.reason)));
+});
