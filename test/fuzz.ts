@@ -42,6 +42,7 @@ const KERNEL_SEEDS: Record<FormatName, string[]> = {
   dumpsys_meminfo: texts(corpus('dumpsys_meminfo')),
   showmap: texts(corpus('procrank', /showmap/)),
   procrank: texts(corpus('procrank', /procrank/)),
+  mali_gpu_memory: texts(corpus('mali')),
 };
 
 const EVIDENCE_SEEDS: Record<EvidenceFormat, string[]> = {

@@ -33,6 +33,7 @@ const KNOWN: Record<FormatName, SampleFile[]> = {
   dumpsys_meminfo: corpus('dumpsys_meminfo'),
   showmap: corpus('procrank', /showmap/),
   procrank: corpus('procrank', /procrank/),
+  mali_gpu_memory: corpus('mali'),
 };
 
 /** Written here in each format's documented shape, for formats with few or no captured samples. */

@@ -23,11 +23,12 @@ import { parseDmabufBufinfo } from './dmabuf_bufinfo.js';
 import { parseDumpsysMeminfo } from './dumpsys_meminfo.js';
 import { parseShowmap } from './showmap.js';
 import { parseProcrank } from './procrank.js';
+import { parseMaliGpuMemory } from './mali_gpu_memory.js';
 
 export type FormatName =
   | 'meminfo' | 'slabinfo' | 'vmallocinfo' | 'buddyinfo' | 'zoneinfo' | 'pagetypeinfo' | 'vmstat'
   | 'status' | 'statm' | 'smaps' | 'smaps_rollup' | 'free' | 'cgroup_memory_stat' | 'cgroup_memory_current'
-  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo' | 'showmap' | 'procrank';
+  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo' | 'showmap' | 'procrank' | 'mali_gpu_memory';
 
 export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   meminfo: (t) => parseMeminfo(t),
@@ -49,6 +50,7 @@ export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   dumpsys_meminfo: (t) => parseDumpsysMeminfo(t),
   showmap: (t) => parseShowmap(t),
   procrank: (t) => parseProcrank(t),
+  mali_gpu_memory: (t) => parseMaliGpuMemory(t),
 };
 
 /** How much of the text detect looks at: enough for a few prose or prompt lines before the file itself. */
@@ -69,6 +71,8 @@ const LINE_SHAPES: Array<[RegExp, Shape]> = [
   [/^virtual\s+shared\s+shared\s+private\s+private/, 'showmap'],
   // procrank's header; the working-set variant (-w) prints WRss WPss WUss, the swap one Swap PSwap USwap ZSwap.
   [/^PID\s+(?:Vss\s+)?W?Rss\s+W?Pss\s+W?Uss\b.*\bcmdline$/, 'procrank'],
+  // mali0/gpu_memory's device line: "mali0  45605", MediaTek's two numbers, Amlogic's "total used_pages".
+  [/^mali\d+\s+(?:total used_pages\s+)?\d+(?:\s+\d+)?$/, 'mali_gpu_memory'],
   [/^slabinfo - version:/, 'slabinfo'],
   [/^allocinfo - version:/, 'allocinfo'],
   [/^(?:Page block order:|Pages per block:|Free pages count per migrate type)/, 'pagetypeinfo'],

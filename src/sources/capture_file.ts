@@ -38,6 +38,8 @@ import { dumpsysSeries, parseDumpsysMeminfo } from '../parse/dumpsys_meminfo.js'
 const DMABUF_SHAPE = /^\s*Dma-buf Objects:|^size\s+flags\s+mode\s+count\s+exp_name/m;
 /** procrank's header row (parse/procrank.ts) and the `dumpsys meminfo` system summary's first list. */
 const PROCRANK_SHAPE = /^\s*PID\s+(?:Vss\s+)?W?Rss\s+W?Pss\s+W?Uss\b.*\bcmdline\s*$/m;
+/** mali0/gpu_memory's device line (parse/mali_gpu_memory.ts). */
+const MALI_SHAPE = /^\s*mali\d+\s+(?:total used_pages\s+)?\d+(?:\s+\d+)?\s*$/m;
 const DUMPSYS_SUMMARY_SHAPE = /^Total PSS by (?:process|OOM adjustment|category):\s*$/m;
 
 /**
@@ -584,6 +586,12 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
           if (PROCRANK_SHAPE.test(text)) { const r = parseProcrank(text); values = procrankSeries(r.value); add(r.warnings); }
           else { const r = parseDumpsysMeminfo(text); values = dumpsysSeries(r.value); add(r.warnings); }
           snap.series = { ...snap.series, ...values };
+          break;
+        }
+        if (MALI_SHAPE.test(text)) {
+          const r = reduceWatched(text, { kind: 'mali' }, s.name);
+          (snap.watched ??= []).push({ name: s.name, values: r.value });
+          add(r.warnings);
           break;
         }
         if (DMABUF_SHAPE.test(text)) {

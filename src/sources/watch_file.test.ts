@@ -89,3 +89,16 @@ test('--watch-file PATH:dmabuf on a real dma_buf/bufinfo (Pixel 3): total and pe
   assert.deepEqual([spec.name, spec.format.kind], ['bufinfo', 'dmabuf']);
   assert.deepEqual(reduceWatched(text, spec.format, spec.path).value, { bytes: 120500224, buffers: 172, 'ion.bytes': 120500224, 'ion.buffers': 172 });
 });
+
+test('--watch-file PATH:mali on real mali0/gpu_memory files: device total, contexts, each process summed', () => {
+  const spec = parseWatchSpec('/sys/kernel/debug/mali0/gpu_memory:mali');
+  assert.deepEqual([spec.name, spec.format.kind], ['gpu_memory', 'mali']);
+  const read = (name: string): string => readFileSync(join(fixturesDir, '..', 'corpus', 'mali', name), 'utf8');
+  assert.deepEqual(reduceWatched(read('memcapture-realtek-skyxione-gpu_memory.txt'), spec.format, spec.path).value, {
+    pages: 45605, contexts: 6, 'pid15898.pages': 14102, 'pid15833.pages': 42, 'pid9134.pages': 3316, 'pid8344.pages': 20929, 'pid6235.pages': 135, 'pid4962.pages': 7081,
+  });
+  // MediaTek's file does not say its unit: "used".
+  assert.deepEqual(Object.entries(reduceWatched(read('memcapture-mediatek-xumo-mt120v1-gpu_memory.txt'), spec.format, spec.path).value).slice(0, 3), [['used', 39241], ['contexts', 6], ['pid8338.used', 1224]]);
+  // A file that is not gpu_memory gives nothing, which the first sample turns into an error.
+  assert.deepEqual(reduceWatched('hello\n', spec.format, spec.path).value, {});
+});

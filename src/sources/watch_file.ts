@@ -7,17 +7,21 @@
  *   table         "name  size  used" + rows                 -> { "mma0.size": ..., "mma0.used": ... }
  *   count:REGEX   lines matching REGEX                      -> { count: 17 }
  *   dmabuf        debugfs dma_buf/bufinfo                   -> { bytes, buffers, "ion.bytes", "ion.buffers", ... }
+ *   mali          debugfs mali0/gpu_memory                  -> { pages, contexts, "pid8338.pages", ... } ("used" where
+ *                                                               the file does not say pages)
  *
  * A size with a unit (kB, KiB, MB, ...) becomes bytes; a bare number stays as printed.
  */
 import { InputError } from '../model/errors.js';
 import { parseDmabufBufinfo } from '../parse/dmabuf_bufinfo.js';
+import { parseMaliGpuMemory } from '../parse/mali_gpu_memory.js';
 import { warning, type Parsed, type ParseWarning } from '../model/parsed.js';
 
 export type WatchFormat =
   | { kind: 'kv' }
   | { kind: 'table' }
   | { kind: 'dmabuf' }
+  | { kind: 'mali' }
   | { kind: 'count'; regex: RegExp };
 
 export interface WatchSpec {
@@ -27,12 +31,13 @@ export interface WatchSpec {
   format: WatchFormat;
 }
 
-const FORMAT_RE = /:(kv|table|dmabuf|count:.*)$/s;
+const FORMAT_RE = /:(kv|table|dmabuf|mali|count:.*)$/s;
 
 function formatOf(text: string, spec: string): WatchFormat {
   if (text === 'kv') return { kind: 'kv' };
   if (text === 'table') return { kind: 'table' };
   if (text === 'dmabuf') return { kind: 'dmabuf' };
+  if (text === 'mali') return { kind: 'mali' };
   const source = text.slice('count:'.length);
   if (source === '') throw new InputError(`Cannot use --watch-file "${spec}": "count:" needs a regular expression after it`);
   try {
@@ -71,7 +76,7 @@ export function parseWatchSpec(spec: string): WatchSpec {
   const word = /:([A-Za-z]+)$/.exec(spec);
   if (format.kind === 'kv' && path === spec && word) {
     // "FILE:bogus" is far more often a mistyped format than a file whose name ends in ":bogus".
-    throw new InputError(`Cannot use --watch-file "${spec}": unknown format "${word[1]}" (kv, table or count:REGEX; a path that ends in ":${word[1]}" is written "${spec}:kv")`);
+    throw new InputError(`Cannot use --watch-file "${spec}": unknown format "${word[1]}" (kv, table, dmabuf, mali or count:REGEX; a path that ends in ":${word[1]}" is written "${spec}:kv")`);
   }
   if (path.includes('\0') || path.includes('\n')) throw new InputError(`Cannot use --watch-file "${spec}": the path holds a NUL or newline`);
   return { name: nameOf(path), path, format };
@@ -208,6 +213,27 @@ function reduceDmabuf(text: string): Parsed<Record<string, number>> {
   return { value, warnings: r.warnings };
 }
 
+/**
+ * mali0/gpu_memory: the device's GPU memory, how many contexts hold some, and each process's (its contexts summed):
+ * a GPU memory leak grows one process's number and the device's.
+ */
+function reduceMali(text: string): Parsed<Record<string, number>> {
+  const r = parseMaliGpuMemory(text);
+  const value: Record<string, number> = {};
+  const dev = r.value.values[0];
+  if (dev !== undefined) {
+    const unit = r.value.pages ? 'pages' : 'used';
+    value[unit] = dev;
+    value['contexts'] = r.value.contexts.length;
+    for (const c of r.value.contexts) {
+      if (c.pid === undefined) continue;
+      const k = `pid${c.pid}.${unit}`;
+      value[k] = (value[k] ?? 0) + (c.values[0] ?? 0);
+    }
+  }
+  return { value, warnings: r.warnings };
+}
+
 function reduceCount(text: string, regex: RegExp): Parsed<Record<string, number>> {
   // A global or sticky regex keeps lastIndex between test() calls; a fresh copy without those flags does not.
   const re = new RegExp(regex.source, regex.flags.replace(/[gy]/g, ''));
@@ -226,6 +252,7 @@ export function reduceWatched(text: string, format: WatchFormat, path = ''): Par
     case 'table': return reduceTable(text);
     case 'count': return reduceCount(text, format.regex);
     case 'dmabuf': return reduceDmabuf(text);
+    case 'mali': return reduceMali(text);
   }
 }
 
@@ -240,7 +267,7 @@ export function checkFirstWatched(specs: readonly WatchSpec[], watched: readonly
     const got = watched?.find((w) => w.name === spec.name);
     if (got === undefined || Object.keys(got.values).length > 0) continue;
     const fmt = spec.format.kind === 'count' ? `count:${spec.format.regex.source}` : spec.format.kind;
-    const hint = spec.format.kind === 'dmabuf' ? ' (debugfs dma_buf/bufinfo: mount debugfs, read it as root)' : spec.format.kind === 'kv' ? ' ("key: number" lines, "KEY: name N name N" lines or a line of bare numbers); try ":table" for a header row and rows, or ":count:REGEX"' : spec.format.kind === 'table' ? ' (a header row, then rows with numbers); try ":kv" or ":count:REGEX"' : '';
+    const hint = spec.format.kind === 'dmabuf' ? ' (debugfs dma_buf/bufinfo: mount debugfs, read it as root)' : spec.format.kind === 'mali' ? ' (debugfs mali0/gpu_memory: mount debugfs, read it as root)' : spec.format.kind === 'kv' ? ' ("key: number" lines, "KEY: name N name N" lines or a line of bare numbers); try ":table" for a header row and rows, or ":count:REGEX"' : spec.format.kind === 'table' ? ' (a header row, then rows with numbers); try ":kv" or ":count:REGEX"' : '';
     throw new InputError(`--watch-file "${spec.path}" gives no numbers as ${fmt} at the first sample${hint}`);
   }
 }
