@@ -43,6 +43,7 @@ const KERNEL_SEEDS: Record<FormatName, string[]> = {
   showmap: texts(corpus('procrank', /showmap/)),
   procrank: texts(corpus('procrank', /procrank/)),
   mali_gpu_memory: texts(corpus('mali')),
+  ion_heap: texts(corpus('ion')),
 };
 
 const EVIDENCE_SEEDS: Record<EvidenceFormat, string[]> = {

@@ -34,6 +34,7 @@ const KNOWN: Record<FormatName, SampleFile[]> = {
   showmap: corpus('procrank', /showmap/),
   procrank: corpus('procrank', /procrank/),
   mali_gpu_memory: corpus('mali'),
+  ion_heap: corpus('ion'),
 };
 
 /** Written here in each format's documented shape, for formats with few or no captured samples. */

@@ -24,11 +24,12 @@ import { parseDumpsysMeminfo } from './dumpsys_meminfo.js';
 import { parseShowmap } from './showmap.js';
 import { parseProcrank } from './procrank.js';
 import { parseMaliGpuMemory } from './mali_gpu_memory.js';
+import { parseIonHeap } from './ion_heap.js';
 
 export type FormatName =
   | 'meminfo' | 'slabinfo' | 'vmallocinfo' | 'buddyinfo' | 'zoneinfo' | 'pagetypeinfo' | 'vmstat'
   | 'status' | 'statm' | 'smaps' | 'smaps_rollup' | 'free' | 'cgroup_memory_stat' | 'cgroup_memory_current'
-  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo' | 'showmap' | 'procrank' | 'mali_gpu_memory';
+  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo' | 'showmap' | 'procrank' | 'mali_gpu_memory' | 'ion_heap';
 
 export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   meminfo: (t) => parseMeminfo(t),
@@ -51,6 +52,7 @@ export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   showmap: (t) => parseShowmap(t),
   procrank: (t) => parseProcrank(t),
   mali_gpu_memory: (t) => parseMaliGpuMemory(t),
+  ion_heap: (t) => parseIonHeap(t),
 };
 
 /** How much of the text detect looks at: enough for a few prose or prompt lines before the file itself. */
@@ -73,6 +75,8 @@ const LINE_SHAPES: Array<[RegExp, Shape]> = [
   [/^PID\s+(?:Vss\s+)?W?Rss\s+W?Pss\s+W?Uss\b.*\bcmdline$/, 'procrank'],
   // mali0/gpu_memory's device line: "mali0  45605", MediaTek's two numbers, Amlogic's "total used_pages".
   [/^mali\d+\s+(?:total used_pages\s+)?\d+(?:\s+\d+)?$/, 'mali_gpu_memory'],
+  // debugfs ion/heaps/<heap>: "client pid size" over its client rows.
+  [/^client\s+pid\s+size(?:\s|$)/, 'ion_heap'],
   [/^slabinfo - version:/, 'slabinfo'],
   [/^allocinfo - version:/, 'allocinfo'],
   [/^(?:Page block order:|Pages per block:|Free pages count per migrate type)/, 'pagetypeinfo'],

@@ -40,6 +40,8 @@ const DMABUF_SHAPE = /^\s*Dma-buf Objects:|^size\s+flags\s+mode\s+count\s+exp_na
 const PROCRANK_SHAPE = /^\s*PID\s+(?:Vss\s+)?W?Rss\s+W?Pss\s+W?Uss\b.*\bcmdline\s*$/m;
 /** mali0/gpu_memory's device line (parse/mali_gpu_memory.ts). */
 const MALI_SHAPE = /^\s*mali\d+\s+(?:total used_pages\s+)?\d+(?:\s+\d+)?\s*$/m;
+/** An ION heap's debugfs file (parse/ion_heap.ts): its "client pid size" title. */
+const ION_SHAPE = /^\s*client\s+pid\s+size(?:\s|$)/m;
 const DUMPSYS_SUMMARY_SHAPE = /^Total PSS by (?:process|OOM adjustment|category):\s*$/m;
 
 /**
@@ -588,8 +590,8 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
           snap.series = { ...snap.series, ...values };
           break;
         }
-        if (MALI_SHAPE.test(text)) {
-          const r = reduceWatched(text, { kind: 'mali' }, s.name);
+        if (MALI_SHAPE.test(text) || ION_SHAPE.test(text)) {
+          const r = reduceWatched(text, { kind: MALI_SHAPE.test(text) ? 'mali' : 'ion' }, s.name);
           (snap.watched ??= []).push({ name: s.name, values: r.value });
           add(r.warnings);
           break;

@@ -102,3 +102,14 @@ test('--watch-file PATH:mali on real mali0/gpu_memory files: device total, conte
   // A file that is not gpu_memory gives nothing, which the first sample turns into an error.
   assert.deepEqual(reduceWatched('hello\n', spec.format, spec.path).value, {});
 });
+
+test('--watch-file PATH:ion on a real ION system heap (Qualcomm): total, orphaned, deferred free, pools, each client process', () => {
+  const spec = parseWatchSpec('/sys/kernel/debug/ion/heaps/system:ion');
+  assert.deepEqual([spec.name, spec.format.kind], ['system', 'ion']);
+  const text = readFileSync(join(fixturesDir, '..', 'corpus', 'ion', 'aosp-ionmemoryutiltest-qcom-system-heap-repeats-removed.txt'), 'utf8');
+  assert.deepEqual(reduceWatched(text, spec.format, spec.path).value, {
+    bytes: 55193600, orphaned: 0, deferred_free: 0, pools: 83570688,
+    'pid765.bytes': 61440 + 4096 + 4096, 'pid96.bytes': 8192 + 4096, 'pid1232.bytes': 16728064, 'pid611.bytes': 50642944,
+  });
+  assert.deepEqual(reduceWatched('hello\n', spec.format, spec.path).value, {});
+});

@@ -7,6 +7,7 @@
  *   table         "name  size  used" + rows                 -> { "mma0.size": ..., "mma0.used": ... }
  *   count:REGEX   lines matching REGEX                      -> { count: 17 }
  *   dmabuf        debugfs dma_buf/bufinfo                   -> { bytes, buffers, "ion.bytes", "ion.buffers", ... }
+ *   ion           debugfs ion/heaps/<heap>                  -> { bytes, orphaned, deferred_free, pools, "pid611.bytes", ... }
  *   mali          debugfs mali0/gpu_memory                  -> { pages, contexts, "pid8338.pages", ... } ("used" where
  *                                                               the file does not say pages)
  *
@@ -15,6 +16,7 @@
 import { InputError } from '../model/errors.js';
 import { parseDmabufBufinfo } from '../parse/dmabuf_bufinfo.js';
 import { parseMaliGpuMemory } from '../parse/mali_gpu_memory.js';
+import { parseIonHeap } from '../parse/ion_heap.js';
 import { warning, type Parsed, type ParseWarning } from '../model/parsed.js';
 
 export type WatchFormat =
@@ -22,6 +24,7 @@ export type WatchFormat =
   | { kind: 'table' }
   | { kind: 'dmabuf' }
   | { kind: 'mali' }
+  | { kind: 'ion' }
   | { kind: 'count'; regex: RegExp };
 
 export interface WatchSpec {
@@ -31,13 +34,14 @@ export interface WatchSpec {
   format: WatchFormat;
 }
 
-const FORMAT_RE = /:(kv|table|dmabuf|mali|count:.*)$/s;
+const FORMAT_RE = /:(kv|table|dmabuf|mali|ion|count:.*)$/s;
 
 function formatOf(text: string, spec: string): WatchFormat {
   if (text === 'kv') return { kind: 'kv' };
   if (text === 'table') return { kind: 'table' };
   if (text === 'dmabuf') return { kind: 'dmabuf' };
   if (text === 'mali') return { kind: 'mali' };
+  if (text === 'ion') return { kind: 'ion' };
   const source = text.slice('count:'.length);
   if (source === '') throw new InputError(`Cannot use --watch-file "${spec}": "count:" needs a regular expression after it`);
   try {
@@ -76,7 +80,7 @@ export function parseWatchSpec(spec: string): WatchSpec {
   const word = /:([A-Za-z]+)$/.exec(spec);
   if (format.kind === 'kv' && path === spec && word) {
     // "FILE:bogus" is far more often a mistyped format than a file whose name ends in ":bogus".
-    throw new InputError(`Cannot use --watch-file "${spec}": unknown format "${word[1]}" (kv, table, dmabuf, mali or count:REGEX; a path that ends in ":${word[1]}" is written "${spec}:kv")`);
+    throw new InputError(`Cannot use --watch-file "${spec}": unknown format "${word[1]}" (kv, table, dmabuf, ion, mali or count:REGEX; a path that ends in ":${word[1]}" is written "${spec}:kv")`);
   }
   if (path.includes('\0') || path.includes('\n')) throw new InputError(`Cannot use --watch-file "${spec}": the path holds a NUL or newline`);
   return { name: nameOf(path), path, format };
@@ -234,6 +238,23 @@ function reduceMali(text: string): Parsed<Record<string, number>> {
   return { value, warnings: r.warnings };
 }
 
+/**
+ * An ION heap: its total (every buffer), the orphaned part, deferred frees and page pools, and each client process's
+ * bytes (its rows summed; a buffer shared by two clients counts in both).
+ */
+function reduceIon(text: string): Parsed<Record<string, number>> {
+  const r = parseIonHeap(text);
+  const v = r.value;
+  const value: Record<string, number> = {};
+  if (v.total !== undefined) value['bytes'] = v.total;
+  if (v.totalOrphaned !== undefined) value['orphaned'] = v.totalOrphaned;
+  if (v.deferredFree !== undefined) value['deferred_free'] = v.deferredFree;
+  const pools = v.poolTotal ?? (Object.keys(v.poolLines).length > 0 ? Object.values(v.poolLines).reduce((n, b) => n + b, 0) : undefined);
+  if (pools !== undefined) value['pools'] = pools;
+  for (const c of v.clients) value[`pid${c.pid}.bytes`] = (value[`pid${c.pid}.bytes`] ?? 0) + c.bytes;
+  return { value, warnings: r.warnings };
+}
+
 function reduceCount(text: string, regex: RegExp): Parsed<Record<string, number>> {
   // A global or sticky regex keeps lastIndex between test() calls; a fresh copy without those flags does not.
   const re = new RegExp(regex.source, regex.flags.replace(/[gy]/g, ''));
@@ -253,6 +274,7 @@ export function reduceWatched(text: string, format: WatchFormat, path = ''): Par
     case 'count': return reduceCount(text, format.regex);
     case 'dmabuf': return reduceDmabuf(text);
     case 'mali': return reduceMali(text);
+    case 'ion': return reduceIon(text);
   }
 }
 
@@ -267,7 +289,7 @@ export function checkFirstWatched(specs: readonly WatchSpec[], watched: readonly
     const got = watched?.find((w) => w.name === spec.name);
     if (got === undefined || Object.keys(got.values).length > 0) continue;
     const fmt = spec.format.kind === 'count' ? `count:${spec.format.regex.source}` : spec.format.kind;
-    const hint = spec.format.kind === 'dmabuf' ? ' (debugfs dma_buf/bufinfo: mount debugfs, read it as root)' : spec.format.kind === 'mali' ? ' (debugfs mali0/gpu_memory: mount debugfs, read it as root)' : spec.format.kind === 'kv' ? ' ("key: number" lines, "KEY: name N name N" lines or a line of bare numbers); try ":table" for a header row and rows, or ":count:REGEX"' : spec.format.kind === 'table' ? ' (a header row, then rows with numbers); try ":kv" or ":count:REGEX"' : '';
+    const hint = spec.format.kind === 'dmabuf' ? ' (debugfs dma_buf/bufinfo: mount debugfs, read it as root)' : spec.format.kind === 'mali' ? ' (debugfs mali0/gpu_memory: mount debugfs, read it as root)' : spec.format.kind === 'ion' ? ' (debugfs ion/heaps/<heap>: mount debugfs, read it as root; kernels after 5.10 have DMA-BUF heaps instead: watch dma_buf/bufinfo with :dmabuf)' : spec.format.kind === 'kv' ? ' ("key: number" lines, "KEY: name N name N" lines or a line of bare numbers); try ":table" for a header row and rows, or ":count:REGEX"' : spec.format.kind === 'table' ? ' (a header row, then rows with numbers); try ":kv" or ":count:REGEX"' : '';
     throw new InputError(`--watch-file "${spec.path}" gives no numbers as ${fmt} at the first sample${hint}`);
   }
 }
