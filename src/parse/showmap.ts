@@ -11,7 +11,7 @@
  *   34495976   366032   282367    81748    26836    18924   238524    24660      162  ...                       1109 TOTAL
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning } from '../model/parsed.js';
+import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 
 export interface ShowmapRow {
@@ -75,5 +75,5 @@ export function parseShowmap(text: string): Parsed<Showmap> {
   }
   value.columns = value.columns.filter((n) => n !== '#');
   if (cols === undefined) warnings.push(warning(0, '', 'no showmap header (two header rows over a row of dashes)', 'error'));
-  return { value, warnings };
+  return withFiniteValues({ value, warnings });
 }

@@ -135,10 +135,10 @@ export function parseMtrace(text: string, source = 'mtrace'): Parsed<Mtrace> {
   }
   if (!seen) warnings.push(warning(0, '', 'no mtrace lines found', 'error'));
   const sites = [...bySite.values()].sort((a, b) => b.bytes - a.bytes);
-  return {
+  return withFiniteValues({
     value: { format: seen ? 'raw' : 'unknown', sites, stats: { allocs, frees, reallocs, outstanding: live.size, outstandingBytes: bytes(outstandingBytes) } },
     warnings,
-  };
+  });
 }
 
 function parseReport(lines: string[], source: string, warnings: ParseWarning[]): Parsed<Mtrace> {
