@@ -40,9 +40,10 @@ for (const target of targets) {
 
 /**
  * A hostile line may take this many times as long as ordinary text of the same size. Linear readers measured
- * 0.1 to 7 here; the quadratic trim this guards against was ~3000 at 100 KB (where the walk stops).
+ * 0.1 to 10 here (npm run bench:fuzz); the quadratic trim this guards against was ~3000 at 100 KB, where the walk
+ * stops. The margin is for a machine busy with other work while one of the two is measured.
  */
-const LIMIT = 25;
+const LIMIT = 40;
 
 for (const target of targets) {
   test(`10 MB lines, ${target.name}: every character class at a line's end (and 1 MB at its front) reads in linear time`, () => {
