@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A new user's first half hour, checked: clone the repository into an empty temporary folder (nothing beside it,
-# so no ../shared), run the README's two commands, then a tour of the commands the README shows, with and without
+# so no shared folder of the developers), run the README's two commands, then a tour of the commands the README shows, with and without
 # mistakes. Fails on a stack trace, an exit code other than the documented ones (0 ok, 1 leak where asked,
 # 2 usage or input, 3 `run`'s command failed), or an output file that should exist and does not.
 #
@@ -41,7 +41,7 @@ expect_file() {
 }
 
 git clone -q "$repo" "$clone" || { echo "FAIL git clone"; exit 1; }
-if [ -e "$work/shared" ]; then echo "FAIL the clone has a ../shared beside it"; exit 1; fi
+if [ -e "$work/shared" ]; then echo "FAIL the clone has a shared folder beside it"; exit 1; fi
 
 # The README's first line: npm ci, then the live watch (Ctrl-C stops it: SIGINT after a few seconds).
 run "npm ci" 0 npm ci --no-audit --no-fund

@@ -5,34 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fixturesDir } from '../../test/corpus.js';
-import type { SeriesTable } from '../model/series_table.js';
 import type { AttributionNode } from '../model/analysis.js';
 import { analyzeRecording } from './report_model.js';
 import { FAILURE_CLASSES, falsePositives, loadRecording, scenarioCulprit } from '../../test/recordings.js';
 import { prefix } from './testing_tables.js';
 import { summarySentence } from '../report/analysis_text.js';
 
-interface RecordingFixture {
-  scenarioPid: number;
-  meta: SeriesTable['meta'];
-  startedAtMs?: number;
-  boots: SeriesTable['boots'];
-  gaps: SeriesTable['gaps'];
-  t: number[];
-  series: Record<string, (number | null)[]>;
-}
-
-function load(name: string): { table: SeriesTable; pid: number } {
-  const f = JSON.parse(readFileSync(join(fixturesDir, name), 'utf8')) as RecordingFixture;
-  const series = new Map<string, Float64Array>();
-  for (const [k, v] of Object.entries(f.series)) series.set(k, Float64Array.from(v, (x) => (x === null ? NaN : x)));
-  const table: SeriesTable = { t: Float64Array.from(f.t), series, boots: f.boots, gaps: f.gaps, meta: f.meta };
-  if (f.startedAtMs !== undefined) table.startedAtMs = f.startedAtMs;
-  return { table, pid: f.scenarioPid };
-}
+/** The shared fixture reader (test/recordings.ts). */
+const load = loadRecording;
 
 test('reading a 2 GiB file after dropping caches (120 s): no leak, page cache and reclaimable slab grow', () => {
   const { table } = load('recording-page-cache-local.json');
