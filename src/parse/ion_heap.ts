@@ -44,13 +44,26 @@ export interface IonHeap {
   poolTotal?: Bytes;
 }
 
-const ROW = /^\s*(\S(?:.*?\S)?)\s+(\d+)\s+(\d+)(?:\s+\d+)*\s*$/;
+/**
+ * A client or orphan row by its words (no backtracking regex: a 10 MB line reads in linear time). The name runs up to
+ * the first all-digit word, the pid; the size follows it, or, in the titled orphan layout ("client pid user user_pid
+ * size mcnt rcnt"), sits third from the end.
+ */
+function rowOf(line: string, titled: boolean): IonClientRow | undefined {
+  const words = line.trim().split(/\s+/);
+  const j = words.findIndex((w, k) => k > 0 && /^\d+$/.test(w));
+  if (j < 0) return undefined;
+  const size = titled ? words[words.length - 3] : words[j + 1];
+  if (size === undefined || !/^\d+$/.test(size) || (titled && words.length - 3 <= j)) return undefined;
+  return { name: words.slice(0, j).join(' '), pid: Number(words[j]), bytes: Number(size) as Bytes };
+}
 
 export function parseIonHeap(text: string): Parsed<IonHeap> {
   const warnings: ParseWarning[] = [];
   const value: IonHeap = { clients: [], orphaned: [], poolLines: {} };
   let section: 'none' | 'clients' | 'orphaned' | 'after' = 'none';
   let sawHeader = false;
+  let titled = false;
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
@@ -59,7 +72,7 @@ export function parseIonHeap(text: string): Parsed<IonHeap> {
     if (/^client\s+pid\s+size\b/.test(t)) { sawHeader = true; section = 'clients'; continue; }
     if (/^orphaned allocations\b/.test(t)) { section = 'orphaned'; continue; }
     // Some vendors title the orphan rows ("client pid user user_pid size mcnt rcnt"): the size is then the 5th column.
-    if (section === 'orphaned' && /^client\s+pid\s+user\b/.test(t)) continue;
+    if (section === 'orphaned' && /^client\s+pid\s+user\b/.test(t)) { titled = true; continue; }
     const total = /^(total orphaned|total|deferred free)\s+(\d+)$/.exec(t);
     if (total) {
       const n = Number(total[2]) as Bytes;
@@ -83,10 +96,9 @@ export function parseIonHeap(text: string): Parsed<IonHeap> {
       continue;
     }
     if (section === 'clients' || section === 'orphaned') {
-      const ext = section === 'orphaned' ? /^\s*(\S(?:.*?\S)?)\s+(\d+)\s+\S(?:.*?\S)?\s+\d+\s+(\d+)\s+\d+\s+\d+\s*$/.exec(line) : null;
-      const r = ext ?? ROW.exec(line);
+      const r = rowOf(line, section === 'orphaned' && titled);
       if (r) {
-        (section === 'clients' ? value.clients : value.orphaned).push({ name: r[1] ?? '', pid: Number(r[2]), bytes: Number(r[3]) as Bytes });
+        (section === 'clients' ? value.clients : value.orphaned).push(r);
         continue;
       }
     }
