@@ -5,8 +5,7 @@
  * exactly like heaptrack's own cleanup, so the target never writes into a closed pipe.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TargetError } from '../../model/errors.js';
@@ -17,6 +16,7 @@ import { RssSampler, commOf } from './result.js';
 import { MapsKeeper, attach, isAlive, sleep, within } from './target.js';
 import { UndoStack } from './undo.js';
 import { checkTargetOptions } from './session.js';
+import { HEAPTRACK_DIR_PREFIX, scratchDir, sweepLeftovers } from './leftovers.js';
 
 const run = promisify(execFile);
 
@@ -27,8 +27,12 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
   checkTargetOptions(o);
   if (o.pid !== undefined && findTool('gdb') === undefined) throw new TargetError('heaptrack attaches through gdb, which is not installed (apt-get install gdb)', 'no-gdb');
   // heaptrack launches the command itself (LD_PRELOAD): no start gate, the session has no target of ours then.
-  const undo = new UndoStack().arm();
-  const dir = mkdtempSync(join(tmpdir(), 'memsleuth-heaptrack-'));
+  // With an abort signal the first Ctrl-C stops gracefully (the report); SIGTERM and a second SIGINT undo and die.
+  const undo = new UndoStack().arm(o.signal !== undefined ? { interrupt: () => undefined } : {});
+  const swept = sweepLeftovers();
+  // Named with our pid, on the undo stack (every exit path, signals included), swept by the next run after kill -9.
+  const dir = scratchDir(HEAPTRACK_DIR_PREFIX);
+  undo.push(`scratch folder ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   const s = { undo, dir, problems: [] as string[], maps: new MapsKeeper(o.pid ?? 0), rss: new RssSampler(o.pid ?? 0), comm: o.pid !== undefined ? commOf(o.pid) : undefined as string | undefined };
   try {
     const out = join(s.dir, 'ht');
@@ -37,7 +41,14 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
     const child = spawn(heaptrack, args, { stdio: ['ignore', o.pid !== undefined ? 'ignore' : (o.stdio ?? 'inherit'), 'pipe'], env: { ...process.env, ...(o.env ?? {}) }, ...(o.cwd !== undefined ? { cwd: o.cwd } : {}) });
     let finished = false;
     const exited = new Promise<number | string | null>((resolve) => child.once('close', (code, sig) => { finished = true; resolve(code ?? sig); }));
-    s.undo.push(`heaptrack ${child.pid ?? '?'}`, () => { if (!finished && child.pid !== undefined) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } } });
+    s.undo.push(`heaptrack ${child.pid ?? '?'}`, () => {
+      if (finished || child.pid === undefined) return;
+      try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+      // Killed, its EXIT trap does not remove its pipe /tmp/heaptrack_fifo<its pid>. The pid is still our unreaped
+      // child here, so that pipe is provably the one it made.
+      const fifo = `/tmp/heaptrack_fifo${child.pid}`;
+      try { if (lstatSync(fifo).isFIFO()) rmSync(fifo); } catch { /* none */ }
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (c: string) => { stderr += c; });
@@ -95,6 +106,7 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
       engine: 'heaptrack', pid, sites, maps: maps.text, durationSec, ended, rss: rss.samples, problems,
       notes: [`heaptrack data: ${file}`, 'heaptrack reports memory not freed when recording stopped; per-object ages are not in its output'], stats,
     };
+    if (swept.length > 0) result.notes.push(`removed what killed memsleuth runs left: ${swept.join('; ')}`);
     if (finished) result.exitCode = await exited;
     return result;
   } finally {

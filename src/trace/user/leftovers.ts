@@ -3,17 +3,27 @@
  * -p), its ftrace instance with the event enabled, its uprobe_events line and its scratch folder. Each carries
  * the killed run's pid in its name (memsleuth_<pid>_<target>, memsleuth-trace-<pid>-XXXXXX), and only what is
  * named so, with a pid that is no longer running, is touched: anything else (another tool's probes, an older
- * run's unnamed ones, a live run's) is left alone.
+ * run's unnamed ones, a live run's) is left alone. The sampler and heaptrack engines' scratch folders
+ * (memsleuth-sampler-<pid>-XXXXXX, memsleuth-heaptrack-<pid>-XXXXXX) are swept the same way.
  */
-import { appendFileSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { GROUP_PREFIX, tracefsRoot } from './tracefs.js';
 
 export const TRACE_DIR_PREFIX = 'memsleuth-trace-';
+export const SAMPLER_DIR_PREFIX = 'memsleuth-sampler-';
+export const HEAPTRACK_DIR_PREFIX = 'memsleuth-heaptrack-';
 
 const GROUP_RE = new RegExp(`^${GROUP_PREFIX}(\\d+)_\\d+$`);
 const DIR_RE = new RegExp(`^${TRACE_DIR_PREFIX}(\\d+)-[A-Za-z0-9]+$`);
+/** Every engine's scratch folder: mkdtemp adds six letters or digits after `<prefix><pid>-`. */
+const SCRATCH_RE = new RegExp(`^(?:${[TRACE_DIR_PREFIX, SAMPLER_DIR_PREFIX, HEAPTRACK_DIR_PREFIX].join('|')})(\\d+)-[A-Za-z0-9]+$`);
+
+/** A scratch folder named with our pid (`<prefix><pid>-XXXXXX`), so the next run can tell a killed run's from a live one's. */
+export function scratchDir(prefix: string, base: string = tmpdir()): string {
+  return mkdtempSync(join(base, `${prefix}${process.pid}-`));
+}
 
 /** A pid that no process has (ESRCH); EPERM means someone else's live process. */
 export function pidGone(pid: number): boolean {
@@ -75,12 +85,13 @@ export function sweepLeftovers(o: SweepOptions = {}): string[] {
       try { appendFileSync(file, `-:${m[1]}/${m[2]}\n`); done.push(`uprobe event ${m[1]}/${m[2]}`); } catch { /* busy */ }
     }
   }
-  // 4. Scratch folders (ours only: a folder someone else owns is not touched).
-  for (const name of safeList(tmp)) {
-    if (!dead(name, DIR_RE)) continue;
-    const dir = join(tmp, name);
+  // 4. Scratch folders (ours only: a folder someone else owns, or a symlink, is not touched). The sampler falls
+  // back to /tmp when TMPDIR is too deep for a socket path, so /tmp is looked at too.
+  const tmps = o.tmp !== undefined ? [o.tmp] : [...new Set([tmp, '/tmp'])];
+  for (const [name, dir] of tmps.flatMap((t) => safeList(t).map((n) => [n, join(t, n)] as const))) {
+    if (!dead(name, SCRATCH_RE)) continue;
     try {
-      const st = statSync(dir);
+      const st = lstatSync(dir);
       if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? st.uid)) continue;
       rmSync(dir, { recursive: true, force: true });
       done.push(`scratch folder ${dir}`);

@@ -10,7 +10,7 @@
  * of live bytes over the trace that the verdict rules judge (cli/trace_user.ts).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,7 @@ import { commOf, framesOf, symbolizeUserSites } from './result.js';
 import type { Session } from './session.js';
 import { withSession } from './session.js';
 import { MapsKeeper, isAlive, waitForEnd, within } from './target.js';
+import { SAMPLER_DIR_PREFIX, scratchDir } from './leftovers.js';
 
 const run = promisify(execFile);
 
@@ -164,9 +165,10 @@ export async function traceSampler(o: UserTraceOptions): Promise<UserTraceResult
   const meanBytes = o.exact === true ? 0 : o.sampleBytes ?? DEFAULT_SAMPLE_BYTES;
   const frames = Math.min(64, o.stackDepth ?? DEFAULT_FRAMES);
   // The socket must exist before the command starts: the scratch directory is ours, not the session's.
-  // A Unix socket path holds at most 107 bytes (sun_path): a deep TMPDIR falls back to /tmp.
-  const base = join(tmpdir(), 'memsleuth-sampler-XXXXXX', 'sampler.sock').length < 100 ? tmpdir() : '/tmp';
-  const dir = o.workDir ?? mkdtempSync(join(base, 'memsleuth-sampler-'));
+  // A Unix socket path holds at most 107 bytes (sun_path): a deep TMPDIR falls back to /tmp. Named with our pid
+  // (memsleuth-sampler-<pid>-XXXXXX): if we are killed with -9, the next run sweeps it (leftovers.ts).
+  const base = join(tmpdir(), `${SAMPLER_DIR_PREFIX}${process.pid}-XXXXXX`, 'sampler.sock').length < 100 ? tmpdir() : '/tmp';
+  const dir = o.workDir ?? scratchDir(SAMPLER_DIR_PREFIX, base);
   const socket = join(dir, 'sampler.sock');
   if (socket.length >= 100) throw new TargetError(`The sampler's socket path "${socket}" is too long for a Unix socket (pass a shorter work directory)`, 'socket-path');
   const t0 = process.hrtime.bigint();
@@ -184,6 +186,8 @@ export async function traceSampler(o: UserTraceOptions): Promise<UserTraceResult
   };
   try {
     return await withSession({ ...o, workDir: dir, ...(o.pid === undefined ? { env } : {}) }, true, async (s) => {
+      // On the undo stack, so a signal (SIGTERM, a second Ctrl-C) removes it too; pushed first, it goes last.
+      if (o.workDir === undefined) s.undo.push(`scratch folder ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
       s.undo.push('sampler socket', () => { for (const c of stream.sockets) c.destroy(); stream.server.close(); });
       const detach = s.target.launched ? undefined : await inject(s, lib, socket, meanBytes, frames, o.toolchain);
       s.rss.start();

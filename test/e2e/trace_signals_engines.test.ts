@@ -1,0 +1,152 @@
+/**
+ * `trace user --engine sampler|heaptrack` under signals: the scratch folder (memsleuth-sampler-<pid>-XXXXXX,
+ * memsleuth-heaptrack-<pid>-XXXXXX) is gone after Ctrl-C (report, exit 0) and after SIGTERM; a killed run's folder
+ * (dead pid) is swept by the next run, a live run's and anything not named so stay. No timing bounds: each step
+ * waits for a state.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../corpus.js';
+import { findTool } from '../../src/symbolize/addr2line.js';
+import { gcc, sleep, tempDir, writeSource } from '../../src/symbolize/test_programs.js';
+import { pidGone, sweepLeftovers } from '../../src/trace/user/leftovers.js';
+
+type Engine = 'sampler' | 'heaptrack';
+const PREFIX: Record<Engine, string> = { sampler: 'memsleuth-sampler-', heaptrack: 'memsleuth-heaptrack-' };
+/** What the launched program maps once the engine has it in hand (and the tracer's undo stack is armed). */
+const LIB: Record<Engine, string> = { sampler: 'libmemsleuth_sampler', heaptrack: 'libheaptrack_preload' };
+
+const noGcc = findTool('gcc') === undefined ? 'needs gcc' : false;
+const skipOf = (e: Engine): string | false => noGcc !== false ? noGcc : e === 'heaptrack' && (findTool('heaptrack') === undefined || findTool('heaptrack_print') === undefined) ? 'needs heaptrack' : false;
+
+const PAUSING_C = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(void) { for (int i = 0; i < 600; i++) { free(malloc(64)); usleep(100000); } return 0; }
+`;
+
+let work = { dir: '', cleanup: (): void => undefined };
+let exe = '';
+before(() => {
+  if (noGcc !== false) return;
+  work = tempDir('trace-signals-engines');
+  writeSource(work.dir, 'pausing.c', PAUSING_C);
+  gcc(['-O1', '-o', 'pausing', 'pausing.c'], work.dir);
+  exe = join(work.dir, 'pausing');
+});
+after(() => { killLaunched(); work.cleanup(); });
+
+/** Our test program wherever it still runs (heaptrack's launched program may outlive a killed tracer). */
+function killLaunched(): void {
+  if (exe === '') return;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try { if (readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0')[0] === exe) process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+  }
+}
+
+interface Run { child: ChildProcess; tmp: string; out: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
+
+function startTracer(engine: Engine, tmp = mkdtempSync(join(work.dir, 'tmp-')), extra: string[] = []): Run {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'memsleuth.js'), 'trace', 'user', '--engine', engine, ...extra, '--', exe], {
+    env: { ...process.env, TMPDIR: tmp, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, tmp, out: () => out, exited };
+}
+
+/** The sampler falls back to /tmp when TMPDIR is too deep for a socket path (the test runner's may be): look in both. */
+const ourFolders = (engine: Engine, r: Run): string[] => [r.tmp, '/tmp'].flatMap((d) => readdirSync(d).filter((n) => n.startsWith(`${PREFIX[engine]}${r.child.pid ?? 0}-`)).map((n) => join(d, n)));
+
+/** Until the tracer's folder exists and the launched program runs with the engine's library mapped. */
+async function tracing(engine: Engine, r: Run): Promise<void> {
+  for (;;) {
+    if (ourFolders(engine, r).length === 1 && programWith(LIB[engine])) return;
+    if (r.child.exitCode !== null || r.child.signalCode !== null) assert.fail(`the tracer exited early: ${r.out()}`);
+    await sleep(50);
+  }
+}
+
+function programWith(lib: string): boolean {
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0')[0] === exe && readFileSync(`/proc/${p}/maps`, 'latin1').includes(lib)) return true;
+    } catch { /* gone */ }
+  }
+  return false;
+}
+
+for (const engine of ['sampler', 'heaptrack'] as const) {
+  const skip = skipOf(engine);
+  if (skip !== false) console.log(`# skipping ${engine} signal tests: ${skip}`);
+
+  test(`trace user --engine ${engine}: Ctrl-C (SIGINT) prints the report, exits 0 and removes the scratch folder`, { skip, timeout: 180_000 }, async (t) => {
+    t.after(killLaunched);
+    const r = startTracer(engine);
+    await tracing(engine, r);
+    r.child.kill('SIGINT');
+    const end = await r.exited;
+    assert.deepEqual(end, { code: 0, signal: null }, r.out());
+    assert.match(r.out(), new RegExp(`trace user: engine ${engine}, pid \\d+, .* \\(aborted\\)`));
+    assert.deepEqual(ourFolders(engine, r), [], 'scratch folder left in TMPDIR');
+  });
+
+  test(`trace user --engine ${engine}: SIGTERM removes the scratch folder`, { skip, timeout: 180_000 }, async (t) => {
+    t.after(killLaunched);
+    const r = startTracer(engine);
+    await tracing(engine, r);
+    r.child.kill('SIGTERM');
+    const end = await r.exited;
+    assert.equal(end.signal, 'SIGTERM', r.out());
+    assert.deepEqual(ourFolders(engine, r), [], 'scratch folder left in TMPDIR');
+    if (engine === 'heaptrack') assert.equal(existsSync(`/tmp/heaptrack_fifo${r.child.pid ?? 0}`), false);
+  });
+
+  test(`trace user --engine ${engine}: the next run sweeps a dead run's folders, not a live run's`, { skip, timeout: 180_000 }, async (t) => {
+    t.after(killLaunched);
+    const dead = spawnSync('true').pid as number;
+    assert.ok(pidGone(dead));
+    const tmp = mkdtempSync(join(work.dir, 'tmp-'));
+    const deadOnes = [`memsleuth-sampler-${dead}-AbC123`, `memsleuth-heaptrack-${dead}-DeF456`];
+    const kept = [`memsleuth-sampler-${process.pid}-XyZ789`, `memsleuth-heaptrack-${process.pid}-XyZ789`, `other-sampler-${dead}-AbC123`];
+    for (const d of [...deadOnes, ...kept]) mkdirSync(join(tmp, d));
+    const next = spawnSync(process.execPath, [join(repoRoot, 'bin', 'memsleuth.js'), 'trace', 'user', '--engine', engine, '--duration', '1s', '--', exe], {
+      env: { ...process.env, TMPDIR: tmp, NO_COLOR: '1' }, encoding: 'utf8', timeout: 150_000,
+    });
+    assert.equal(next.status, 0, next.stderr);
+    assert.match(next.stdout, /removed what killed memsleuth runs left: .*scratch folder .*memsleuth-sampler-\d+-AbC123/);
+    assert.deepEqual(readdirSync(tmp).sort(), [...kept].sort());
+  });
+}
+
+test('sweep: sampler and heaptrack folders with a dead pid go; live pids, other names, symlinks and files stay', () => {
+  const dead = spawnSync('true').pid as number;
+  assert.ok(pidGone(dead));
+  const live = process.pid;
+  const tmp = mkdtempSync(join(tmpdir(), 'sweep-engines-'));
+  try {
+    const gone = [`memsleuth-sampler-${dead}-AbC123`, `memsleuth-heaptrack-${dead}-AbC123`];
+    const stay = [`memsleuth-sampler-${live}-AbC123`, `memsleuth-heaptrack-${live}-AbC123`, `memsleuth-sampler-AbC123`, `heaptrack-${dead}-AbC123`, `memsleuth-heaptrack-${dead}`];
+    for (const d of [...gone, ...stay]) mkdirSync(join(tmp, d));
+    mkdirSync(join(gone[0] !== undefined ? join(tmp, gone[0]) : tmp, 'inside'));
+    // A symlink named like ours with a dead pid points elsewhere: neither it nor its target is touched.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'sweep-target-'));
+    const link = `memsleuth-heaptrack-${dead}-LiNk00`;
+    symlinkSync(elsewhere, join(tmp, link));
+    const swept = sweepLeftovers({ root: undefined, tmp });
+    assert.equal(swept.length, 2, swept.join('; '));
+    assert.deepEqual(readdirSync(tmp).sort(), [...stay, link].sort());
+    assert.ok(existsSync(elsewhere));
+    rmSync(elsewhere, { recursive: true, force: true });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
