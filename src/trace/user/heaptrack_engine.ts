@@ -41,8 +41,14 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
     const child = spawn(heaptrack, args, { stdio: ['ignore', o.pid !== undefined ? 'ignore' : (o.stdio ?? 'inherit'), 'pipe'], env: { ...process.env, ...(o.env ?? {}) }, ...(o.cwd !== undefined ? { cwd: o.cwd } : {}) });
     let finished = false;
     const exited = new Promise<number | string | null>((resolve) => child.once('close', (code, sig) => { finished = true; resolve(code ?? sig); }));
+    // Launched: the pid we care about is heaptrack's child (the shell script execs nothing; the app is its child).
+    let pid = o.pid ?? 0;
     s.undo.push(`heaptrack ${child.pid ?? '?'}`, () => {
       if (finished || child.pid === undefined) return;
+      // A program heaptrack launched for us goes with it, as the other engines' launched programs do (killing only
+      // the script would leave it running, orphaned). Found as the script's descendant, so it is ours.
+      // Checked again now (still a descendant of the script, same name), so a recycled pid is never hit.
+      if (o.pid === undefined && pid !== 0 && childOf(child.pid, o.command?.[0] ?? '') === pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
       try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
       // Killed, its EXIT trap does not remove its pipe /tmp/heaptrack_fifo<its pid>. The pid is still our unreaped
       // child here, so that pipe is provably the one it made.
@@ -53,8 +59,6 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (c: string) => { stderr += c; });
 
-    // Launched: the pid we care about is heaptrack's child (the shell script execs nothing; the app is its child).
-    let pid = o.pid ?? 0;
     let maps = s.maps;
     let rss = s.rss;
     if (o.pid === undefined) {
