@@ -111,6 +111,23 @@ for (const engine of ['sampler', 'heaptrack'] as const) {
     while (programWith('')) await sleep(50);
   });
 
+  test(`trace user --engine ${engine}: after kill -9 the folder stays, and the next run sweeps it`, { skip, timeout: 240_000 }, async (t) => {
+    t.after(killLaunched);
+    const r = startTracer(engine);
+    await tracing(engine, r);
+    const left = ourFolders(engine, r);
+    r.child.kill('SIGKILL');
+    await r.exited;
+    killLaunched();
+    assert.equal(left.filter((d) => existsSync(d)).length, 1, 'kill -9 left nothing to sweep?');
+    const next = spawnSync(process.execPath, [join(repoRoot, 'bin', 'memsleuth.js'), 'trace', 'user', '--engine', engine, '--duration', '1s', '--', exe], {
+      env: { ...process.env, TMPDIR: r.tmp, NO_COLOR: '1' }, encoding: 'utf8', timeout: 150_000,
+    });
+    assert.equal(next.status, 0, next.stderr);
+    assert.match(next.stdout, /removed what killed memsleuth runs left: .*scratch folder /);
+    assert.deepEqual(left.filter((d) => existsSync(d)), [], 'the killed run\'s folder is still there');
+  });
+
   test(`trace user --engine ${engine}: the next run sweeps a dead run's folders, not a live run's`, { skip, timeout: 180_000 }, async (t) => {
     t.after(killLaunched);
     const dead = spawnSync('true').pid as number;
