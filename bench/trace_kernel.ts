@@ -4,6 +4,8 @@
  * the machine drifts). Prints iterations/s, slowdown vs plain (medians), lost events, leak site found.
  *   node dist/bench/trace_kernel.js [seconds per run, default 4] [rounds, default 3]
  */
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { traceKernel } from '../src/trace/kernel/index.js';
 import type { KernelEngineName } from '../src/trace/kernel/index.js';
 import { bpftraceInstalled, compileFdChurn, liveSkipReason, runFdChurn } from '../src/trace/kernel/testing.js';
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
   if (skip !== undefined) { console.log(`skipped: ${skip}`); return; }
   const bin = compileFdChurn();
   if (typeof bin !== 'string') { console.log(`skipped: ${bin.skip}`); return; }
+  process.on('exit', () => rmSync(dirname(bin), { recursive: true, force: true }));
   const engines: [KernelEngineName, number][] = bpftraceInstalled() ? [['bpftrace', 1], ['bpftrace', 16], ['ftrace', 1]] : [['ftrace', 1]];
   const rows: Row[] = [{ name: 'plain', rates: [], lost: [], found: [] }, ...engines.map(([e, n]) => ({ name: n > 1 ? `${e} 1/${n}` : e, rates: [], lost: [], found: [] }))];
   for (let r = 0; r < rounds; r++) {
