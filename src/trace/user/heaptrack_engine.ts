@@ -62,7 +62,8 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
     let maps = s.maps;
     let rss = s.rss;
     if (o.pid === undefined) {
-      for (let i = 0; i < 400 && pid === 0 && !finished; i++) {
+      // heaptrack's script starts the program after its own set-up: seconds on a loaded machine.
+      for (let i = 0; i < 6000 && pid === 0 && !finished && o.signal?.aborted !== true; i++) {
         pid = childOf(child.pid ?? -1, o.command?.[0] ?? '') ?? 0;
         if (pid === 0) await sleep(5);
       }
@@ -74,6 +75,7 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
     let timer: NodeJS.Timeout | undefined;
     const stopper = new Promise<'duration' | 'aborted'>((resolve) => {
       if (o.durationSec !== undefined) timer = setTimeout(() => resolve('duration'), o.durationSec * 1000);
+      if (o.signal?.aborted === true) resolve('aborted'); // Ctrl-C came while the program was being looked for
       o.signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
     });
     const first = await Promise.race([exited.then(() => 'exited' as const), stopper]);
@@ -84,8 +86,10 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
       if (o.pid !== undefined && isAlive(o.pid)) {
         // heaptrack's own cleanup: stop recording inside the target, then its interpreter sees EOF and exits.
         await run('gdb', ['--batch-silent', '-n', '-iex', 'set auto-solib-add off', '-p', String(o.pid), '--eval-command=sharedlibrary libheaptrack_inject', '--eval-command=call (void) heaptrack_stop()', '--eval-command=detach'], { timeout: 60_000 }).catch(() => undefined);
-      } else if (pid !== 0) {
-        try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+      } else {
+        // Stopped before the program was seen (Ctrl-C early): look once more, so it is told to end too.
+        if (pid === 0 && o.pid === undefined) pid = childOf(child.pid ?? -1, o.command?.[0] ?? '') ?? 0;
+        if (pid !== 0) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
       }
       await within(exited, 30_000);
     }
