@@ -19,7 +19,7 @@ import { analyzeParallel, type SeriesJob } from './parallel.js';
 import type { SeriesKind } from './rules/index.js';
 import { explainedByParts } from './rules/explained_by_parts.js';
 import { contradictedByTotal } from './rules/part_of_whole.js';
-import { remainderInTransit } from './rules/remainder.js';
+import { bulkCacheTurnover, remainderAtQuietSamples, remainderInTransit } from './rules/remainder.js';
 import { ownTree, setApartOwn, ownFootprint } from './own.js';
 import { dependentGrowth, explainedByFollowers } from './rules/dependent.js';
 import { findProbes, maskProbes, probeOutcome, judgedByProbe, type ProbeOutcome } from './rules/reclaim_probe.js';
@@ -215,10 +215,13 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
         if (Number.isFinite(f) && f < minFree) minFree = f;
       }
       judge.define('system.unexplainedWithCaches', sum);
-      let turnover = 0;
       const pc = judge.values(SYSTEM.pageCache);
-      if (pc) { const p = finitePoints(w.t, pc).v; for (let i = 1; i < p.length; i++) turnover += Math.abs((p[i] as number) - (p[i - 1] as number)); }
-      const down = remainderInTransit(rem, judge.judge('system.unexplainedWithCaches'), Number.isFinite(minFree) ? minFree / memTotal : null, turnover);
+      const turnover = pc ? bulkCacheTurnover(finitePoints(w.t, pc).v, rem.growthBytes) : 0;
+      // Judged only where enough samples are quiet to judge a trend at all (half of them).
+      const quiet = pc ? remainderAtQuietSamples(w.t, parts[0] as Float64Array, pc, rem.growthBytes) : undefined;
+      if (quiet && quiet.quiet * 2 >= w.t.length) judge.define('system.unexplainedAtQuietSamples', quiet.values);
+      const atQuiet = quiet && quiet.quiet * 2 >= w.t.length ? judge.judge('system.unexplainedAtQuietSamples') : undefined;
+      const down = remainderInTransit(rem, judge.judge('system.unexplainedWithCaches'), Number.isFinite(minFree) ? minFree / memTotal : null, turnover, atQuiet);
       if (down) { aggregateVerdicts.set(groupKey('unexplained'), down); judge.verdicts.set(groupKey('unexplained'), down); }
     }
   }
