@@ -56,7 +56,9 @@ test('script: the printed loop runs under sh and its log is ingested with clocks
   writeFileSync(script, s.stdout);
   const log = join(dir, 'loop.log');
   // Until its third pass has begun: two whole passes however slowly a loaded machine runs them.
-  spawnSync('sh', ['-c', `sh ${script} > ${log} 2>&1 & loop=$!; i=0; while [ "$(grep -c '^MemTotal:' ${log})" -lt 3 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; kill $loop`]);
+  const w = spawnSync('sh', ['-c', `sh ${script} > ${log} 2>&1 & loop=$!; i=0; while [ "$(grep -c '^MemTotal:' ${log})" -lt 3 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; kill $loop`], { encoding: 'utf8' });
+  // Said in full if the loop could not run (seen once on a loaded CI machine: no log, cause unknown).
+  assert.ok(existsSync(log), `no ${log}: folder ${existsSync(dir) ? 'exists' : 'is gone'}; sh status ${w.status}, signal ${w.signal}, error ${w.error?.message}, stderr ${w.stderr}`);
   const r = runCli(['ingest', log, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { samples: number; sectionsByKind: Record<string, number>; timeSources: Record<string, number> };
