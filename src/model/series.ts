@@ -25,6 +25,11 @@ export function decodeKeyPart(part: string): string {
   return part.includes('%') ? part.replace(/%([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))) : part;
 }
 
+/** A whole key as people read it: every part decoded ("proc.Web%20Content:42.uss" -> "proc.Web Content:42.uss"). */
+export function readableKey(key: string): string {
+  return key.includes('%') ? key.split('.').map(decodeKeyPart).join('.') : key;
+}
+
 export function processKey(comm: string, pid: number): string {
   return `proc.${keyPart(comm)}:${pid}`;
 }

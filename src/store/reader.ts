@@ -476,7 +476,8 @@ function clampMs(ms: number): number {
   return Math.max(-8.64e15, Math.min(8.64e15, ms));
 }
 
-function globToRegExp(glob: string): RegExp {
+/** A key glob: `*` any run of characters, `?` one, everything else itself. */
+export function globToRegExp(glob: string): RegExp {
   const body = glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&'))).join('');
   return new RegExp(`^${body}$`);
 }

@@ -1,11 +1,11 @@
 /**
  * Nothing from the user reaches the board's shell unquoted: `memsleuth script` with hostile --files names and
- * paths, run by sh for one round.
+ * paths, run by sh for one round; and a target's names come back whole in what people read.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './cli_helpers.js';
@@ -34,4 +34,31 @@ test('script: a hostile path is read as one file by sh, and nothing in it runs',
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /@@ms script sec meminfo\nMemTotal:       1000 kB\nMemFree:         500 kB\n@@ms script end 0/);
   assert.equal(existsSync(pwned), false, 'a command in the path ran');
+});
+
+test('export: a process named "Web Content.x" is recorded and exported under its real name (CSV header, JSON names, --series either way)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'memsleuth-names-'));
+  const program = join(dir, 'Web Content.x');
+  copyFileSync('/bin/sleep', program);
+  chmodSync(program, 0o755);
+  const child = spawn(program, ['60'], { stdio: 'ignore' });
+  t.after(() => { child.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+  const pid = child.pid as number;
+  // The kernel's own name for it, the source of truth (comm: the file name, at most 15 bytes).
+  const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trimEnd();
+  assert.equal(comm, 'Web Content.x');
+  const db = join(dir, 'names.db');
+  const r = runCli(['record', '--pid', String(pid), '--interval', '1s', '--duration', '2.5s', '--db', db]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const glob of [`proc.${comm}:${pid}.*`, `proc.Web%20Content%2Ex:${pid}.*`]) {
+    const csv = runCli(['export', '--db', db, '--series', glob]);
+    assert.equal(csv.code, 0, csv.stderr);
+    const header = csv.stdout.split('\n')[0] ?? '';
+    assert.ok(header.includes(`proc.${comm}:${pid}.rss`), header);
+    assert.doesNotMatch(header, /%20|%2E/);
+  }
+  const json = runCli(['export', '--db', db, '--format', 'json', '--series', `proc.${comm}:${pid}.rss`]);
+  const parsed = JSON.parse(json.stdout) as { series: Record<string, unknown>; names: Record<string, string> };
+  const [key] = Object.keys(parsed.series);
+  assert.equal(parsed.names[key ?? ''], `proc.${comm}:${pid}.rss`);
 });
