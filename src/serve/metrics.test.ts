@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Analysis } from '../model/analysis.js';
+import { seriesKeyOfMetric } from '../model/prom_names.js';
 import { escapeHelp, escapeLabelValue, Exposition, metricOfKey, renderMetrics, sanitizeLabelName, sanitizeMetricName } from './metrics.js';
 import { parseExposition } from './testing.js';
 
@@ -30,14 +31,17 @@ test('label values escape backslash, double quote and newline; HELP escapes back
 
 test('series keys map to families with their parts as labels', () => {
   const cases: [string, string, Record<string, string>][] = [
-    ['meminfo.MemAvailable', 'memsleuth_meminfo', { field: 'MemAvailable' }],
+    ['meminfo.MemAvailable', 'memsleuth_meminfo_bytes', { field: 'MemAvailable' }],
+    ['meminfo.HugePages_Total', 'memsleuth_meminfo_pages', { field: 'HugePages_Total' }],
     ['slab.kmalloc-64.bytes', 'memsleuth_slab_bytes', { cache: 'kmalloc-64' }],
     ['slab.kmalloc-64.active_bytes', 'memsleuth_slab_active_bytes', { cache: 'kmalloc-64' }],
-    ['vmalloc.caller.alloc_large_system_hash+0x1a4/0x2c0.bytes', 'memsleuth_vmalloc_caller_bytes', { caller: 'alloc_large_system_hash+0x1a4/0x2c0' }],
-    ['proc.sshd:412.uss', 'memsleuth_process_uss', { comm: 'sshd', pid: '412' }],
-    ['proc.a:b:7.swap_pss', 'memsleuth_process_swap_pss', { comm: 'a:b', pid: '7' }],
+    ['vmalloc.caller.alloc_large_system_hash+0x1a4/0x2c0.bytes', 'memsleuth_vmalloc_bytes', { caller: 'alloc_large_system_hash+0x1a4/0x2c0' }],
+    ['proc.sshd:412.uss', 'memsleuth_process_uss_bytes', { comm: 'sshd', pid: '412' }],
+    ['proc.sshd:412.threads', 'memsleuth_process_threads', { comm: 'sshd', pid: '412' }],
+    ['proc.a:b:7.swap_pss', 'memsleuth_process_swap_pss_bytes', { comm: 'a:b', pid: '7' }],
+    ['slab.kmalloc-64.objs', 'memsleuth_slab_active_objects', { cache: 'kmalloc-64' }],
     ['proc.app:42.status.VmPTE', 'memsleuth_process_status_bytes', { comm: 'app', pid: '42', field: 'VmPTE' }],
-    ['proc.app:42.map.[heap].rss', 'memsleuth_process_map_rss', { comm: 'app', pid: '42', mapping: '[heap]' }],
+    ['proc.app:42.map.[heap].rss', 'memsleuth_process_mapping_rss_bytes', { comm: 'app', pid: '42', mapping: '[heap]' }],
     ['free.mem.used', 'memsleuth_free_bytes', { row: 'mem', column: 'used' }],
     ['file.mma.used', 'memsleuth_file', { file: 'mma', field: 'used' }],
     ['vmalloc.total.bytes', 'memsleuth_series', {}],
@@ -45,6 +49,13 @@ test('series keys map to families with their parts as labels', () => {
   for (const [key, name, labels] of cases) {
     const m = metricOfKey(key);
     assert.deepStrictEqual({ name: m.name, labels: m.labels }, { name, labels }, key);
+  }
+  // One naming with the exporter: what the fleet reader knows of the exporter's families, it reads back from the
+  // dashboard's /metrics as the same series key.
+  for (const key of ['meminfo.MemAvailable', 'meminfo.HugePages_Total', 'slab.kmalloc-64.bytes', 'slab.kmalloc-64.active_bytes', 'slab.kmalloc-64.objs',
+    'vmalloc.caller.alloc_large_system_hash+0x1a4/0x2c0.bytes', 'proc.sshd:412.uss', 'proc.sshd:412.rss', 'proc.Web%20Content:9.pss', 'proc.app:42.map.[heap].rss', 'proc.app:42.map.libc%2Eso%2E6.uss']) {
+    const m = metricOfKey(key);
+    assert.equal(seriesKeyOfMetric(m.name, m.labels), key, `${key} -> ${m.name}`);
   }
 });
 
@@ -85,8 +96,8 @@ test('renderMetrics: latest values and verdicts parse back with every rule of th
     analysis: minimalAnalysis(), analysisAtMs: 1_735_689_661_000,
   });
   const f = parseExposition(text);
-  assert.deepStrictEqual(f.get('memsleuth_meminfo')?.samples, [{ name: 'memsleuth_meminfo', labels: { field: 'MemAvailable', key: 'meminfo.MemAvailable' }, value: 1.5e9 }]);
-  assert.deepStrictEqual(f.get('memsleuth_process_uss')?.samples[0]?.labels, { comm: '<img_src=x_onerror="x">', pid: '9', key: 'proc.<img_src=x_onerror="x">:9.uss' });
+  assert.deepStrictEqual(f.get('memsleuth_meminfo_bytes')?.samples, [{ name: 'memsleuth_meminfo_bytes', labels: { field: 'MemAvailable', key: 'meminfo.MemAvailable' }, value: 1.5e9 }]);
+  assert.deepStrictEqual(f.get('memsleuth_process_uss_bytes')?.samples[0]?.labels, { comm: '<img_src=x_onerror="x">', pid: '9', key: 'proc.<img_src=x_onerror="x">:9.uss' });
   assert.deepStrictEqual(f.get('memsleuth_series')?.samples[0]?.labels, { key: 'weird key\\' });
   assert.deepStrictEqual(f.get('memsleuth_verdict')?.samples.map((s) => [s.labels['verdict'], s.value]), [['leak', 1], ['no-leak', 0], ['inconclusive', 0]]);
   assert.equal(f.get('memsleuth_verdict')?.samples[0]?.labels['target'], 'cam "01"');

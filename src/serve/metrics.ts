@@ -3,9 +3,11 @@
  * of a recording: the latest value of every series and the current leak verdicts, as gauges. Pure.
  *
  * Series keys (DESIGN.md, "Series keys") become a metric family named after their shape, with the variable
- * parts as labels and the whole key in `key`, so a scrape maps back to `memsleuth analyze` output:
+ * parts as labels and the whole key in `key`, so a scrape maps back to `memsleuth analyze` output. The families
+ * are the exporter's (model/prom_names.ts: one naming, whichever command serves /metrics, and the fleet reader
+ * reads either back):
  *   slab.kmalloc-64.bytes      -> memsleuth_slab_bytes{cache="kmalloc-64",key="slab.kmalloc-64.bytes"}
- *   proc.sshd:412.uss          -> memsleuth_process_uss{comm="sshd",pid="412",key="proc.sshd:412.uss"}
+ *   proc.sshd:412.uss          -> memsleuth_process_uss_bytes{comm="sshd",pid="412",key="proc.sshd:412.uss"}
  *   anything not recognised    -> memsleuth_series{key="..."}
  * Rules kept: names match [a-zA-Z_:][a-zA-Z0-9_:]*; label values escape \ " and newline; HELP escapes \ and
  * newline; every family appears once, HELP and TYPE first; NaN/Inf spelled NaN, +Inf, -Inf.
@@ -85,19 +87,24 @@ export class Exposition {
 interface KeyMetric { name: string; help: string; labels: Labels }
 
 const PROC = /^proc\.([^.]*):(\d+)\.(.+)$/;
+/** Per-process series in bytes (model/series.ts); the others (threads, fdsize, ppid) are counts. */
+const PROCESS_BYTES = new Set(['uss', 'pss', 'rss', 'swap', 'vss', 'swap_pss', 'anon']);
 
 /** Family name and labels of one series key (the key itself is added as `key` by the caller). */
 export function metricOfKey(key: string): KeyMetric {
   let m: RegExpExecArray | null;
   if ((m = /^meminfo\.([^.]+)$/.exec(key))) {
-    return { name: 'memsleuth_meminfo', help: '/proc/meminfo field (bytes; counts for HugePages_* and the like)', labels: { field: m[1] ?? '' } };
+    // /proc/meminfo's only fields without "kB" are the HugePages_* counts.
+    if ((m[1] ?? '').startsWith('HugePages_')) return { name: 'memsleuth_meminfo_pages', help: '/proc/meminfo unitless field (HugePages_*), pages', labels: { field: m[1] ?? '' } };
+    return { name: 'memsleuth_meminfo_bytes', help: '/proc/meminfo field, bytes', labels: { field: m[1] ?? '' } };
   }
   if ((m = /^vmstat\.([^.]+)$/.exec(key))) return { name: 'memsleuth_vmstat', help: '/proc/vmstat counter', labels: { field: m[1] ?? '' } };
   if ((m = /^slab\.([^.]+)\.([^.]+)$/.exec(key))) {
-    return { name: `memsleuth_slab_${m[2] ?? ''}`, help: `slab cache ${m[2] ?? ''} from /proc/slabinfo`, labels: { cache: decodeKeyPart(m[1] ?? '') } };
+    const what = m[2] === 'objs' ? 'active_objects' : m[2] ?? '';
+    return { name: `memsleuth_slab_${what}`, help: `slab cache ${what.replace('_', ' ')} from /proc/slabinfo`, labels: { cache: decodeKeyPart(m[1] ?? '') } };
   }
   if ((m = /^vmalloc\.caller\.([^.]+)\.([^.]+)$/.exec(key))) {
-    return { name: `memsleuth_vmalloc_caller_${m[2] ?? ''}`, help: `vmalloc ${m[2] ?? ''} by caller from /proc/vmallocinfo`, labels: { caller: decodeKeyPart(m[1] ?? '') } };
+    return { name: `memsleuth_vmalloc_${m[2] ?? ''}`, help: `vmalloc ${m[2] ?? ''} by caller from /proc/vmallocinfo`, labels: { caller: decodeKeyPart(m[1] ?? '') } };
   }
   if ((m = /^free\.([^.]+)\.([^.]+)$/.exec(key))) {
     return { name: 'memsleuth_free_bytes', help: 'output of free(1), bytes', labels: { row: m[1] ?? '', column: m[2] ?? '' } };
@@ -116,8 +123,9 @@ export function metricOfKey(key: string): KeyMetric {
       return { name: 'memsleuth_process_status_bytes', help: 'process /proc/PID/status field, bytes', labels: { ...proc, field: r[1] ?? '' } };
     }
     if ((r = /^map\.([^.]+)\.([^.]+)$/.exec(rest))) {
-      return { name: `memsleuth_process_map_${r[2] ?? ''}`, help: `process mapping ${r[2] ?? ''} from /proc/PID/smaps, bytes`, labels: { ...proc, mapping: decodeKeyPart(r[1] ?? '') } };
+      return { name: `memsleuth_process_mapping_${r[2] ?? ''}_bytes`, help: `process mapping ${r[2] ?? ''} from /proc/PID/smaps, bytes`, labels: { ...proc, mapping: decodeKeyPart(r[1] ?? '') } };
     }
+    if (PROCESS_BYTES.has(rest)) return { name: `memsleuth_process_${rest}_bytes`, help: `process ${rest.toUpperCase().replace('_', ' ')}, bytes`, labels: proc };
     if (/^[a-z_]+$/.test(rest)) return { name: `memsleuth_process_${rest}`, help: `process ${rest}`, labels: proc };
   }
   return { name: 'memsleuth_series', help: 'a memsleuth series without a more specific family', labels: {} };

@@ -223,9 +223,9 @@ test('/metrics: the latest value of each series and the verdicts, in valid expos
   assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
   const f = parseExposition(r.body);
   const last = rec.store.valuesAt(rec.store.timeline(rec.writer.recordingId).ids.at(-1) as number);
-  const avail = f.get('memsleuth_meminfo')?.samples.find((s) => s.labels['field'] === 'MemAvailable');
+  const avail = f.get('memsleuth_meminfo_bytes')?.samples.find((s) => s.labels['field'] === 'MemAvailable');
   assert.equal(avail?.value, last.get('meminfo.MemAvailable'));
-  const uss = f.get('memsleuth_process_uss')?.samples.find((s) => s.labels['pid'] === '4242');
+  const uss = f.get('memsleuth_process_uss_bytes')?.samples.find((s) => s.labels['pid'] === '4242');
   assert.equal(uss?.labels['comm'], XSS_COMM, 'label values escaped and read back exactly: the real name, not a rewritten one');
   assert.equal(f.get('memsleuth_verdict')?.samples.find((s) => s.value === 1)?.labels['verdict'], 'leak');
   assert.ok((f.get('memsleuth_leak_rate_bytes_per_second')?.samples.length ?? 0) > 0);
