@@ -56,8 +56,10 @@ test('script: the printed loop runs under sh and its log is ingested with clocks
   writeFileSync(script, s.stdout);
   const log = join(dir, 'loop.log');
   // Until its third pass has begun: two whole passes however slowly a loaded machine runs them.
-  const w = spawnSync('sh', ['-c', `sh ${script} > ${log} 2>&1 & loop=$!; i=0; while [ "$(grep -c '^MemTotal:' ${log})" -lt 3 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; kill $loop`], { encoding: 'utf8' });
-  // Said in full if the loop could not run (seen once on a loaded CI machine: no log, cause unknown).
+  // The log exists before the loop starts: a background job opens its redirection only once it runs, and a grep
+  // that came first ended the wait at once (and the kill could beat the job to creating the file).
+  const w = spawnSync('sh', ['-c', `: > ${log}; sh ${script} >> ${log} 2>&1 & loop=$!; i=0; while [ "$(grep -c '^MemTotal:' ${log})" -lt 3 ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; kill $loop`], { encoding: 'utf8' });
+  // Said in full if the loop could not run.
   assert.ok(existsSync(log), `no ${log}: folder ${existsSync(dir) ? 'exists' : 'is gone'}; sh status ${w.status}, signal ${w.signal}, error ${w.error?.message}, stderr ${w.stderr}`);
   const r = runCli(['ingest', log, '--json']);
   assert.equal(r.code, 0, r.stderr);
