@@ -129,6 +129,9 @@ for (const engine of ['sampler', 'heaptrack'] as const) {
     const helpers = childrenOf(r.child.pid ?? 0); // heaptrack's script: it makes /tmp/heaptrack_fifo<its pid>
     r.child.kill('SIGKILL');
     await r.exited;
+    // The sampler's program was launched by memsleuth (with a parent-death signal): the kernel ends it with us.
+    // heaptrack's script launches its own, which runs on (see the report).
+    if (engine === 'sampler') while (programWith('')) await sleep(50);
     killLaunched();
     // Killed along with us, heaptrack's script cannot remove its own pipe (not named with our pid: see the report).
     t.after(async () => {

@@ -121,10 +121,19 @@ export function resolveCommand(command: string[], path = process.env['PATH'] ?? 
   throw new InputError(`Cannot run "${exe}": no such command on PATH`, 'no-command');
 }
 
+/**
+ * util-linux's setpriv (Essential in Debian) sets the launched program's parent-death signal, which survives the
+ * exec: if memsleuth is killed with -9, the kernel kills the program it launched (without it, the program ran
+ * on, or stayed stopped at its start gate, after its tracer was gone). Where setpriv is missing, the gate alone.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
 export async function launchStopped(o: LaunchOptions, undo: UndoStack): Promise<Target & { child: ChildProcess }> {
   const [exe, ...args] = o.command;
   if (exe === undefined) throw new TargetError('No command to run', 'no-command');
-  const child = spawn('/bin/sh', ['-c', 'kill -STOP $$; exec "$0" "$@"', exe, ...args], {
+  const gate = ['/bin/sh', '-c', 'kill -STOP $$; exec "$0" "$@"', exe, ...args];
+  const argv = SETPRIV !== undefined ? [SETPRIV, '--pdeathsig', 'KILL', ...gate] : gate;
+  const child = spawn(argv[0] as string, argv.slice(1), {
     stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'],
     env: { ...process.env, ...(o.env ?? {}) },
     ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
