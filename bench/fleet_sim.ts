@@ -11,6 +11,7 @@
  *   MemTotal = MemFree + Cached + Buffers + AnonPages + SReclaimable + SUnreclaim + VmallocUsed + KernelStack
  *            + PageTables + unexplained          (Shmem is 0 here, so Cached is all page cache)
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { Rng } from '../src/analyze/stats/prng.js';
 import type { LeakKind } from '../src/model/analysis.js';
 
@@ -159,4 +160,44 @@ export function simulate(spec: InstanceSpec, n: number): InstanceSeries {
     processes.set('sshd:512', sshdUss);
   }
   return { meminfo: m, slabs, processes };
+}
+
+/**
+ * Instances as one OpenMetrics file for `promtool tsdb create-blocks-from openmetrics`: each family contiguous,
+ * each series in time order, n samples DT apart from startSec. Returns the samples written.
+ */
+export function writeOpenMetrics(path: string, specs: InstanceSpec[], n: number, startSec: number): number {
+  const fd = openSync(path, 'w');
+  let buf: string[] = [];
+  let size = 0;
+  let samples = 0;
+  const flush = (): void => { writeSync(fd, buf.join('')); buf = []; size = 0; };
+  const line = (s: string): void => { buf.push(s); size++; if (size >= 50_000) flush(); };
+  const sims = specs.map((s) => ({ spec: s, sim: simulate(s, n) }));
+  const family = (name: string, rows: { labels: string; v: Float64Array }[]): void => {
+    if (rows.length === 0) return;
+    line(`# TYPE ${name} gauge\n`);
+    for (const r of rows) {
+      const prefix = `${name}{${r.labels}} `;
+      for (let i = 0; i < n; i++) line(`${prefix}${r.v[i] as number} ${startSec + i * DT}\n`);
+      samples += n;
+    }
+  };
+  const fields = [...(sims[0]?.sim.meminfo.keys() ?? [])];
+  for (const f of fields) {
+    family(`node_memory_${f}_bytes`, sims.map((x) => ({ labels: `instance="${x.spec.name}"`, v: x.sim.meminfo.get(f) as Float64Array })));
+  }
+  const slabRows = (pick: (s: { objects: Float64Array; active: Float64Array; size: number }) => Float64Array): { labels: string; v: Float64Array }[] =>
+    sims.flatMap((x) => [...x.sim.slabs].map(([c, s]) => ({ labels: `instance="${x.spec.name}",slab="${c}"`, v: pick(s) })));
+  family('node_slabinfo_objects', slabRows((s) => s.objects));
+  family('node_slabinfo_active_objects', slabRows((s) => s.active));
+  family('node_slabinfo_object_size_bytes', slabRows((s) => new Float64Array(n).fill(s.size)));
+  family('memsleuth_process_uss_bytes', sims.flatMap((x) => [...x.sim.processes].map(([p, v]) => {
+    const [comm, pid] = p.split(':');
+    return { labels: `instance="${x.spec.name}",comm="${comm ?? ''}",pid="${pid ?? ''}"`, v };
+  })));
+  line('# EOF\n');
+  flush();
+  closeSync(fd);
+  return samples;
 }

@@ -32,6 +32,7 @@ export function fleetRow(instance: string, a: Analysis, table: SeriesTable): Fle
     fromIso: a.window.startedAt,
     spark: sparkOf(table, memTotal),
     error: null,
+    ...(table.meta.notes.length > 0 ? { notes: [...table.meta.notes] } : {}),
   };
 }
 
@@ -63,7 +64,7 @@ export function rankFleet(rows: FleetRow[]): FleetRow[] {
   return rows.sort((a, b) => RANK[a.verdict] - RANK[b.verdict] || b.leakRateBytesPerSec - a.leakRateBytesPerSec || a.instance.localeCompare(b.instance));
 }
 
-export interface FleetSourceItem { instance: string; table?: SeriesTable; error?: string }
+export interface FleetSourceItem { instance: string; table?: SeriesTable; error?: string; /** How it was read ('remote-read', 'query_range'). */ read?: string }
 
 export interface FleetOptions {
   analyze?: Omit<AnalyzeRecordingOptions, 'precomputed' | 'now'>;
@@ -84,8 +85,9 @@ export async function analyzeFleet(source: AsyncIterable<FleetSourceItem>, optio
   const nWorkers = options.workers ?? Math.max(1, availableParallelism());
   const rows: FleetRow[] = [];
   const stats: FleetStats = { instances: 0, judged: 0, failed: 0, analyzeMs: 0, workers: nWorkers };
-  const finish = async (instance: string, table: SeriesTable | null, analysis: Analysis | null, error: string | null): Promise<void> => {
+  const finish = async (instance: string, table: SeriesTable | null, analysis: Analysis | null, error: string | null, read?: string): Promise<void> => {
     const row = analysis && table ? fleetRow(instance, analysis, table) : errorRow(instance, error ?? 'no data');
+    if (read !== undefined) row.read = read;
     if (row.verdict === 'error') stats.failed++;
     else stats.judged++;
     rows.push(row);
@@ -96,12 +98,12 @@ export async function analyzeFleet(source: AsyncIterable<FleetSourceItem>, optio
   if (nWorkers === 0) {
     for await (const item of source) {
       stats.instances++;
-      if (!item.table || item.table.t.length === 0) { await finish(item.instance, null, null, item.error ?? 'no samples in the range'); continue; }
+      if (!item.table || item.table.t.length === 0) { await finish(item.instance, null, null, item.error ?? 'no samples in the range', item.read); continue; }
       const t0 = performance.now();
       let a: Analysis | null = null, err: string | null = null;
       try { a = judgeHere(item.table); } catch (e) { err = (e as Error).message; }
       stats.analyzeMs += performance.now() - t0;
-      await finish(item.instance, item.table, a, err);
+      await finish(item.instance, item.table, a, err, item.read);
     }
     return { rows: rankFleet(rows), stats };
   }
@@ -111,7 +113,7 @@ export async function analyzeFleet(source: AsyncIterable<FleetSourceItem>, optio
   const waiting: (() => void)[] = [];
   const inFlight = new Set<Promise<void>>();
   let nextId = 0;
-  const run = (w: Worker, instance: string, table: SeriesTable): Promise<void> =>
+  const run = (w: Worker, instance: string, table: SeriesTable, read?: string): Promise<void> =>
     new Promise<FleetJobResult>((resolve, reject) => {
       const id = nextId++;
       const onMessage = (m: FleetJobResult): void => { if (m.id === id) { w.off('message', onMessage); w.off('error', reject); resolve(m); } };
@@ -119,8 +121,8 @@ export async function analyzeFleet(source: AsyncIterable<FleetSourceItem>, optio
       w.once('error', reject);
       w.postMessage({ id, table, options: options.analyze } satisfies FleetJob);
     }).then(async (m) => {
-      if ('error' in m) await finish(instance, table, null, m.error);
-      else { stats.analyzeMs += m.ms; await finish(instance, table, m.analysis, null); }
+      if ('error' in m) await finish(instance, table, null, m.error, read);
+      else { stats.analyzeMs += m.ms; await finish(instance, table, m.analysis, null, read); }
     }).finally(() => {
       idle.push(w);
       waiting.shift()?.();
@@ -128,10 +130,10 @@ export async function analyzeFleet(source: AsyncIterable<FleetSourceItem>, optio
   try {
     for await (const item of source) {
       stats.instances++;
-      if (!item.table || item.table.t.length === 0) { await finish(item.instance, null, null, item.error ?? 'no samples in the range'); continue; }
+      if (!item.table || item.table.t.length === 0) { await finish(item.instance, null, null, item.error ?? 'no samples in the range', item.read); continue; }
       while (idle.length === 0) await new Promise<void>((r) => waiting.push(r));
       const w = idle.pop() as Worker;
-      const p = run(w, item.instance, item.table);
+      const p = run(w, item.instance, item.table, item.read);
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
     }

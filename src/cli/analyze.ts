@@ -32,6 +32,7 @@ export interface AnalyzeFlags {
   workers?: string;
   slabTop?: string;
   all?: boolean;
+  read?: string;
 }
 
 /** "FROM..TO" with seconds or 30s/10m/2h, either side open: "10m..", "..1h", "600..1800". */
@@ -250,6 +251,7 @@ export const analyzeCommand: CommandSpec = {
       .option('--push <url>', 'fleet: PUT the same metrics to a Pushgateway, e.g. http://pushgateway:9091/metrics/job/memsleuth')
       .option('--workers <n>', 'fleet: analysis threads (default: one per core)')
       .option('--slab-top <n>', 'fleet: slab caches read per instance from node_slabinfo, by growth (default 20)')
+      .option('--read <how>', 'fleet: "remote" raw samples through remote read (query_range where the server refuses it), "query" query_range at --step, "auto" (default: remote when --step is at or below the scrape interval)')
       .option('--all', 'fleet: list instances without a leak too')
       .addHelpText('after', '\nExamples:\n  memsleuth analyze board.log --interval 7\n  memsleuth analyze prometheus+http://prom:9090 --match \'{job="cameras"}\' --range 7d --html fleet.html --fail-on leak\n  memsleuth analyze .memsleuth/cam-01-20250101-101500.db --window 10m.. --fail-on leak --junit leaks.xml\n  memsleuth analyze board.log --html report.html --md summary.md')
       .action(async (source: string, flags: AnalyzeFlags) => {

@@ -24,6 +24,7 @@ export interface FleetFlags {
   workers?: string;
   slabTop?: string;
   all?: boolean;
+  read?: string;
 }
 
 /** A file name for an instance's own report: "cam-01:9100" -> "cam-01_9100.html". */
@@ -47,8 +48,11 @@ export async function runFleetAnalyze(baseUrl: string, source: string, flags: Fl
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new InputError(`Cannot read --workers "${flags.workers}": expected a whole number (0: judge on the main thread)`);
   const slabTop = flags.slabTop !== undefined ? Number(flags.slabTop) : 20;
   if (!(Number.isInteger(slabTop) && slabTop >= 0)) throw new InputError(`Cannot read --slab-top "${flags.slabTop}": expected a whole number`);
-  const endSec = Math.floor(endMs / 1000 / stepSec) * stepSec;
+  // query_range answers on a grid aligned to the step; raw samples need no alignment (whole seconds).
+  const endSec = flags.read === 'remote' ? Math.floor(endMs / 1000) : Math.floor(endMs / 1000 / stepSec) * stepSec;
   const o: import('../sources/prometheus.js').FleetReadOptions = { match: src.parseSelector(flags.match), startSec: endSec - rangeSec, endSec, stepSec, slabTop };
+  const asked = flags.read ?? 'auto';
+  if (asked !== 'auto' && asked !== 'remote' && asked !== 'query') throw new InputError(`Cannot read --read "${flags.read}": expected "remote" (raw samples through remote read), "query" (query_range at --step) or "auto"`);
   const started = performance.now();
   const client = new src.PrometheusClient(baseUrl);
   const instances = await src.listInstances(client, o);
@@ -56,6 +60,10 @@ export async function runFleetAnalyze(baseUrl: string, source: string, flags: Fl
     throw new InputError(`Cannot analyze "${source}": no instance has node_memory_MemTotal_bytes or memsleuth series${o.match ? ` matching {${o.match}}` : ''} between ${new Date(o.startSec * 1000).toISOString()} and ${new Date(o.endSec * 1000).toISOString()}`);
   }
   if (slabTop > 0) o.slabInstances = await src.listSlabInstances(client, o);
+  // auto: raw samples when the step asked for is at or below the fleet's scrape interval (no sample to skip).
+  let scrapeSec: number | undefined;
+  if (asked === 'auto' && flags.step !== undefined) scrapeSec = await src.scrapeIntervalSec(client, o);
+  o.read = asked === 'remote' || (asked === 'auto' && scrapeSec !== undefined && stepSec <= scrapeSec * 1.1) ? 'remote' : 'query';
   const { createProgress } = await import('../report/progress.js');
   const progress = createProgress({ label: `analysing ${instances.length} instances from ${baseUrl}`, unit: 'instances', total: instances.length });
   const { analyzeFleet } = await import('../analyze/fleet.js');
@@ -87,12 +95,24 @@ export async function runFleetAnalyze(baseUrl: string, source: string, flags: Fl
     ...(workers !== undefined ? { workers } : {}), onInstance,
   });
   progress.done();
+  const byRead = { remote: rows.filter((r) => r.read === 'remote-read').length, query: rows.filter((r) => r.read === 'query_range').length };
+  const read = {
+    asked, used: byRead.remote > 0 && byRead.query > 0 ? 'mixed' : byRead.remote > 0 ? 'remote-read' : 'query_range',
+    ...(client.remoteRead.responseType !== undefined ? { responseType: client.remoteRead.responseType } : {}),
+    ...(client.remoteRead.state === 'refused' ? { fallback: client.remoteRead.reason ?? 'refused' } : {}),
+    ...(scrapeSec !== undefined ? { scrapeIntervalSec: scrapeSec } : {}),
+    instances: byRead,
+  };
+  const readLine = read.used === 'query_range'
+    ? `read through query_range at ${stepSec} s steps${read.fallback !== undefined ? ` (raw samples were asked, but ${read.fallback})` : asked === 'auto' && flags.step !== undefined ? (scrapeSec === undefined ? ' (scrape interval unknown: --read remote asks raw samples)' : ` (coarser than the ~${scrapeSec.toFixed(1)} s scrape interval)`) : ''}`
+    : `read raw samples through remote read (${read.responseType ?? 'remote read'}) for ${byRead.remote} instances${byRead.query > 0 ? `, query_range at ${stepSec} s steps for ${byRead.query}` : ''}`;
   const cpu = process.cpuUsage();
   const run: FleetRunStats = {
     instances: stats.instances, judged: stats.judged, failed: stats.failed, workers: stats.workers,
     wallMs: performance.now() - started, prometheusMs: client.stats.httpMs, parseMs: client.stats.parseMs, analyzeMs: stats.analyzeMs,
     requests: client.stats.requests, bytes: client.stats.bytes, points: client.stats.points, step: stepSec,
     peakRssBytes: process.resourceUsage().maxRSS * 1024, cpuMs: (cpu.user + cpu.system) / 1000,
+    ...(asked !== 'query' || read.used !== 'query_range' ? { read: readLine } : {}),
   };
   const range = { from: new Date(o.startSec * 1000).toISOString(), to: new Date(o.endSec * 1000).toISOString(), stepSec };
   if (flags.html) {
@@ -120,7 +140,7 @@ export async function runFleetAnalyze(baseUrl: string, source: string, flags: Fl
     if (!r.ok) throw new TargetError(`Cannot push the verdicts to "${flags.push}": HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ schema: 'memsleuth.fleet/1', source: baseUrl, match: o.match, range, instances: rows, stats: run }, null, 1)}\n`);
+    process.stdout.write(`${JSON.stringify({ schema: 'memsleuth.fleet/1', source: baseUrl, match: o.match, range, read, instances: rows, stats: run }, null, 1)}\n`);
   } else {
     const { renderFleetText } = await import('../report/fleet.js');
     const { colorsFor } = await import('../report/color.js');

@@ -28,5 +28,9 @@ export interface FleetRow {
   spark: number[];
   /** Why the instance could not be judged (verdict "error"). */
   error: string | null;
+  /** How its history was read: "remote-read" (raw samples) or "query_range" (one value per step). */
+  read?: string;
+  /** What the reader noted (how it read, binning, boots). */
+  notes?: string[];
 }
 

@@ -24,6 +24,8 @@ export interface FleetRunStats {
   step: number;
   peakRssBytes: number;
   cpuMs: number;
+  /** How the history was read, one line (remote read or query_range, and why), when known. */
+  read?: string;
 }
 
 const KIND: Record<string, string> = {
@@ -75,7 +77,9 @@ export function renderFleetText(rows: readonly FleetRow[], stats: FleetRunStats,
       { header: 'forecast' }, { header: 'conf.' }, { header: 'instance' }, { header: 'culprit' },
     ], table, options.width));
   }
-  lines.push('', `read ${stats.requests} queries (${formatBytes(stats.bytes)}, ${(stats.points / 1e6).toFixed(1)} M points at ${formatDuration(stats.step)} steps) in ${(stats.prometheusMs / 1000).toFixed(1)} s of Prometheus time; judged on ${stats.workers} workers in ${(stats.analyzeMs / 1000).toFixed(1)} s; ${(stats.wallMs / 1000).toFixed(1)} s in all`);
+  lines.push('');
+  if (stats.read !== undefined) lines.push(stats.read);
+  lines.push(`read ${stats.requests} queries (${formatBytes(stats.bytes)}, ${(stats.points / 1e6).toFixed(1)} M points${stats.read === undefined ? ` at ${formatDuration(stats.step)} steps` : ''}) in ${(stats.prometheusMs / 1000).toFixed(1)} s of Prometheus time; judged on ${stats.workers} workers in ${(stats.analyzeMs / 1000).toFixed(1)} s; ${(stats.wallMs / 1000).toFixed(1)} s in all`);
   return lines.join('\n');
 }
 

@@ -7,6 +7,9 @@
  *                 and, where node_exporter's slabinfo collector runs, the top caches by growth over the range
  *                 (an instant query), then their object counts.
  *
+ * or, with `read: 'remote'`, through remote read (POST /api/v1/read, remote_read.ts): every raw sample, as
+ * Prometheus stores them, instead of one value per step.
+ *
  * Prometheus returns at most 11,000 points per series and query: longer ranges are asked in chunks and joined.
  * The default step is range/2,000 rounded to whole minutes (5 min for 7 days): a week's trend does not need every
  * scrape, and at 15 s a thousand instances are 40 times the bytes to move. Each instance's table is kept only
@@ -14,8 +17,9 @@
  */
 import { InputError, TargetError } from '../model/errors.js';
 import { fleetNameRegex, NODE_SLAB_FAMILIES, seriesKeyOfMetric, type PromLabels } from '../model/prom_names.js';
-import { keyPart } from '../model/series.js';
 import type { SeriesTable } from '../model/series_table.js';
+import { assembleTable, type RawSeries } from './prometheus_table.js';
+import { readInstanceRemote, RemoteReadRefused } from './remote_read/read.js';
 
 export const PROMETHEUS_SCHEME = 'prometheus+';
 /** Prometheus refuses a query_range answer of more points than this per series. */
@@ -108,10 +112,15 @@ interface VectorSample { metric: PromLabels; value: [number, string] }
 interface ApiAnswer { status: string; data?: unknown; error?: string; errorType?: string }
 
 export type FetchLike = (url: string) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
+/** A POST with a binary body (remote read); the global fetch by default. */
+export type PostLike = (url: string, body: Uint8Array<ArrayBuffer>, headers: Record<string, string>) => Promise<Response>;
 
 export class PrometheusClient {
   readonly stats: ClientStats = { requests: 0, httpMs: 0, parseMs: 0, bytes: 0, points: 0 };
-  constructor(readonly baseUrl: string, private readonly fetchImpl: FetchLike = (u) => fetch(u)) {}
+  /** Remote read: unknown until the first answer; refused (with the server's reason) turns every read to query_range. */
+  remoteRead: { state: 'unknown' | 'ok' | 'refused'; reason?: string; responseType?: string } = { state: 'unknown' };
+  constructor(readonly baseUrl: string, private readonly fetchImpl: FetchLike = (u) => fetch(u),
+    readonly postImpl: PostLike = (u, body, headers) => fetch(u, { method: 'POST', body, headers })) {}
 
   async get(path: string, params: [string, string][]): Promise<unknown> {
     const qs = params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
@@ -179,6 +188,11 @@ export interface FleetReadOptions {
   startSec: number;
   endSec: number;
   stepSec: number;
+  /**
+   * 'remote': raw samples through remote read (falls back to query_range when the server does not speak it);
+   * 'query' (default): query_range at stepSec.
+   */
+  read?: 'remote' | 'query';
   /** Slab caches read per instance, ranked by growth over the range (node_exporter's slabinfo collector). */
   slabTop?: number;
   /** Instances known to export node_slabinfo_* (listSlabInstances); others are not asked. Undefined: ask each. */
@@ -187,6 +201,19 @@ export interface FleetReadOptions {
 
 const quote = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 const withMatch = (matchers: string, extra: string): string => (matchers === '' ? extra : extra === '' ? matchers : `${extra},${matchers}`);
+
+/**
+ * The fleet's typical scrape interval, seconds: the median over instances of 600 s / samples of MemTotal in the
+ * last 10 minutes of the range, among instances scraped through all of those 10 minutes (a sample in their first
+ * minute); undefined when none was.
+ */
+export async function scrapeIntervalSec(client: PrometheusClient, o: FleetReadOptions): Promise<number | undefined> {
+  const sel = (name: string, extra = ''): string => `${name}{${withMatch(o.match, extra)}}`;
+  const per = (s: string): string => `(600 / count_over_time(${s}[10m]) and count_over_time(${s}[1m] offset 9m))`;
+  const r = await client.query(`quantile(0.5, ${per(sel('node_memory_MemTotal_bytes'))} or ${per(sel('memsleuth_meminfo_bytes', 'field="MemTotal"'))})`, o.endSec);
+  const v = Number(r[0]?.value[1]);
+  return Number.isFinite(v) && v > 0 ? v : undefined;
+}
 
 /** Every instance with memory series in the range: node_exporter's, the memsleuth exporter's, or both. */
 export async function listInstances(client: PrometheusClient, o: FleetReadOptions): Promise<string[]> {
@@ -201,111 +228,92 @@ export async function listSlabInstances(client: PrometheusClient, o: FleetReadOp
   return new Set(await client.labelValues('instance', [`node_slabinfo_objects{${o.match}}`], o.startSec, o.endSec));
 }
 
-/** One instance's memory history as a SeriesTable (t = 0 at the first step where it has data). */
-export async function readInstance(client: PrometheusClient, instance: string, o: FleetReadOptions): Promise<SeriesTable> {
-  const inst = `instance=${quote(instance)}`;
-  const steps = Math.floor((o.endSec - o.startSec) / o.stepSec) + 1;
-  const series = new Map<string, Float64Array>();
+/** How one instance was read: 'remote-read' (raw samples) or 'query_range' (at the step). */
+export type ReadMethod = 'remote-read' | 'query_range';
+
+/**
+ * One instance's memory history as a SeriesTable (t = 0 at the first point where it has data). With read
+ * 'remote' it asks remote read first; a server that refuses it (404, 400, 415, ...: VictoriaMetrics, Thanos
+ * Query and others do) is asked through query_range from then on, and the table's notes say so.
+ */
+export async function readInstance(client: PrometheusClient, instance: string, o: FleetReadOptions): Promise<SeriesTable & { read: ReadMethod }> {
   const notes: string[] = [];
-  const put = (key: string, values: [number, string][], scale = 1): void => {
-    let v = series.get(key);
-    if (!v) { v = new Float64Array(steps).fill(NaN); series.set(key, v); }
-    for (const [ts, x] of values) {
-      const i = Math.round((ts - o.startSec) / o.stepSec);
-      if (i >= 0 && i < steps) v[i] = Number(x) * scale;
+  if (o.read === 'remote' && client.remoteRead.state !== 'refused') {
+    try {
+      const slabs = await rankNodeSlabs(client, instance, o);
+      const t = await readInstanceRemote(client, instance, o, slabs);
+      client.remoteRead.state = 'ok';
+      return { ...t, read: 'remote-read' };
+    } catch (err) {
+      if (!(err instanceof RemoteReadRefused)) throw err;
+      client.remoteRead = { state: 'refused', reason: err.message };
     }
-  };
+  }
+  if (o.read === 'remote') notes.push(`raw samples were asked, but ${client.remoteRead.reason ?? 'remote read was refused'}: read through query_range at ${o.stepSec} s steps`);
+  return { ...(await readInstanceQuery(client, instance, o, notes)), read: 'query_range' };
+}
+
+async function readInstanceQuery(client: PrometheusClient, instance: string, o: FleetReadOptions, notes: string[]): Promise<SeriesTable> {
+  const inst = `instance=${quote(instance)}`;
+  const raw: RawSeries[] = [];
+  const toRaw = (metric: PromLabels, values: [number, string][]): RawSeries => ({
+    name: metric['__name__'] ?? '', labels: metric, t: Float64Array.from(values, (x) => x[0]), v: Float64Array.from(values, (x) => Number(x[1])),
+  });
   const main = await client.queryRange(`{__name__=~${quote(fleetNameRegex())},${withMatch(o.match, inst)}}`, o.startSec, o.endSec, o.stepSec);
   const t0 = performance.now();
-  let boot: [number, string][] | undefined;
-  for (const s of main) {
-    const name = s.metric['__name__'] ?? '';
-    if (name === 'node_boot_time_seconds' || name === 'memsleuth_boot_time_seconds') { if (!boot) boot = s.values; continue; }
-    const key = seriesKeyOfMetric(name, s.metric);
-    // memsleuth's own meminfo and node_exporter's may both be there: the first one read wins, they are the same file.
-    if (key !== undefined && !series.has(key)) put(key, s.values);
-  }
+  for (const s of main) raw.push(toRaw(s.metric, s.values));
   client.stats.parseMs += performance.now() - t0;
   const slabTop = o.slabTop ?? 20;
-  if (slabTop > 0 && (o.slabInstances === undefined || o.slabInstances.has(instance))) await readNodeSlabs(client, inst, o, slabTop, put);
-
-  // Trim to the steps where the instance has data, and start at its last boot when it rebooted in the range.
-  let first = steps, last = -1;
-  for (const v of series.values()) {
-    for (let i = 0; i < steps; i++) if (Number.isFinite(v[i] as number)) { if (i < first) first = i; break; }
-    for (let i = steps - 1; i >= 0; i--) if (Number.isFinite(v[i] as number)) { if (i > last) last = i; break; }
-  }
-  if (boot && boot.length > 1) {
-    let prev = Number(boot[0]?.[1]);
-    let boots = 1;
-    for (const [ts, x] of boot) {
-      const b = Number(x);
-      if (Math.abs(b - prev) > 60) {
-        boots++;
-        const i = Math.round((ts - o.startSec) / o.stepSec);
-        if (i > first) first = i;
-      }
-      prev = b;
+  if (slabTop > 0 && (o.slabInstances === undefined || o.slabInstances.has(instance))) {
+    const caches = await rankNodeSlabs(client, instance, o);
+    if (caches.length > 0) {
+      const re = caches.map((c) => c.replace(/[\\.^$|?*+()[\]{}]/g, '\\$&')).join('|');
+      const rows = await client.queryRange(`{__name__=~${quote(NODE_SLAB_FAMILIES.join('|'))},${withMatch(o.match, inst)},slab=~${quote(re)}}`, o.startSec, o.endSec, o.stepSec);
+      for (const r of rows) raw.push(toRaw(r.metric, r.values));
     }
-    if (boots > 1) notes.push(`${boots} boots in the range (the boot time changed): only the last boot is analysed`);
   }
-  if (last < first) return { t: new Float64Array(0), series: new Map(), boots: [], gaps: [], meta: { source: instance, intervalSec: o.stepSec, timeSource: 'prometheus', notes } };
-  const n = last - first + 1;
-  const t = new Float64Array(n);
-  for (let i = 0; i < n; i++) t[i] = i * o.stepSec;
-  for (const [k, v] of series) series.set(k, v.slice(first, last + 1));
-  return {
-    t, series, startedAtMs: (o.startSec + first * o.stepSec) * 1000, boots: [{ fromIndex: 0, toIndex: n - 1 }], gaps: [],
-    meta: { source: instance, intervalSec: o.stepSec, timeSource: 'prometheus', notes },
-  };
+  // query_range answers on the step grid: one point per step from startSec, never binned.
+  return assembleTable(raw, instance, { originSec: o.startSec, intervalSec: o.stepSec, slots: Math.floor((o.endSec - o.startSec) / o.stepSec) + 1, perPoint: 1 },
+    seriesKeyOfMetric, notes, 'prometheus');
 }
 
 /**
  * node_exporter's slabinfo collector exports every cache (two hundred and more): only the `top` caches that grew
- * most over the range are read, by object bytes (objects x object size).
+ * most over the range are read, by object bytes (objects x object size). An instant query ranks them.
  */
-async function readNodeSlabs(client: PrometheusClient, inst: string, o: FleetReadOptions, top: number,
-  put: (key: string, values: [number, string][], scale?: number) => void): Promise<void> {
-  const sel = (name: string): string => `${name}{${withMatch(o.match, inst)}}`;
+async function rankNodeSlabs(client: PrometheusClient, instance: string, o: FleetReadOptions): Promise<string[]> {
+  const top = o.slabTop ?? 20;
+  if (top <= 0 || (o.slabInstances !== undefined && !o.slabInstances.has(instance))) return [];
+  const sel = (name: string): string => `${name}{${withMatch(o.match, `instance=${quote(instance)}`)}}`;
   const range = `${Math.round(o.endSec - o.startSec)}s`;
   const ranked = await client.query(`topk(${top}, delta(${sel('node_slabinfo_objects')}[${range}]) * on(instance, slab) group_left ${sel('node_slabinfo_object_size_bytes')})`, o.endSec);
-  if (ranked.length === 0) return;
-  const caches = ranked.map((r) => r.metric['slab']).filter((s): s is string => s !== undefined);
-  const re = caches.map((c) => c.replace(/[\\.^$|?*+()[\]{}]/g, '\\$&')).join('|');
-  const rows = await client.queryRange(`{__name__=~${quote(NODE_SLAB_FAMILIES.join('|'))},${withMatch(o.match, inst)},slab=~${quote(re)}}`, o.startSec, o.endSec, o.stepSec);
-  const size = new Map<string, number>();
-  for (const r of rows) {
-    if (r.metric['__name__'] === 'node_slabinfo_object_size_bytes') {
-      const last = r.values[r.values.length - 1];
-      if (last) size.set(r.metric['slab'] ?? '', Number(last[1]));
-    }
-  }
-  for (const r of rows) {
-    const cache = r.metric['slab'] ?? '';
-    const name = r.metric['__name__'];
-    const bytes = size.get(cache);
-    if (bytes === undefined) continue;
-    const base = `slab.${keyPart(cache)}`;
-    if (name === 'node_slabinfo_objects') put(`${base}.bytes`, r.values, bytes);
-    else if (name === 'node_slabinfo_active_objects') { put(`${base}.active_bytes`, r.values, bytes); put(`${base}.objs`, r.values); }
-  }
+  return ranked.map((r) => r.metric['slab']).filter((s): s is string => s !== undefined);
 }
+
+export interface FleetItem { instance: string; table?: SeriesTable; read?: ReadMethod; error?: string }
 
 /**
  * Instances' tables in order, reading up to `prefetch` ahead of the consumer (Prometheus answers while memsleuth
  * judges). A failed instance yields its error instead of a table, and the fleet goes on.
  */
 export async function* readFleet(client: PrometheusClient, instances: readonly string[], o: FleetReadOptions, prefetch = 2):
-  AsyncGenerator<{ instance: string; table?: SeriesTable; error?: string }> {
-  const pending: Promise<{ instance: string; table?: SeriesTable; error?: string }>[] = [];
+  AsyncGenerator<FleetItem> {
+  const pending: Promise<FleetItem>[] = [];
   let next = 0;
   const start = (): void => {
     const instance = instances[next++] as string;
-    pending.push(readInstance(client, instance, o).then((table) => ({ instance, table }), (err: Error) => ({ instance, error: err.message })));
+    const p = readInstance(client, instance, o).then(({ read, ...table }): FleetItem => ({ instance, table, read }), (err: Error): FleetItem => {
+      // A corrupt remote read answer is not one instance's problem: the whole read stops (exit 2), saying why.
+      if (err instanceof TargetError && err.code === 'remote-read-corrupt') throw err;
+      return { instance, error: err.message };
+    });
+    // Awaited in turn below; a rejection of one read ahead, after the first has ended the run, is not unhandled.
+    p.catch(() => undefined);
+    pending.push(p);
   };
   while (next < instances.length && pending.length < prefetch) start();
   while (pending.length > 0) {
-    const r = await (pending.shift() as Promise<{ instance: string; table?: SeriesTable; error?: string }>);
+    const r = await (pending.shift() as Promise<FleetItem>);
     if (next < instances.length) start();
     yield r;
   }
