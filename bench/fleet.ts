@@ -8,7 +8,7 @@
  * Targets: whole fleet < 2 min on this 2-core machine, peak < 1 GB, 0 false positives, every planted leak found.
  *
  * Run: npx tsc -p . && node dist/bench/fleet.js [--instances 1000] [--days 7] [--dir /tmp/memsleuth-fleet]
- *        [--backfill-only] [--step 5m]
+ *        [--backfill-only] [--step 5m] [--read remote|query]   (remote: raw samples through remote read)
  * The TSDB is kept in --dir and reused when it holds the same fleet (backfilling 1,000 x 7 days takes a while).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -25,6 +25,7 @@ const INSTANCES = Number(argOf('--instances') ?? 1000);
 const DAYS = Number(argOf('--days') ?? 7);
 const DIR = argOf('--dir') ?? '/tmp/memsleuth-fleet';
 const STEP = argOf('--step');
+const READ = argOf('--read');
 const BATCH = 25;
 
 interface Manifest { instances: number; days: number; endSec: number; seed: number; backfillSec: number; samples: number }
@@ -149,7 +150,8 @@ async function settle(url: string, pid: number | undefined): Promise<void> {
 
 interface FleetJson {
   instances: { instance: string; verdict: string; leaks: { kind: string; culprit: string | null; rateBytesPerSec: number }[] }[];
-  stats: { instances: number; wallMs: number; prometheusMs: number; parseMs: number; analyzeMs: number; peakRssBytes: number; points: number; step: number; cpuMs: number; workers: number };
+  stats: { instances: number; wallMs: number; prometheusMs: number; parseMs: number; analyzeMs: number; peakRssBytes: number; points: number; step: number; cpuMs: number; workers: number; bytes: number; requests: number };
+  read?: { used: string; responseType?: string };
 }
 
 async function main(): Promise<void> {
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
     await settle(url, proc.pid);
     const end = new Date(mf.endSec * 1000).toISOString();
     const cli = join(repoRoot, 'bin', 'memsleuth.js');
-    const cliArgs = [cli, 'analyze', `prometheus+${url}`, '--range', `${DAYS}d`, '--end', end, '--json', ...(STEP ? ['--step', STEP] : [])];
+    const cliArgs = [cli, 'analyze', `prometheus+${url}`, '--range', `${DAYS}d`, '--end', end, '--json', ...(STEP ? ['--step', STEP] : []), ...(READ ? ['--read', READ] : [])];
     console.log(`$ node ${cliArgs.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}`);
     const promCpu0 = cpuSecondsOf(proc.pid);
     const started = Date.now();
@@ -207,7 +209,9 @@ async function main(): Promise<void> {
     const rows: [string, string, string][] = [
       ['fleet', `${mf.instances} instances x ${mf.days} days at ${DT} s, ${(mf.samples / 1e6).toFixed(0)} M samples`, ''],
       ['backfill (promtool, once)', `${mf.backfillSec.toFixed(0)} s`, ''],
-      ['query step', `${s.step} s (${(s.points / 1e6).toFixed(1)} M points read)`, ''],
+      out.read?.used === 'remote-read'
+        ? ['read', `raw samples through remote read (${out.read.responseType ?? '?'}): ${(s.points / 1e6).toFixed(1)} M samples, ${(s.bytes / 2 ** 20).toFixed(1)} MiB in ${s.requests} requests`, '']
+        : ['query step', `${s.step} s (${(s.points / 1e6).toFixed(1)} M points read, ${(s.bytes / 2 ** 20).toFixed(1)} MiB in ${s.requests} requests)`, ''],
       ['whole fleet analysed (wall)', `${wall.toFixed(1)} s (load average ${load} on ${availableParallelism()} cores)`, wall < 120 ? 'target < 120 s: met' : 'target < 120 s: MISSED'],
       ['  CPU time in Prometheus (server process)', `${promCpu.toFixed(1)} s`, ''],
       ['  CPU time in memsleuth (all threads)', `${(s.cpuMs / 1000).toFixed(1)} s`, ''],

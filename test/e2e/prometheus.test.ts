@@ -15,6 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../corpus.js';
 import { runCliAsync } from './cli_helpers.js';
+import { PrometheusClient } from '../../src/sources/prometheus.js';
+import { remoteRead } from '../../src/sources/remote_read/read.js';
+import { MATCH, RESPONSE_SAMPLES, RESPONSE_STREAMED_XOR_CHUNKS } from '../../src/sources/remote_read/messages.js';
+import { instanceSpec, writeOpenMetrics, DT } from '../../bench/fleet_sim.js';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = ['prometheus', 'promtool'].filter((c) => !has(c));
@@ -58,6 +62,20 @@ async function query(url: string, q: string): Promise<VectorResult[]> {
   const body = await r.json() as { status: string; data?: { result: VectorResult[] }; error?: string };
   if (body.status !== 'success') throw new Error(`query ${q}: ${body.error ?? r.status}`);
   return body.data?.result ?? [];
+}
+
+/** One series' samples through remote read (both answer types) equal the HTTP API's raw samples of it. */
+async function assertSameSamples(url: string, metric: string, instance: string, startMs: number, endMs: number): Promise<void> {
+  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(`${metric}{instance="${instance}"}[${(endMs - startMs) / 1000}s]`)}&time=${endMs / 1000}`);
+  const body = await r.json() as { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
+  const want = body.data.result.map((x) => ({ labels: x.metric, t: x.values.map((v) => Math.round(v[0] * 1000)), v: x.values.map((v) => Number(v[1])) }));
+  assert.ok(want.length > 0 && want.every((w) => w.t.length > 0), `${metric}{instance="${instance}"} has samples`);
+  const client = new PrometheusClient(url);
+  for (const accepted of [[RESPONSE_STREAMED_XOR_CHUNKS], [RESPONSE_SAMPLES]]) {
+    const got = await remoteRead(client, [{ startMs, endMs, matchers: [{ type: MATCH.EQ, name: '__name__', value: metric }, { type: MATCH.EQ, name: 'instance', value: instance }] }], instance, accepted);
+    assert.equal(got.responseType, accepted[0] === RESPONSE_SAMPLES ? 'SAMPLES' : 'STREAMED_XOR_CHUNKS');
+    assert.deepEqual(got.series.map((x) => ({ labels: x.labels, t: x.t, v: x.v })), want, `${metric}{instance="${instance}"} through ${got.responseType}`);
+  }
 }
 
 test('promtool accepts the shipped alert rules, their unit tests and the example Prometheus config', { skip }, () => {
@@ -170,6 +188,31 @@ test('a real Prometheus scrapes memsleuth exporter and node_exporter; analyze re
       assert.equal(only.code, 0, only.stderr);
       assert.match(only.stdout, /^1 instances:/m);
     }
+    // Remote read gives the very samples the HTTP API gives for the same series and range (a range selector
+    // returns raw samples), in both answer types; these timestamps carry real scrape jitter.
+    const endMs = Date.now() - 2000;
+    await assertSameSamples(url, 'memsleuth_meminfo_bytes', 'local', endMs - 600_000, endMs);
+    if (nodeExporter) await assertSameSamples(url, 'node_memory_MemFree_bytes', `127.0.0.1:${nodePort}`, endMs - 600_000, endMs);
+    // The fleet through remote read and through query_range at the scrape interval (5 s): the same verdicts.
+    const end = String(Math.floor(endMs / 1000));
+    const viaRemote = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--end', end, '--read', 'remote', '--json', '--workers', '1']);
+    const viaQuery = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--end', end, '--read', 'query', '--step', '5s', '--json', '--workers', '1']);
+    type Fleet = { read: { used: string; responseType?: string }; instances: { instance: string; verdict: string; samples: number; read: string; leaks: { kind: string }[] }[] };
+    const rj = JSON.parse(viaRemote.stdout) as Fleet, qj = JSON.parse(viaQuery.stdout) as Fleet;
+    assert.equal(rj.read.used, 'remote-read', viaRemote.stderr);
+    assert.equal(rj.read.responseType, 'STREAMED_XOR_CHUNKS');
+    assert.equal(qj.read.used, 'query_range');
+    for (const name of ['local', 'shell']) {
+      const a = rj.instances.find((i) => i.instance === name), b = qj.instances.find((i) => i.instance === name);
+      assert.ok(a && b, name);
+      assert.equal(a.read, 'remote-read');
+      assert.equal(b.read, 'query_range');
+      assert.ok(Math.abs(a.samples - b.samples) <= 2, `${name}: ${a.samples} raw samples, ${b.samples} steps of 5 s`);
+      assert.deepEqual([a.verdict, a.leaks.map((l) => l.kind)], [b.verdict, b.leaks.map((l) => l.kind)], `${name}: the same verdict either way`);
+    }
+    // The text output says how it read.
+    const text = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--read', 'remote']);
+    assert.match(text.stdout, /^read raw samples through remote read \(STREAMED_XOR_CHUNKS\) for \d+ instances$/m);
     // The verdicts go back into Prometheus through /verdicts (honor_labels keeps their instance).
     const v = await until('the verdicts scraped back', 180_000, async () => (await query(url, 'sum by (instance) (memsleuth_instance_verdict{instance="local"})'))[0]);
     assert.equal(Number(v.value[1]), 1, 'exactly one verdict per instance');
@@ -185,6 +228,67 @@ test('a real Prometheus scrapes memsleuth exporter and node_exporter; analyze re
       const t = setTimeout(() => { c.kill('SIGKILL'); r(); }, 10_000);
       c.once('exit', () => { clearTimeout(t); r(); });
     }))));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a backfilled fleet: remote read gives the same samples and the same verdicts as query_range', { skip, timeout: 900_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'memsleuth-prom-backfill-'));
+  let prom: ChildProcess | undefined;
+  try {
+    // Four simulated instances (bench/fleet_sim.ts: two with a planted leak, two without), 4 days at 15 s, written
+    // as OpenMetrics and backfilled by promtool, then served by a real Prometheus that scrapes nothing.
+    const specs = [0, 7, 1, 32].map((i) => instanceSpec(i));
+    const n = Math.floor((4 * 86400) / DT);
+    const endSec = Math.floor(Date.now() / 3_600_000) * 3600 - 3600;
+    const om = join(dir, 'fleet.om');
+    writeOpenMetrics(om, specs, n, endSec - (n - 1) * DT);
+    const bf = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=240h', om, join(dir, 'tsdb')], { encoding: 'utf8' });
+    assert.equal(bf.status, 0, `promtool backfill: ${bf.stderr}`);
+    writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
+    const port = await freePort();
+    prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=3650d', '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    prom.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20_000); });
+    essential.push({ name: 'prometheus (backfilled)', child: prom, err: () => err });
+    const url = `http://127.0.0.1:${port}`;
+    await until('the backfilled Prometheus to be ready', 180_000, async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined));
+    await until('the backfilled samples', 180_000, async () => (await query(url, `count(node_memory_MemTotal_bytes @ ${endSec})`))[0]);
+
+    await assertSameSamples(url, 'node_memory_MemAvailable_bytes', specs[1]?.name ?? '', (endSec - 86400) * 1000, endSec * 1000);
+    const run = async (args: string[]): Promise<{ read: { used: string }; instances: Record<string, unknown>[]; stats: { bytes: number; points: number; requests: number } }> => {
+      const r = await runCliAsync(['analyze', `prometheus+${url}`, '--end', String(endSec), '--json', '--workers', '1', ...args]);
+      assert.ok(r.code === 0 || r.code === 1, r.stderr);
+      return JSON.parse(r.stdout) as { read: { used: string }; instances: Record<string, unknown>[]; stats: { bytes: number; points: number; requests: number } };
+    };
+    const strip = (rows: Record<string, unknown>[]): Record<string, unknown>[] => rows.map(({ read: _r, notes: _n, ...rest }) => rest);
+    // One day at the scrape interval: the same samples on the same grid, so every row is the same to the last digit.
+    const dayRemote = await run(['--range', '1d', '--read', 'remote']);
+    const dayQuery = await run(['--range', '1d', '--read', 'query', '--step', '15s']);
+    assert.equal(dayRemote.read.used, 'remote-read');
+    assert.equal(dayQuery.read.used, 'query_range');
+    assert.deepEqual(strip(dayRemote.instances), strip(dayQuery.instances));
+    // Four days: 23,040 samples a series, held as means of 3 by the remote reader (query_range's 23,040 steps are
+    // binned by the trend tests instead): the same verdicts and kinds; the planted leaks found both ways.
+    const weekRemote = await run(['--range', '4d', '--read', 'remote']);
+    const weekQuery = await run(['--range', '4d', '--read', 'query', '--step', '15s']);
+    const verdicts = (x: { instances: Record<string, unknown>[] }): string[] => x.instances.map((i) => `${String(i['instance'])}: ${String(i['verdict'])} ${(i['leaks'] as { kind: string }[]).map((l) => l.kind).join(',')}`).sort();
+    assert.deepEqual(verdicts(weekRemote), verdicts(weekQuery));
+    for (const s of specs) {
+      const row = weekRemote.instances.find((i) => i['instance'] === s.name) as { verdict: string; leaks: { kind: string }[]; notes?: string[] } | undefined;
+      assert.ok(row, s.name);
+      if (s.leak) assert.ok(row.leaks.some((l) => l.kind === s.leak?.kind), `${s.name}: planted ${s.leak.kind} found through remote read`);
+      else assert.notEqual(row.verdict, 'leak', `${s.name}: no false positive through remote read`);
+      assert.match((row.notes ?? []).join('\n'), /23040 samples a series read as 768[01] means of 3 consecutive samples/);
+    }
+    console.log(`# 4 instances x 4 days at 15 s: remote read ${weekRemote.stats.requests} requests, ${weekRemote.stats.bytes} bytes, ${weekRemote.stats.points} samples; query_range at 15 s ${weekQuery.stats.requests} requests, ${weekQuery.stats.bytes} bytes, ${weekQuery.stats.points} points`);
+  } finally {
+    essential.length = 0;
+    if (prom && prom.exitCode === null && prom.signalCode === null) {
+      prom.kill('SIGTERM');
+      await new Promise<void>((r) => { const t = setTimeout(() => { prom?.kill('SIGKILL'); r(); }, 10_000); prom?.once('exit', () => { clearTimeout(t); r(); }); });
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -187,10 +187,11 @@ export async function readInstanceRemote(client: PrometheusClient, instance: str
   const slots = Math.round((maxT - originSec) / interval) + 2;
   const perPoint = slots > ANALYSIS_MAX_POINTS ? Math.ceil(slots / ANALYSIS_MAX_POINTS) : 1;
   notes.push(`read through remote read (${answer.responseType}): ${samples} raw samples of ${raw.length} series, scraped every ${interval} s`);
-  if (perPoint > 1) {
-    notes.push(`${slots} scrape intervals read as ${Math.ceil(slots / perPoint)} means of ${perPoint} consecutive samples (~${(perPoint * interval).toFixed(0)} s): trend tests and their intervals are computed on the means`);
-  }
+  const refSamples = ref.t.length;
   const table = assembleTable(raw, instance, { originSec, intervalSec: interval, slots, perPoint, alignPhase: true }, seriesKeyOfMetric, notes, 'prometheus');
+  if (perPoint > 1) {
+    notes.push(`${refSamples} samples a series read as ${table.t.length} means of ${perPoint} consecutive samples (~${(perPoint * interval).toFixed(0)} s): trend tests and their intervals are computed on the means`);
+  }
   client.stats.parseMs += performance.now() - t0;
   return table;
 }
