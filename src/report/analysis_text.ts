@@ -8,7 +8,10 @@ import type { Colors } from './color.js';
 import { terminalSafe } from './escape.js';
 import { formatBytes, formatDelta, formatDuration, formatRate } from './units.js';
 import { renderTable } from './table.js';
-import { decodeKeyPart } from '../model/series.js';
+import { ownFootprintSection, reclaimProbeSection } from './side_sections.js';
+import { displayName } from './display_name.js';
+
+export { displayName };
 
 const KIND_LABEL: Record<LeakKind, string> = {
   'kernel-slab': 'Kernel slab memory',
@@ -20,21 +23,6 @@ const KIND_LABEL: Record<LeakKind, string> = {
   file: 'A declared file',
 };
 
-/** Short display name of a series key. */
-export function displayName(key: string): string {
-  const d = decodeKeyPart;
-  let m = /^slab\.(.+)\.bytes$/.exec(key);
-  if (m) return d(m[1] as string);
-  m = /^vmalloc\.caller\.(.+)\.bytes$/.exec(key);
-  if (m) return `vmalloc caller ${d(m[1] as string)}`;
-  m = /^proc\.(.+):(\d+)\.map\.(.+)\.(uss|rss|anon|file)$/.exec(key);
-  if (m) return `${d(m[3] as string)}${m[4] === 'file' ? ' (file-backed)' : m[4] === 'anon' ? ' (anonymous)' : ''} of ${d(m[1] as string)} (pid ${m[2] as string})`;
-  m = /^proc\.(.+):(\d+)\.(anon|uss|pss|rss)$/.exec(key);
-  if (m) return `${d(m[1] as string)} (pid ${m[2] as string})`;
-  m = /^allocinfo\.(.+)\.bytes$/.exec(key);
-  if (m) return d(m[1] as string);
-  return key;
-}
 
 function listNames(names: string[]): string {
   const s = names.map((n) => terminalSafe(n));
@@ -178,20 +166,11 @@ export function renderAnalysis(a: Analysis, c: Colors, options: { width?: number
       return cl ? ` [${cl}]` : '';
     }), options.width));
   }
-  if (a.reclaimProbe) {
-    const p = a.reclaimProbe;
-    const at = p.atSec.map((x) => `t=${formatDuration(x)}`).join(', ');
-    out.push('', c.bold(`Reclaim probe (drop_caches 2, then 3, at ${at})`));
-    for (const f of p.fell) out.push(`fell (cache): ${terminalSafe(displayName(f.key))} ${formatBytes(f.beforeBytes)} -> ${formatBytes(f.afterBytes)} (grew ${formatDelta(f.growthBytes)})`);
-    for (const f of p.stayed) out.push(`stayed (pinned): ${terminalSafe(displayName(f.key))} ${formatBytes(f.beforeBytes)} -> ${formatBytes(f.afterBytes)} (grew ${formatDelta(f.growthBytes)})`);
-  }
-  if (a.own) {
-    out.push('', c.bold('memsleuth\'s own footprint') + c.dim(' (set apart: never a culprit; it goes when memsleuth stops)'));
-    for (const p of a.own.processes) {
-      const v = a.own.verdicts.find((r) => r.pid === p.pid);
-      out.push(`${terminalSafe(p.comm)} (pid ${p.pid}): ${terminalSafe(p.role)}${v ? `, ${v.metric} ${formatBytes(v.firstBytes)} -> ${formatBytes(v.lastBytes)}` : ''}`);
-    }
-    for (const k of a.own.kernel) out.push(`${terminalSafe(displayName(k.key))}: ${formatBytes(k.firstBytes)} -> ${formatBytes(k.lastBytes)} (kernel memory of memsleuth's tracer)`);
+  // Reclaim probe first (it decides verdicts), then memsleuth's own footprint (report/side_sections.ts).
+  for (const sec of [reclaimProbeSection(a), ownFootprintSection(a)]) {
+    if (!sec) continue;
+    out.push('', c.bold(sec.title) + c.dim(` (${sec.note})`));
+    for (const line of sec.lines) out.push(terminalSafe(line));
   }
   out.push('', c.bold('System memory'));
   for (const s of a.system) out.push(`${s.key}: ${s.verdict} (${s.rule}), ${s.rule === 'few-samples' ? formatDelta(s.growthBytes) : `${formatRate(s.rateBytesPerSec)}${ciText(s)}`}, ${s.points} samples; ${terminalSafe(s.evidence[s.evidence.length - 1] ?? '')}`);

@@ -96,3 +96,30 @@ test('jsonForScript: "<" and line separators escaped, the value round-trips', ()
   assert.ok(!j.includes('<') && !j.includes('\u2028'));
   assert.deepEqual(JSON.parse(j), v);
 });
+
+test('html: memsleuth\'s own footprint and a reclaim probe get their sections, as the terminal shows them (real recordings)', async () => {
+  const { loadRecording } = await import('../../../test/recordings.js');
+  const { analyzeRecording } = await import('../../analyze/report_model.js');
+  const { renderAnalysis } = await import('../analysis_text.js');
+  // valgrind running a program that frees everything: valgrind is set apart as memsleuth's own footprint.
+  const run = loadRecording('recording-run-valgrind-local.json').table;
+  const a = analyzeRecording(run);
+  assert.ok(a.own && a.own.processes.length > 0);
+  const html = renderHtmlReport({ analysis: a, table: run, assets, title: 'run' });
+  const own = /<section id="own">([\s\S]*?)<\/section>/.exec(html)?.[1] ?? '';
+  assert.match(own, /<h2>memsleuth&#39;s own footprint<\/h2>/);
+  for (const p of a.own.processes) assert.ok(own.includes(`(pid ${p.pid})`), `pid ${p.pid} listed`);
+  assert.ok(html.includes('<a href="#own">'), 'in the navigation');
+  // A recording with a reclaim probe: what fell and what stayed.
+  const probe = loadRecording('recording-negdent-probe-local.json').table;
+  const b = analyzeRecording(probe);
+  assert.ok(b.reclaimProbe);
+  const section = /<section id="reclaim">([\s\S]*?)<\/section>/.exec(renderHtmlReport({ analysis: b, table: probe, assets, title: 'probe' }))?.[1] ?? '';
+  assert.match(section, /Reclaim probe \(drop_caches 2, then 3, at t=/);
+  // The same lines as the terminal's (no colours), escaped for HTML.
+  const { colorsFor } = await import('../color.js');
+  const terminal = new Set(renderAnalysis(b, colorsFor({ isTTY: false }, {}), { width: 200 }).split('\n'));
+  const unescape = (x: string): string => x.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  for (const m of section.matchAll(/<li>(.*?)<\/li>/g)) assert.ok(terminal.has(unescape(m[1] as string)), m[1]);
+  assert.equal((section.match(/<li>/g) ?? []).length, b.reclaimProbe.fell.length + b.reclaimProbe.stayed.length);
+});

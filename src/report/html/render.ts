@@ -16,6 +16,7 @@ import type { SeriesTable } from '../../model/series_table.js';
 import { htmlEscape as h } from '../escape.js';
 import { formatBytes, formatDelta, formatDuration, formatRate } from '../units.js';
 import { displayName, summarySentence } from '../analysis_text.js';
+import { ownFootprintSection, reclaimProbeSection } from '../side_sections.js';
 import { evidenceTotals, siteWhere } from '../evidence_text.js';
 import { clientAssets, type ClientAssets } from './assets.js';
 import { buildChartData, type ChartDataOptions } from './chart_data.js';
@@ -339,6 +340,11 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     });
     const cl = clustersSection(a.clusters);
     if (cl) { body.push(cl); nav.push(['clusters', 'Lockstep']); }
+    for (const sec of [reclaimProbeSection(a), ownFootprintSection(a)]) {
+      if (!sec) continue;
+      body.push(`<section id="${sec.id}"><h2>${h(sec.title)}</h2><p class="sub">${h(sec.note)}</p><ul>${sec.lines.map((l) => `<li>${h(l)}</li>`).join('')}</ul></section>`);
+      nav.push([sec.id, sec.id === 'own' ? 'Own footprint' : 'Reclaim probe']);
+    }
   } else if (table) {
     data = buildChartData(undefined, table, spark, input.chart);
   }

@@ -7,6 +7,7 @@
  */
 import type { Analysis, AttributionNode, SeriesVerdict } from '../../model/analysis.js';
 import { displayName } from '../../report/analysis_text.js';
+import { ownFootprintSection, reclaimProbeSection } from '../../report/side_sections.js';
 import type { CompositionChart, LeakChart, ReportData } from '../../report/html/report_data.js';
 import { formatBytes, formatDelta, formatDuration, formatRate } from '../../report/units.js';
 
@@ -169,6 +170,17 @@ export class ReportViews {
         const v = data.sparklines[cv.dataset['spark'] ?? ''];
         if (v) this.api.drawSparkline(cv, v);
       }
+    }
+    // As in the report: what a reclaim probe showed, and memsleuth's own footprint set apart.
+    for (const sec of [reclaimProbeSection(a), ownFootprintSection(a)]) {
+      if (!sec) continue;
+      const section = el('section');
+      section.id = sec.id;
+      section.append(el('h2', sec.title), el('p', sec.note, 'sub'));
+      const ul = el('ul');
+      for (const line of sec.lines) ul.append(el('li', line));
+      section.append(ul);
+      box.append(section);
     }
   }
 }
