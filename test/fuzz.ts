@@ -42,6 +42,7 @@ const KERNEL_SEEDS: Record<FormatName, string[]> = {
   dumpsys_meminfo: texts(corpus('dumpsys_meminfo')),
   showmap: texts(corpus('procrank', /showmap/)),
   procrank: texts(corpus('procrank', /procrank/)),
+  librank: texts(corpus('librank')),
   mali_gpu_memory: texts(corpus('mali')),
   ion_heap: texts(corpus('ion')),
 };

@@ -33,6 +33,7 @@ const KNOWN: Record<FormatName, SampleFile[]> = {
   dumpsys_meminfo: corpus('dumpsys_meminfo'),
   showmap: corpus('procrank', /showmap/),
   procrank: corpus('procrank', /procrank/),
+  librank: corpus('librank'),
   mali_gpu_memory: corpus('mali'),
   ion_heap: corpus('ion'),
 };

@@ -23,13 +23,14 @@ import { parseDmabufBufinfo } from './dmabuf_bufinfo.js';
 import { parseDumpsysMeminfo } from './dumpsys_meminfo.js';
 import { parseShowmap } from './showmap.js';
 import { parseProcrank } from './procrank.js';
+import { parseLibrank } from './librank.js';
 import { parseMaliGpuMemory } from './mali_gpu_memory.js';
 import { parseIonHeap } from './ion_heap.js';
 
 export type FormatName =
   | 'meminfo' | 'slabinfo' | 'vmallocinfo' | 'buddyinfo' | 'zoneinfo' | 'pagetypeinfo' | 'vmstat'
   | 'status' | 'statm' | 'smaps' | 'smaps_rollup' | 'free' | 'cgroup_memory_stat' | 'cgroup_memory_current'
-  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo' | 'showmap' | 'procrank' | 'mali_gpu_memory' | 'ion_heap';
+  | 'allocinfo' | 'dmabuf_bufinfo' | 'dumpsys_meminfo' | 'showmap' | 'procrank' | 'librank' | 'mali_gpu_memory' | 'ion_heap';
 
 export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   meminfo: (t) => parseMeminfo(t),
@@ -51,6 +52,7 @@ export const PARSERS: Record<FormatName, (text: string) => Parsed<unknown>> = {
   dumpsys_meminfo: (t) => parseDumpsysMeminfo(t),
   showmap: (t) => parseShowmap(t),
   procrank: (t) => parseProcrank(t),
+  librank: (t) => parseLibrank(t),
   mali_gpu_memory: (t) => parseMaliGpuMemory(t),
   ion_heap: (t) => parseIonHeap(t),
 };
@@ -73,6 +75,8 @@ const LINE_SHAPES: Array<[RegExp, Shape]> = [
   [/^virtual\s+shared\s+shared\s+private\s+private/, 'showmap'],
   // procrank's header; the working-set variant (-w) prints WRss WPss WUss, the swap one Swap PSwap USwap ZSwap.
   [/^PID\s+(?:Vss\s+)?W?Rss\s+W?Pss\s+W?Uss\b.*\bcmdline$/, 'procrank'],
+  // librank's header (the Swap column appears when the device swaps).
+  [/^RSStot\s+VSS\s+RSS\s+PSS\s+USS\s+(?:Swap\s+)?Name\/PID$/, 'librank'],
   // mali0/gpu_memory's device line: "mali0  45605", MediaTek's two numbers, Amlogic's "total used_pages".
   [/^mali\d+\s+(?:total used_pages\s+)?\d+(?:\s+\d+)?$/, 'mali_gpu_memory'],
   // debugfs ion/heaps/<heap>: "client pid size" over its client rows.

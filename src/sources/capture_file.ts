@@ -33,6 +33,7 @@ import { parseSmapsRollup } from '../parse/smaps_rollup.js';
 import { reduceWatched } from './watch_file.js';
 import { parseProcrank, procrankSeries } from '../parse/procrank.js';
 import { dumpsysSeries, parseDumpsysMeminfo } from '../parse/dumpsys_meminfo.js';
+import { librankSeries, parseLibrank } from '../parse/librank.js';
 
 /** dma_buf/bufinfo by its own first lines (parse/dmabuf_bufinfo.ts). */
 const DMABUF_SHAPE = /^\s*Dma-buf Objects:|^size\s+flags\s+mode\s+count\s+exp_name/m;
@@ -42,6 +43,8 @@ const PROCRANK_SHAPE = /^\s*PID\s+(?:Vss\s+)?W?Rss\s+W?Pss\s+W?Uss\b.*\bcmdline\
 const MALI_SHAPE = /^\s*mali\d+\s+(?:total used_pages\s+)?\d+(?:\s+\d+)?\s*$/m;
 /** An ION heap's debugfs file (parse/ion_heap.ts): its "client pid size" title. */
 const ION_SHAPE = /^\s*client\s+pid\s+size(?:\s|$)/m;
+/** librank's header row (parse/librank.ts). */
+const LIBRANK_SHAPE = /^\s*RSStot\s+VSS\s+RSS\s+PSS\s+USS\s+(?:Swap\s+)?Name\/PID\s*$/m;
 const DUMPSYS_SUMMARY_SHAPE = /^Total PSS by (?:process|OOM adjustment|category):\s*$/m;
 
 /**
@@ -582,10 +585,12 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
         // Android or camera board gives the same series as `--watch-file PATH:dmabuf` live.
         // Android tools' outputs name themselves too: a loop that frames `procrank` or `dumpsys meminfo` under any
         // name gives their processes' PSS/USS as proc.<name>:<pid>.* series and their totals as procrank.ram.* /
-        // dumpsys.ram.*, dumpsys.pss.oom.*, dumpsys.pss.category.*.
-        if (PROCRANK_SHAPE.test(text) || DUMPSYS_SUMMARY_SHAPE.test(text)) {
+        // dumpsys.ram.*, dumpsys.pss.oom.*, dumpsys.pss.category.*; librank each process's share of each mapping as
+        // proc.<name>:<pid>.map.<mapping>.* and the mapping's total as librank.<mapping>.pss.
+        if (PROCRANK_SHAPE.test(text) || DUMPSYS_SUMMARY_SHAPE.test(text) || LIBRANK_SHAPE.test(text)) {
           let values: Record<string, number>;
           if (PROCRANK_SHAPE.test(text)) { const r = parseProcrank(text); values = procrankSeries(r.value); add(r.warnings); }
+          else if (LIBRANK_SHAPE.test(text)) { const r = parseLibrank(text); values = librankSeries(r.value); add(r.warnings); }
           else { const r = parseDumpsysMeminfo(text); values = dumpsysSeries(r.value); add(r.warnings); }
           snap.series = { ...snap.series, ...values };
           break;

@@ -94,7 +94,7 @@ test('a `script --files bufinfo=PATH` loop over a real dma_buf/bufinfo (Pixel 3)
   }
 });
 
-test('a loop framing real procrank, `dumpsys meminfo` and mali0/gpu_memory and ION heap outputs ingests them as proc.<name>:<pid>.*, dumpsys.*, file.gpu_memory.* and file.ion_system.* series', () => {
+test('a loop framing real procrank, librank, `dumpsys meminfo` and mali0/gpu_memory and ION heap outputs ingests them as proc.<name>:<pid>.*, librank.*, dumpsys.*, file.gpu_memory.* and file.ion_system.* series', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ms-script-android-'));
   try {
     // The printed loop, run for one pass: `cat` of the corpus files stands for running the tools on the phone.
@@ -102,6 +102,7 @@ test('a loop framing real procrank, `dumpsys meminfo` and mali0/gpu_memory and I
       { name: 'meminfo', path: '/proc/meminfo' },
       { name: 'procrank', path: join(corpusDir, 'procrank', 'duanqz-2015-meizu-android5-procrank-rows-cut.txt') },
       { name: 'dumpsys', path: join(corpusDir, 'dumpsys_meminfo', 'duanqz-2015-meizu-android5-system-summary-elided.txt') },
+      { name: 'librank', path: join(corpusDir, 'librank', 'chkbugreport-2020-android-librank-one-library-cut.txt') },
       { name: 'gpu_memory', path: join(corpusDir, 'mali', 'memcapture-realtek-skyxione-gpu_memory.txt') },
       { name: 'ion_system', path: join(corpusDir, 'ion', 'aosp-ionmemoryutiltest-qcom-system-heap-repeats-removed.txt') },
     ] }).replace('while true; do', 'for pass in 1; do');
@@ -117,6 +118,7 @@ test('a loop framing real procrank, `dumpsys meminfo` and mali0/gpu_memory and I
       values.get('proc.system_server:752.pss'), values.get('proc.com%2Eandroid%2Esystemui:screenshot:4786.uss'),
       values.get('proc.com%2Eandroid%2Esystemui:1037.pss'), values.get('dumpsys.ram.lost'), values.get('dumpsys.pss.oom.Cached'),
     ], [97986 * 1024, 12368 * 1024, 76739 * 1024, 192087 * 1024, 59686 * 1024]);
+    assert.deepEqual([values.get('librank.[anon:libc_malloc].pss'), values.get('proc.system_server:929.map.[anon:libc_malloc].uss'), values.get('proc.com%2Eandroid%2Ephone:1715.map.[anon:libc_malloc].pss')], [309423 * 1024, 21632 * 1024, 5827 * 1024]);
     assert.deepEqual([values.get('file.gpu_memory.pages'), values.get('file.gpu_memory.pid8344%2Epages')], [45605, 20929]);
     assert.deepEqual([values.get('file.ion_system.bytes'), values.get('file.ion_system.pid611%2Ebytes')], [55193600, 50642944]);
     assert.ok((values.get('meminfo.MemTotal') ?? 0) > 0);
