@@ -34,6 +34,22 @@ export function processKey(comm: string, pid: number): string {
   return `proc.${keyPart(comm)}:${pid}`;
 }
 
+/**
+ * A process key's parts: "proc.com%2Eandroid%2Esystemui:screenshot:4786.uss" -> name "com%2Eandroid%2Esystemui:
+ * screenshot" (still encoded), pid 4786, end 40 (where the key's base stops). A name's own dots are encoded, so the
+ * base ends at the first dot after "proc."; the pid follows its last colon. Undefined for other keys.
+ */
+export function splitProcessKey(key: string): { name: string; pid: number; end: number } | undefined {
+  if (!key.startsWith('proc.')) return undefined;
+  let end = key.indexOf('.', 5);
+  if (end < 0) end = key.length;
+  const colon = key.lastIndexOf(':', end);
+  if (colon <= 5 || colon + 1 >= end) return undefined;
+  const digits = key.slice(colon + 1, end);
+  if (!/^\d+$/.test(digits)) return undefined;
+  return { name: key.slice(5, colon), pid: Number(digits), end };
+}
+
 const STATUS_KEYS = ['VmRSS', 'VmSize', 'VmSwap', 'RssAnon', 'RssFile', 'RssShmem', 'VmPTE', 'VmData'] as const;
 /** Names seen in one recording are a few hundred; endlessly new names must not grow the cache without end. */
 const MAX_CACHED_KEYS = 100_000;
@@ -45,6 +61,8 @@ const MAX_CACHED_KEYS = 100_000;
 export class SeriesFlattener {
   private readonly keys = new Map<string, string>();
   private readonly slabKeys = new Map<string, readonly [string, string, string]>();
+  /** pid -> [the comm its status gave, the whole name an Android tool gave it] (see processNames). */
+  private readonly wholeNames = new Map<number, readonly [string, string]>();
 
   flatten(snapshot: Snapshot, out: SeriesValues = new Map()): SeriesValues {
     const { meminfo, slabinfo, vmallocinfo, vmstat, free, allocinfo } = snapshot;
@@ -83,8 +101,9 @@ export class SeriesFlattener {
     if (allocinfo) {
       for (const s of allocinfo.sites) add(out, `allocinfo.${keyPart(`${s.file}:${s.line}:${s.func}`)}.bytes`, s.bytes);
     }
+    const names = this.processNames(snapshot);
     for (const p of snapshot.processes) {
-      const base = processKey(p.comm, p.pid);
+      const base = processKey(names?.get(p.pid) ?? p.comm, p.pid);
       if (p.memory) {
         const m = p.memory;
         out.set(`${base}.uss`, m.uss);
@@ -124,8 +143,49 @@ export class SeriesFlattener {
     for (const w of snapshot.watched ?? []) {
       for (const [k, v] of Object.entries(w.values)) out.set(`file.${keyPart(w.name)}.${keyPart(k)}`, v);
     }
-    if (snapshot.series) for (const [k, v] of Object.entries(snapshot.series)) out.set(k, v);
+    if (snapshot.series) {
+      for (const [k, v] of Object.entries(snapshot.series)) {
+        const at = names === undefined ? undefined : splitProcessKey(k);
+        const name = at === undefined ? undefined : names?.get(at.pid);
+        out.set(at !== undefined && name !== undefined && name !== at.name ? `${processKey(name, at.pid)}${k.slice(at.end)}` : k, v);
+      }
+    }
     return out;
+  }
+
+  /**
+   * One process, one key: the pid is the process, its names are labels. Android tools name a process by its
+   * command line ("com.android.systemui:screenshot", "/system/bin/mediaserver"), its status by the kernel's comm, at
+   * most 15 characters ("emui:screenshot": Android keeps the last 15 of an app's name; "mediaserver": the file's
+   * name). A pid that both name in one sample is one process, keyed by the whole name (the longest a tool gave);
+   * later samples where that pid has the same comm keep it, so a loop that runs procrank every tenth sample does
+   * not split the process in two. A pid whose comm changed is another process (or renamed itself) and keys by its
+   * comm again. Undefined when no process has a whole name: keys are then exactly processKey(comm, pid).
+   */
+  private processNames(snapshot: Snapshot): Map<number, string> | undefined {
+    let tools: Map<number, string> | undefined;
+    for (const k in snapshot.series ?? {}) {
+      const at = splitProcessKey(k);
+      if (at === undefined) continue;
+      const name = decodeKeyPart(at.name);
+      const had = (tools ??= new Map()).get(at.pid);
+      if (had === undefined || name.length > had.length) tools.set(at.pid, name);
+    }
+    if (tools === undefined && this.wholeNames.size === 0) return undefined;
+    const names = new Map<number, string>(tools);
+    for (const p of snapshot.processes) {
+      const tool = tools?.get(p.pid);
+      if (tool !== undefined) {
+        if (this.wholeNames.size > MAX_CACHED_KEYS) this.wholeNames.clear();
+        this.wholeNames.set(p.pid, [p.comm, tool]);
+        continue;
+      }
+      const known = this.wholeNames.get(p.pid);
+      if (known === undefined) continue;
+      if (known[0] === p.comm) names.set(p.pid, known[1]);
+      else this.wholeNames.delete(p.pid);
+    }
+    return names;
   }
 
   private freeRow(out: SeriesValues, prefix: string, row: FreeRow | undefined): void {

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { corpusDir } from '../../test/corpus.js';
+import { corpusDir, fixturesDir } from '../../test/corpus.js';
 import { flattenSnapshot } from '../model/series.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCaptureScript, DEFAULT_SCRIPT_FILES } from '../capture/script.js';
-import { ingestToSnapshots, type CaptureSample } from './capture_file.js';
+import { ingestSeries, ingestToSnapshots, type CaptureSample } from './capture_file.js';
 import type { Snapshot } from '../model/snapshot.js';
 
 const hasBusybox = spawnSync('busybox', ['sh', '-c', 'true']).status === 0;
@@ -124,6 +124,38 @@ test('a loop framing real procrank, librank, `dumpsys meminfo` and mali0/gpu_mem
     assert.ok((values.get('meminfo.MemTotal') ?? 0) > 0);
     // The cuts in those texts travel with the sample as warnings.
     assert.ok(got[0]?.warnings.some((w) => /rows are missing from this text/.test(w.reason)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a loop framing procrank and the processes\' status gives each pid one proc.* key, under procrank\'s whole name', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ms-script-onekey-'));
+  try {
+    // The printed loop, run for two passes; the status files of pids 4786 and 186 (captured here, named as Android
+    // names them) stand for the phone's /proc, the corpus procrank for the tool.
+    const statusOf = (pid: number, file: string): string =>
+      `echo '@@ms' script sec status ${pid}; cat '${join(fixturesDir, file)}' 2>&1; echo '@@ms' script end $?`;
+    const script = buildCaptureScript({ intervalSec: 1, files: [
+      { name: 'meminfo', path: '/proc/meminfo' },
+      { name: 'procrank', path: join(corpusDir, 'procrank', 'duanqz-2015-meizu-android5-procrank-rows-cut.txt') },
+    ], procs: { status: true } })
+      .replace('while true; do', 'for pass in 1 2; do')
+      .replace(/^ *for _ms_d in .*$/m, `${statusOf(4786, 'status-android-app-comm-local.txt')}\n${statusOf(186, 'status-android-native-comm-local.txt')}`)
+      .replace('sleep 1', 'true');
+    const log = join(dir, 'capture.log');
+    const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    writeFileSync(log, r.stdout);
+    const keys: string[][] = [];
+    ingestSeries(log, { intervalSec: 1 }, (_t, values) => { keys.push([...values.keys()].filter((k) => /^proc\..*:(?:4786|186)\./.test(k))); });
+    assert.equal(keys.length, 2);
+    for (const k of keys) {
+      // Before: proc.emui:screenshot:4786.* and proc.mediaserver:186.* beside procrank's keys of the same pids.
+      assert.deepEqual([...new Set(k.map((x) => x.replace(/:(\d+)\..*$/, ':$1')))].sort(), ['proc./system/bin/mediaserver:186', 'proc.com%2Eandroid%2Esystemui:screenshot:4786']);
+      assert.ok(k.includes('proc.com%2Eandroid%2Esystemui:screenshot:4786.status.VmRSS') && k.includes('proc.com%2Eandroid%2Esystemui:screenshot:4786.pss'));
+      assert.ok(k.includes('proc./system/bin/mediaserver:186.anon') && k.includes('proc./system/bin/mediaserver:186.uss'));
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
