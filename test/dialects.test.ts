@@ -174,3 +174,73 @@ test('memsleuth ingest says what it understood: samples, period, clock per sampl
   assert.deepEqual({ prompt: r.setAside['prompt'], error: r.setAside['error'], clock: r.setAside['clock'] }, { prompt: 60 * 7, error: 60, clock: 60 });
   assert.deepEqual(r.clock.counts, { backwards: 0, repeats: 0, jumps: 0, reboots: 0, unconverted: 0 });
 });
+
+/**
+ * Per-process files other than status and smaps_rollup, in logs real loops wrote: one run
+ * (test/fixtures/capture-procfiles.sh) read each round's files through four loops, the framed one and three
+ * free-form ones, while the two processes slept; each free-form log must give the framed log's samples and its
+ * per-process series for the files it printed, pid for pid.
+ */
+interface ProcRead { values: Map<string, number>[]; pidsMissing: number }
+
+function readProc(path: string): ProcRead {
+  const out: ProcRead = { values: [], pidsMissing: 0 };
+  ingestSeries(path, {}, (_t, v, meta) => {
+    out.values.push(new Map([...v].filter(([k]) => k.startsWith('proc.'))));
+    out.pidsMissing += meta.warnings.filter((w) => w.reason.startsWith('pid not found')).length;
+  });
+  return out;
+}
+
+/**
+ * Series counting pages other processes may share: the tools that read them (head, sed, ls) map the same locale
+ * files and libraries, so two reads a few ms apart can see a page as private or shared. Compared within 64 KiB.
+ */
+const SHARED_PAGES = /:\d+\.(?:pss|swap_pss|uss)$|\.map\.[^.]+\.uss$/;
+
+test('statm, smaps, maps and descriptor counts in real free-form logs read as the framed capture of the same run', () => {
+  const fixture = (v: string): string => join(framedPath(), '..', `capture-procfiles-${v}-local.txt`);
+  const want = readProc(fixture('framed'));
+  assert.equal(want.values.length, 4);
+  assert.equal(want.pidsMissing, 0);
+  for (const [i, s] of want.values.entries()) {
+    const pids = new Set([...s.keys()].map((k) => /^proc\.[^.]*:(\d+)\./.exec(k)?.[1]));
+    assert.equal(pids.size, 2, `framed sample ${i + 1}: two processes`);
+    for (const [k, v] of s) {
+      // statm's resident pages are status's VmRSS, read a moment apart from a sleeping process.
+      if (k.endsWith('.statm.resident')) assert.equal(v, s.get(k.replace('.statm.resident', '.status.VmRSS')), k);
+    }
+  }
+  const perl = (s: Map<string, number>, suffix: string): number =>
+    [...s].find(([k]) => k.startsWith('proc.perl:') && k.endsWith(suffix))?.[1] ?? NaN;
+  // The perl takes one more descriptor and 1 MiB more each round (adjacent anonymous mappings merge: their count may not grow).
+  for (let i = 1; i < want.values.length; i++) {
+    const [a, b] = [want.values[i - 1] as Map<string, number>, want.values[i] as Map<string, number>];
+    assert.equal(perl(b, '.fds') - perl(a, '.fds'), 1, `sample ${i + 1}: fds`);
+    assert.ok(perl(b, '.maps.vss') - perl(a, '.maps.vss') >= 1 << 20, `sample ${i + 1}: maps.vss`);
+    assert.ok(perl(b, '.statm.size') - perl(a, '.statm.size') >= 1 << 20, `sample ${i + 1}: statm.size`);
+  }
+  const cases = [
+    // head's "==> /proc/N/statm <==" headers, `ls -l` listings under no header of their own, "[cam01] " on every line.
+    { name: 'head-tagged', lacks: /\.maps\.(?:count|vss)$/ },
+    // "/ # cat /proc/N/statm" and "/ # ls /proc/N/fd | wc -l" echoed by a pty, CRLF; maps instead of smaps.
+    { name: 'pty-typed', lacks: /\.map\.|:\d+\.(?:uss|pss|rss|swap|vss|swap_pss)$/ },
+    // `echo "== $p"; cat status statm; cat smaps; ls | wc -l`: nothing names the statm line or the count, so neither is
+    // read (a line of numbers is no file of its own); status and smaps are, each for its own process.
+    { name: 'plain-loop', lacks: /\.statm\.|\.maps\.|\.fds$/ },
+  ];
+  for (const c of cases) {
+    const got = readProc(fixture(c.name));
+    assert.equal(got.values.length, want.values.length, `${c.name}: samples`);
+    assert.equal(got.pidsMissing, 0, `${c.name}: every per-process file found its pid`);
+    for (const [i, w] of want.values.entries()) {
+      const g = got.values[i] as Map<string, number>;
+      const keys = [...w.keys()].filter((k) => !c.lacks.test(k));
+      assert.deepEqual([...g.keys()].sort(), keys.sort(), `${c.name}: sample ${i + 1} keys`);
+      for (const k of keys) {
+        const d = Math.abs((g.get(k) as number) - (w.get(k) as number));
+        assert.ok(d === 0 || (SHARED_PAGES.test(k) && d <= 64 << 10), `${c.name}: sample ${i + 1} ${k}: ${g.get(k)}, framed ${w.get(k)}`);
+      }
+    }
+  }
+});

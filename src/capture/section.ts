@@ -8,15 +8,18 @@ import type { ClockReading } from './clock.js';
 
 export const SECTION_KINDS = [
   'meminfo', 'slabinfo', 'free', 'buddyinfo', 'zoneinfo', 'vmstat', 'vmallocinfo', 'pagetypeinfo',
-  'status', 'smaps_rollup', 'uptime', 'date', 'boot_id',
+  'status', 'smaps_rollup', 'statm', 'smaps', 'maps', 'fd', 'uptime', 'date', 'boot_id',
 ] as const;
 export type SectionKind = (typeof SECTION_KINDS)[number];
 
 const KIND_SET: ReadonlySet<string> = new Set(SECTION_KINDS);
 export const isSectionKind = (name: string): name is SectionKind => KIND_SET.has(name);
 
-/** Per-process kinds: many of them live in one sample, one per pid. */
-export const PER_PROCESS_KINDS: ReadonlySet<SectionKind> = new Set<SectionKind>(['status', 'smaps_rollup']);
+/**
+ * Per-process kinds: many of them live in one sample, one per pid. 'fd' is the directory /proc/PID/fd as a loop
+ * prints it (an `ls -l` listing, or the count `ls | wc -l` gives).
+ */
+export const PER_PROCESS_KINDS: ReadonlySet<SectionKind> = new Set<SectionKind>(['status', 'smaps_rollup', 'statm', 'smaps', 'maps', 'fd']);
 
 /** A time printed by the terminal program in front of a line ("[2024-03-01 10:00:01.123] "). */
 export interface TerminalTime {
@@ -39,7 +42,7 @@ export interface Section {
   lines: string[];
   /** 1-based line number (in the capture) of the first content line, or of the opening marker when empty. */
   firstLine: number;
-  /** For status / smaps_rollup sections: from a frame marker ("sec status 1234") or a header naming it. */
+  /** For per-process sections (status, smaps_rollup, statm, smaps, maps, fd): from a frame marker ("sec status 1234") or a header naming it. */
   pid?: number;
   /** Where `pid` came from: a frame marker, or a line before the section naming it ("==> /proc/12/status <=="). */
   pidFrom?: 'marker' | 'header';

@@ -25,7 +25,7 @@ import {
   isSectionKind, PER_PROCESS_KINDS, type ClockAt, type RawSample, type Section, type SectionKind, type TerminalTime,
 } from './section.js';
 import { parseMarker, splitGluedMarker, MARKER, type Marker } from './markers.js';
-import { FREE_ROW_RE, SHAPES, SHAPE_OF, isSeparator, isStatusBlock, type Shape } from './shapes.js';
+import { FREE_ROW_RE, SHAPES, SHAPE_OF, isSeparator, isSmapsField, isStatusBlock, type Shape } from './shapes.js';
 import { readClockLine, type ClockReading } from './clock.js';
 
 interface OpenSection { section: Section; shape?: Shape; explicit: boolean; interrupted: number }
@@ -48,6 +48,23 @@ const PID_PATH_RE = /\/proc\/(\d+)(?:\/|\b)/;
 const PID_WORD_RE = /\b(?:pid|PID)\s*[:=#]?\s*(\d+)\b/;
 const BANNER_WORD_RE = /\b(?:meminfo|slabinfo|vmstat|buddyinfo|zoneinfo|pagetypeinfo|vmallocinfo|status|smaps|smaps_rollup|statm|free|pid|uptime|date|time|sample|loop|round|iteration|pass|dump|start|end|begin|done|proc)\b/i;
 
+/** The per-process files a header names ("cat /proc/12/status /proc/12/statm", "# statm of pid 12"). */
+const FILE_NAME_RE = /\/proc\/\d+\/(\w+)|\b(statm|smaps_rollup|smaps|maps|status|fd)\b/g;
+/** statm: seven page counts on one line. */
+const STATM_RE = /^\d+ \d+ \d+ \d+ \d+ \d+ \d+$/;
+/** A count of descriptors (`ls /proc/N/fd | wc -l`; busybox wc pads it), and the head of an `ls -l` listing. */
+const COUNT_RE = /^\s*\d+$/;
+const LS_TOTAL_RE = /^total \d+$/;
+
+/** What a header line says: the pid, the files it names, and whether a bare number after it counts descriptors. */
+interface PidHint { pid: number; used: Set<string>; files: Set<string>; fdCount: boolean }
+
+function hintOf(pid: number, t: string): PidHint {
+  const files = new Set<string>();
+  for (const m of t.matchAll(FILE_NAME_RE)) files.add(m[1] ?? m[2] ?? '');
+  return { pid, used: new Set(), files, fdCount: files.has('fd') && /\bwc\s+-l\b|\bcount\b/.test(t) };
+}
+
 /** The pid a header line names ("==> /proc/12/status <==", "cat /proc/12/smaps_rollup", "--- pid 12 ---"). */
 export function pidOfHeader(t: string): number | undefined {
   const m = PID_PATH_RE.exec(t) ?? PID_WORD_RE.exec(t);
@@ -63,12 +80,17 @@ function strongOpener(t: string): SectionKind | undefined {
   return undefined;
 }
 
+/** Whose length a section is compared with at the end of input: one process's smaps is not another's. */
+const lengthKey = (s: Section): string => (s.kind !== 'file' && PER_PROCESS_KINDS.has(s.kind) ? `${s.name}:${s.pid ?? ''}` : s.name);
+
 /** A loop's banner or comment (short, or led by punctuation), as opposed to a note of prose. */
 function isBanner(t: string): boolean {
   const s = t.trimStart();
   const c = s.charCodeAt(0);
   const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c >= 128;
   if (!alnum) return true;
+  // Numbers only (a statm or a count nothing named): not prose.
+  if (c <= 57 && !/[^\d\s.,:;/-]/.test(s)) return true;
   return s.split(/\s+/).length <= 5 && (BANNER_WORD_RE.test(s) || /\d/.test(s));
 }
 
@@ -88,7 +110,7 @@ export class Sectionizer {
   /** Clocks read while no sample was open: they belong to the next one. */
   private pendingClocks: ClockAt[] = [];
   /** The pid the last header named, and the per-process kinds it has served. */
-  private pidHint: { pid: number; used: Set<string> } | undefined;
+  private pidHint: PidHint | undefined;
   /** Lines set aside in the whole log, by reason. */
   readonly setAside = new Map<SetAsideReason, number>();
 
@@ -126,7 +148,7 @@ export class Sectionizer {
     if (reason === 'blank' || reason === 'printk') return;
     if (this.open?.explicit) return;
     const pid = text.includes('/proc/') ? pidOfHeader(text) : undefined;
-    if (pid !== undefined) this.pidHint = { pid, used: new Set() };
+    if (pid !== undefined) this.pidHint = hintOf(pid, text);
   }
 
   /** End of input: whatever is open is kept, with a warning when it looks cut short. */
@@ -134,7 +156,7 @@ export class Sectionizer {
     const open = this.open;
     if (open) {
       const s = open.section;
-      const before = this.lineCounts.get(s.name);
+      const before = this.lineCounts.get(lengthKey(s));
       if (open.explicit) this.truncated(s, 'the capture ended inside this section (no end marker)');
       else if (before !== undefined && s.lines.length < before && s.kind !== 'free') {
         this.truncated(s, `the capture ended inside this section (${s.lines.length} lines, the previous one had ${before})`);
@@ -169,7 +191,7 @@ export class Sectionizer {
       if (pid !== undefined && this.isHeader(t, open)) {
         this.count('header');
         this.closeSection();
-        this.pidHint = { pid, used: new Set() };
+        this.pidHint = hintOf(pid, t);
         return;
       }
     }
@@ -217,6 +239,9 @@ export class Sectionizer {
       this.openSection('free', [this.freeHeader, t]);
       return;
     }
+    // statm and a descriptor count are numbers any line could hold: read only where a header or command named them.
+    const hint = this.pidHint;
+    if (hint !== undefined && hint.files.size > 0 && !open?.explicit && this.namedFile(hint, t)) return;
     // Not a line of any kernel file: a clock, a banner, a note; an open dump survives a few of them.
     const clock = readClockLine(t);
     if (clock) {
@@ -231,6 +256,19 @@ export class Sectionizer {
     }
     if (open && !open.explicit && open.interrupted < MAX_INTERRUPT) open.interrupted++;
     else this.closeSection();
+  }
+
+  /** Opens the statm or fd section `t` begins when the last header named that file; false when it does not. */
+  private namedFile(hint: PidHint, t: string): boolean {
+    let kind: SectionKind;
+    if (hint.files.has('statm') && !hint.used.has('statm') && STATM_RE.test(t)) kind = 'statm';
+    else if (hint.files.has('fd') && !hint.used.has('fd') && (hint.fdCount ? COUNT_RE.test(t) : LS_TOTAL_RE.test(t))) kind = 'fd';
+    else return false;
+    this.closeSection();
+    this.openSection(kind, [t.trim()]);
+    // One line: statm, a count. An `ls -l` listing goes on under its "total N".
+    if (kind === 'statm' || hint.fdCount) this.closeSection();
+    return true;
   }
 
   /**
@@ -375,6 +413,11 @@ export class Sectionizer {
     if (!open) return;
     this.open = undefined;
     const s = open.section;
+    // Mapping lines without their fields are /proc/PID/maps.
+    if (!open.explicit && s.kind === 'smaps' && !s.lines.some(isSmapsField)) {
+      s.kind = 'maps';
+      s.name = 'maps';
+    }
     if (!open.explicit && s.kind === 'status' && !isStatusBlock(s.lines)) {
       this.warn(warning(s.firstLine, s.lines[0] ?? '', 'a "Name:" block without Umask:/State: is not a /proc/PID/status; skipped', 'info'));
       return;
@@ -387,7 +430,7 @@ export class Sectionizer {
       if (st.firstSystem < 0) st.firstSystem = st.raw.sections.length - 1;
       st.lastSystemEnd = st.raw.sections.length;
     }
-    if (!s.truncated) this.lineCounts.set(s.name, s.lines.length);
+    if (!s.truncated) this.lineCounts.set(lengthKey(s), s.lines.length);
   }
 
   private startSample(firstLine: number, explicit: boolean): void {

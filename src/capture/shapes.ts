@@ -12,9 +12,13 @@
  *   0x000000005f7be91d-0x00000000548d5a9e   20480 irq_init...    vmallocinfo
  *   Name:	cat                                                   status (confirmed by Umask:/State:)
  *   56167d067000-7fffc0503000 ---p 00000000 00:00 0  [rollup]   smaps_rollup
+ *   7f3c2a000000-7f3c2a021000 rw-p 00000000 00:00 0              smaps when "Size:  132 kB" lines follow, else maps
+ *   lr-x------ 1 root root 64 Dec  7 04:46 0 -> /dev/null       fd (an `ls -l /proc/PID/fd` listing)
  *   0e4c1d3a-5b7e-4c1f-9a51-2f0d3c5e7a10                         boot_id
  *
  * Clocks (`date`, /proc/uptime, epoch numbers...) are not sections in a free-form log: clock.ts reads them.
+ * statm (seven numbers) and a count of descriptors (one number) have no shape of their own: only a header or an
+ * echoed command naming the file opens them (sectionizer.ts).
  */
 import type { SectionKind } from './section.js';
 
@@ -69,6 +73,27 @@ const ZONE_FIELD_RE = /^(?:\s|(?:per-node stats|pagesets|vm stats threshold|cpu:
 const PAGETYPE_RE = /^(?:Pages per block:|Free pages count per migrate type|Node\s+\d+, zone\s+\S+(?:, type\s+\S+)?(?:\s+\d+)+$|Number of (?:blocks|mixed blocks) type)/;
 const VMALLOC_RE = /^0x[0-9a-f]+-0x[0-9a-f]+\s+\d+/;
 const STATUS_RE = /^[A-Za-z_][\w]*:(?:\s|$)/;
+/** A mapping's line of smaps or maps ("start-end perms offset dev inode [name]"), [rollup] aside. */
+const MAP_RE = /^[0-9a-f]+-[0-9a-f]+ [-r][-w][-x][-ps] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ \d+(?:\s|$)/;
+const isMapLine = (l: string): boolean => MAP_RE.test(l) && !l.endsWith('[rollup]');
+/** A field of a mapping in smaps: "Size:  132 kB", "THPeligible:    0", "VmFlags: rd wr mr mw me ac sd". */
+const SMAPS_FIELD_RE = /^[A-Z][\w]*:\s+\S/;
+export const isSmapsField = (l: string): boolean => SMAPS_FIELD_RE.test(l);
+/** The start of a mapping line's range, as a number (addresses are page-aligned: exact as doubles). */
+const mapStart = (l: string): number => parseInt(l.slice(0, l.indexOf('-')), 16);
+/**
+ * Mappings come in address order: one that starts at or below the last one's start is a new dump (the next
+ * process's smaps printed with no header between).
+ */
+function mapRestarts(line: string, lines: readonly string[]): boolean {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i] as string;
+    if (isMapLine(l)) return mapStart(line) <= mapStart(l);
+  }
+  return true;
+}
+/** One descriptor of `ls -l /proc/PID/fd` (GNU and busybox columns); parse/fd.ts reads it with the same pattern. */
+export const FD_LINK_RE = /^l[-rwxsStT]{9}\S?\s+\d+\s+\S+\s+\S+\s+\d+\s.*?\s\d+(?: -> .*)?$/;
 const ROLLUP_RE = /^[0-9a-f]+-[0-9a-f]+ [-r][-w][-x][-ps] [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ \d+\s+\[rollup\]$/;
 export const DATE_RE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]?\d \d{1,2}:\d\d:\d\d (?:[AP]M )?(?:(?:[A-Za-z]{1,6}(?:[+-]\d{1,4})?|[+-]\d{2,4}) )?\d{4}$/;
 const BOOT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -128,6 +153,14 @@ export const SHAPES: readonly Shape[] = [
   {
     kind: 'smaps_rollup', opens: (l) => ROLLUP_RE.test(l), restarts: () => true,
     fits: (l) => (KEY_KB_RE.test(l) ? 'append' : false),
+  },
+  {
+    kind: 'smaps', opens: isMapLine, restarts: mapRestarts,
+    fits: (l) => (isMapLine(l) || SMAPS_FIELD_RE.test(l) ? 'append' : false),
+  },
+  {
+    kind: 'fd', opens: (l) => l.charCodeAt(0) === 108 /* l */ && FD_LINK_RE.test(l), restarts: () => false,
+    fits: (l) => (l.charCodeAt(0) === 108 && FD_LINK_RE.test(l) ? 'append' : false),
   },
 ];
 

@@ -164,6 +164,20 @@ export interface Mapping {
 
 export interface Smaps { mappings: Mapping[] }
 
+/** /proc/<pid>/statm in bytes (pages times the page size); lib and dt are always 0 since 2.6 and not kept. */
+export interface Statm {
+  /** Total program size (VmSize). */
+  size?: Bytes;
+  /** Resident set (VmRSS). */
+  resident?: Bytes;
+  /** Resident file-backed and shared pages (RssFile + RssShmem). */
+  shared?: Bytes;
+  /** Code (text). */
+  text?: Bytes;
+  /** Data + stack. */
+  data?: Bytes;
+}
+
 /** The figures procrank/smem show for a process, derived from smaps or smaps_rollup. */
 export interface ProcessMemory {
   /** Sum of mapping sizes; smaps_rollup does not carry it, so it is undefined there (use status VmSize). */

@@ -2,7 +2,7 @@
  * A Snapshot flattened to named numeric series: the lingua franca of analysis (DESIGN.md, "Series keys").
  * Keys are stable, readable and greppable; values are bytes where the thing is a size.
  */
-import type { FreeRow } from './proc_files.js';
+import type { FreeRow, Mapping } from './proc_files.js';
 import { THREAD_STACK_CALLER, vmallocAreaBytes, vmallocPageSize } from './proc_files.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -50,6 +50,7 @@ export function splitProcessKey(key: string): { name: string; pid: number; end: 
   return { name: key.slice(5, colon), pid: Number(digits), end };
 }
 
+const STATM_KEYS = ['size', 'resident', 'shared', 'text', 'data'] as const;
 const STATUS_KEYS = ['VmRSS', 'VmSize', 'VmSwap', 'RssAnon', 'RssFile', 'RssShmem', 'VmPTE', 'VmData'] as const;
 /** Names seen in one recording are a few hundred; endlessly new names must not grow the cache without end. */
 const MAX_CACHED_KEYS = 100_000;
@@ -139,6 +140,18 @@ export class SeriesFlattener {
           add(out, `${base}.map.${name}.anon`, (m.bytes['Anonymous'] ?? 0) + (m.bytes['Swap'] ?? 0));
         }
       }
+      if (p.statm) {
+        for (const k of STATM_KEYS) {
+          const v = p.statm[k];
+          if (v !== undefined) out.set(`${base}.statm.${k}`, v);
+        }
+      }
+      if (p.maps) {
+        // maps has no sizes but the address ranges: how many mappings (an mmap leak grows it) and how much they span.
+        out.set(`${base}.maps.count`, p.maps.mappings.length);
+        out.set(`${base}.maps.vss`, mappedBytes(p.maps.mappings));
+      }
+      if (p.fds !== undefined) out.set(`${base}.fds`, p.fds);
     }
     for (const w of snapshot.watched ?? []) {
       for (const [k, v] of Object.entries(w.values)) out.set(`file.${keyPart(w.name)}.${keyPart(k)}`, v);
@@ -227,4 +240,14 @@ export function flattenSnapshot(snapshot: Snapshot): SeriesValues {
 
 function add(out: SeriesValues, key: string, value: number): void {
   out.set(key, (out.get(key) ?? 0) + value);
+}
+
+/** Bytes the mappings span. Addresses are page-aligned, so even kernel-half ones are exact as doubles. */
+function mappedBytes(mappings: readonly Mapping[]): number {
+  let total = 0;
+  for (const m of mappings) {
+    const size = parseInt(m.end, 16) - parseInt(m.start, 16);
+    if (size > 0) total += size;
+  }
+  return total;
 }

@@ -4,7 +4,7 @@
  */
 import type {
   Buddyinfo, Meminfo, Pagetypeinfo, ProcessMemory, ProcStatus, Slabinfo, Smaps, Vmallocinfo, Vmstat, Zoneinfo,
-  Allocinfo, Free,
+  Allocinfo, Free, Statm,
 } from './proc_files.js';
 import type { ParseWarning } from './parsed.js';
 
@@ -24,6 +24,12 @@ export interface ProcessSample {
   memory?: ProcessMemory;
   /** Full per-mapping smaps, only for processes asked for or promoted as suspects. */
   smaps?: Smaps;
+  /** /proc/PID/statm, when a capture loop printed it. */
+  statm?: Statm;
+  /** /proc/PID/maps: the mappings only, no sizes but their address ranges. */
+  maps?: Smaps;
+  /** Open file descriptors: the entries of /proc/PID/fd (an `ls -l` listing or an `ls | wc -l` count). */
+  fds?: number;
 }
 
 /** A warning attached to the file it came from ("/proc/slabinfo", "/proc/1234/smaps_rollup"). */

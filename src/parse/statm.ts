@@ -11,19 +11,9 @@ import type { Parsed, ParseWarning } from '../model/parsed.js';
 import { warning, withFiniteValues } from '../model/parsed.js';
 import type { Bytes } from '../model/units.js';
 import { DEFAULT_PAGE_SIZE } from '../model/units.js';
+import type { Statm } from '../model/proc_files.js';
 
-export interface Statm {
-  /** Total program size (VmSize). */
-  size?: Bytes;
-  /** Resident set (VmRSS). */
-  resident?: Bytes;
-  /** Resident file-backed and shared pages (RssFile + RssShmem). */
-  shared?: Bytes;
-  /** Code (text). */
-  text?: Bytes;
-  /** Data + stack. */
-  data?: Bytes;
-}
+export type { Statm };
 
 export interface StatmOptions { pageSize?: number }
 

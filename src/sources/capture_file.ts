@@ -18,7 +18,7 @@ export { KeyTable, rowToMap, type SeriesRow } from './capture_fast.js';
 import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls } from '../capture/terminal_noise.js';
 import { Sectionizer } from '../capture/sectionizer.js';
 import { MARKER } from '../capture/markers.js';
-import { sectionText, type RawSample, type Section } from '../capture/section.js';
+import { PER_PROCESS_KINDS, sectionText, type RawSample, type Section, type SectionKind } from '../capture/section.js';
 import { parseBootId, parseDate, parseUptime } from '../capture/clock.js';
 import { parseMeminfo } from '../parse/meminfo.js';
 import { parseSlabinfoLines } from '../parse/slabinfo.js';
@@ -30,6 +30,9 @@ import { parsePagetypeinfo } from '../parse/pagetypeinfo.js';
 import { parseVmstat } from '../parse/vmstat.js';
 import { parseStatus } from '../parse/status.js';
 import { parseSmapsRollup } from '../parse/smaps_rollup.js';
+import { parseSmaps, summarizeMappings } from '../parse/smaps.js';
+import { parseStatm } from '../parse/statm.js';
+import { parseFd } from '../parse/fd.js';
 import { reduceWatched } from './watch_file.js';
 import { parseProcrank, procrankSeries } from '../parse/procrank.js';
 import { dumpsysSeries, parseDumpsysMeminfo } from '../parse/dumpsys_meminfo.js';
@@ -539,7 +542,7 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
       add([warning(0, s.lines.join(' ').trim(), `unreadable on the target (cat exit status ${s.exitStatus})`, severity)]);
       continue;
     }
-    if (s.pid === undefined && s.kind !== 'status' && s.kind !== 'smaps_rollup' && s.kind !== 'file') {
+    if (s.pid === undefined && !PER_PROCESS_KINDS.has(s.kind as SectionKind) && s.kind !== 'file') {
       if (seen.has(s.kind)) add([warning(0, '', `a second ${s.kind} in one sample; the later one is kept`, 'info')]);
       seen.add(s.kind);
     }
@@ -578,6 +581,23 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
         p.memory = r.value.memory;
         break;
       }
+      case 'statm': case 'smaps': case 'maps': case 'fd': {
+        // No pid of their own: a header or marker naming it, else the status block just before it in this sample.
+        const kind = s.kind;
+        let p = s.pid !== undefined ? processOf(procs, s.pid, undefined) : undefined;
+        if (!p && lastStatus && !hasFile(lastStatus, kind)) p = lastStatus;
+        if (!p) { add([warning(0, '', `${PID_NOT_FOUND}: ${kind} with no header naming its pid and no status block before it; skipped`, 'data-loss')]); break; }
+        if (hasFile(p, kind)) add([warning(0, '', `a second ${kind} for pid ${p.pid} in one sample; the later one is kept`, 'info')]);
+        if (kind === 'statm') { const r = parseStatm(text); add(r.warnings); p.statm = r.value; }
+        else if (kind === 'fd') { const r = parseFd(text); add(r.warnings); p.fds = r.value.count; }
+        else {
+          const r = parseSmaps(text);
+          add(r.warnings);
+          if (kind === 'maps') p.maps = r.value;
+          else p.smaps = r.value;
+        }
+        break;
+      }
       case 'uptime': case 'date': case 'boot_id':
         break; // already in the timestamp
       case 'file': {
@@ -612,8 +632,14 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
       }
     }
   }
+  // smaps gives a process's totals where no smaps_rollup did (kernels before 4.14, loops that print only smaps).
+  for (const p of procs.values()) if (p.smaps && p.memory === undefined) p.memory = summarizeMappings(p.smaps.mappings);
   snap.processes = [...procs.values()];
   return snap;
+}
+
+function hasFile(p: ProcessSample, kind: 'statm' | 'smaps' | 'maps' | 'fd'): boolean {
+  return (kind === 'statm' ? p.statm : kind === 'smaps' ? p.smaps : kind === 'maps' ? p.maps : p.fds) !== undefined;
 }
 
 function processOf(procs: Map<number, ProcessSample>, pid: number, comm: string | undefined): ProcessSample {

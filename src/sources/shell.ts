@@ -144,14 +144,18 @@ export function framedToTargetSample(framed: FramedSample, plan: SamplePlan, tim
   let uptimeSec: number | undefined;
   let bootId: string | undefined;
   for (const s of framed.sections) {
-    const r: RawFile = { kind: s.kind, name: s.name, text: sectionText(s) };
+    // smaps is kept as kind 'file', as it was before it became a section kind (local_target.ts does the same).
+    const r: RawFile = { kind: s.kind === 'smaps' ? 'file' : s.kind, name: s.name, text: sectionText(s) };
     if (s.pid !== undefined) r.pid = s.pid;
     raw.push(r);
     if (s.kind === 'uptime') uptimeSec ??= parseUptime(s.lines[0] ?? '');
     else if (s.kind === 'boot_id') bootId ??= parseBootId(s.lines[0] ?? '');
+    if (s.kind === 'smaps' && s.pid !== undefined) {
+      smaps.push(s);
+      continue;
+    }
     if (s.kind === 'file') {
-      if (s.name === 'smaps' && s.pid !== undefined) smaps.push(s);
-      else if (s.name.startsWith(WATCH_PREFIX)) watched.push(s);
+      if (s.name.startsWith(WATCH_PREFIX)) watched.push(s);
       continue; // drop_caches: nothing to parse
     }
     // Kernel threads: an empty smaps_rollup means no user memory, not zero of it.
