@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { ingestSeries } from '../src/sources/capture_file.js';
 import { tableFromCaptureLog } from '../src/cli/analyze.js';
 import { analyzeRecording } from '../src/analyze/report_model.js';
-import { DIALECTS, framedPath, readPasses, type Pass } from './dialects.js';
+import { DIALECTS, PROCFILES_FRAMED_NAME, framedPath, readPasses, type Pass } from './dialects.js';
 
 interface Read { t: number[]; values: Map<string, number>[]; sources: string[]; pidsMissing: number }
 
@@ -30,9 +30,10 @@ function read(path: string): Read {
 const dir = mkdtempSync(join(tmpdir(), 'ms-dialects-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const passes = readPasses();
-const framed = read(framedPath());
+const framedRead = read(framedPath());
+const framed = framedRead;
 
-function sameAsFramed(name: string, got: Read, tolerance: number): void {
+function sameAsFramed(name: string, got: Read, tolerance: number, framed = framedRead, lacks?: RegExp): void {
   assert.equal(got.t.length, framed.t.length, `${name}: samples`);
   assert.equal(got.pidsMissing, 0, `${name}: every per-process file found its pid`);
   assert.equal(new Set(got.sources).size, 1, `${name}: one clock for every sample (${[...new Set(got.sources)].join(', ')})`);
@@ -42,7 +43,8 @@ function sameAsFramed(name: string, got: Read, tolerance: number): void {
   for (let i = 0; i < got.t.length; i++) {
     const d = Math.abs(((got.t[i] as number) - t0) - ((framed.t[i] as number) - f0));
     assert.ok(d <= tolerance + 1e-6, `${name}: sample ${i + 1} at +${(got.t[i] as number) - t0} s, framed +${(framed.t[i] as number) - f0} s (${got.sources[i]})`);
-    assert.deepEqual(got.values[i], framed.values[i], `${name}: sample ${i + 1} values`);
+    const want = lacks ? new Map([...(framed.values[i] as Map<string, number>)].filter(([k]) => !lacks.test(k))) : framed.values[i];
+    assert.deepEqual(got.values[i], want, `${name}: sample ${i + 1} values`);
   }
 }
 
@@ -58,6 +60,17 @@ test(`at least 12 dialects, each read as the framed capture (${DIALECTS.length} 
     const path = join(dir, `${d.name}.log`);
     writeFileSync(path, d.render(passes));
     sameAsFramed(d.name, read(path), d.timeTolerance);
+  }
+});
+
+test('every dialect reads statm, smaps, maps and /proc/N/fd as the framed capture does (where the dialect names them)', () => {
+  const procPasses = readPasses(PROCFILES_FRAMED_NAME);
+  const want = read(framedPath(PROCFILES_FRAMED_NAME));
+  assert.ok(procPasses.every((p) => p.procs.length === 2 && p.procs.every((q) => q.files.map((f) => f.kind).join() === 'statm,smaps,maps,fd')));
+  for (const d of DIALECTS) {
+    const path = join(dir, `procfiles-${d.name}.log`);
+    writeFileSync(path, d.render(procPasses));
+    sameAsFramed(`${d.name} (statm, smaps, maps, fd)`, read(path), d.timeTolerance, want, d.lacks);
   }
 });
 

@@ -9,6 +9,11 @@ import { readCaptureFile, type CaptureSample } from '../src/sources/capture_file
 import { writeFileSync } from 'node:fs';
 
 export const FRAMED_NAME = 'capture-dialects-framed-local.txt';
+/** The second recording: statm, smaps, maps and `ls -l /proc/N/fd` of two processes (test/fixtures/capture-procfiles.sh). */
+export const PROCFILES_FRAMED_NAME = 'capture-procfiles-framed-local.txt';
+
+/** A process's files in a pass: status, smaps_rollup, and the others in the order the loop read them. */
+export interface Proc { pid: number; status: string[]; rollup: string[]; files: { kind: string; lines: string[] }[] }
 
 /** One pass of the recording: its clocks and files. */
 export interface Pass {
@@ -16,20 +21,22 @@ export interface Pass {
   uptimeSec: number;
   meminfo: string[];
   buddyinfo: string[];
-  procs: { pid: number; status: string[]; rollup: string[] }[];
+  procs: Proc[];
 }
 
-export function framedPath(): string {
-  const f = fixtures(new RegExp(`^${FRAMED_NAME.replace(/\./g, '\\.')}$`))[0];
-  if (!f) throw new Error(`${FRAMED_NAME} missing from test/fixtures`);
+export function framedPath(name = FRAMED_NAME): string {
+  const f = fixtures(new RegExp(`^${name.replace(/\./g, '\\.')}$`))[0];
+  if (!f) throw new Error(`${name} missing from test/fixtures`);
   return f.path;
 }
 
-export function readPasses(): Pass[] {
+export function readPasses(name = FRAMED_NAME): Pass[] {
   const out: Pass[] = [];
-  for (const s of readCaptureFile(framedPath())) out.push(passOf(s));
+  for (const s of readCaptureFile(framedPath(name))) out.push(passOf(s));
   return out;
 }
+
+const OTHER_PROC_KINDS = new Set(['statm', 'smaps', 'maps', 'fd']);
 
 function passOf(s: CaptureSample): Pass {
   const lines = (kind: string, pid?: number): string[] =>
@@ -38,7 +45,10 @@ function passOf(s: CaptureSample): Pass {
   return {
     epochMs: s.timestamp.epochMs as number, uptimeSec: s.timestamp.uptimeSec as number,
     meminfo: lines('meminfo'), buddyinfo: lines('buddyinfo'),
-    procs: pids.map((pid) => ({ pid, status: lines('status', pid), rollup: lines('smaps_rollup', pid) })),
+    procs: pids.map((pid) => ({
+      pid, status: lines('status', pid), rollup: lines('smaps_rollup', pid),
+      files: s.sections.filter((x) => x.pid === pid && OTHER_PROC_KINDS.has(x.kind)).map((x) => ({ kind: x.kind, lines: x.lines })),
+    })),
   };
 }
 
@@ -90,8 +100,25 @@ const procUptime = (up: number): string => `${up.toFixed(2)} ${(up * 1.7).toFixe
 /** A kernel message as a serial console interleaves it (written here, not captured). */
 const printk = (up: number, i: number): string => `[${(up + 0.000137 * (i + 1)).toFixed(6).padStart(12, ' ')}] usb 1-1: reset high-speed USB device number ${2 + (i % 5)} using xhci_hcd`;
 
+/**
+ * A process's files after status and smaps_rollup, each after what the dialect prints before such a file. The
+ * recording keeps /proc/N/fd as `ls -l` prints it; `count` prints the number `ls /proc/N/fd | wc -l` gives for it
+ * instead (one line per descriptor).
+ */
+function more(q: Proc, head: (kind: string) => string[] = () => [], count = false): string[] {
+  return q.files.flatMap((f) => [...head(f.kind), ...(count && f.kind === 'fd' ? [String(f.lines.filter((l) => l.startsWith('l')).length)] : f.lines)]);
+}
+/** The path a loop reads a file of process `pid` from ("fd" is a directory: `ls` reads it). */
+const procPath = (pid: number, kind: string): string => `/proc/${pid}/${kind}`;
+
 /** Lines of a pass between its files; `insert(at)` puts noise after line `at` of a dump (deterministic). */
-type Dialect = { name: string; family: string; timeTolerance: number; render: (passes: Pass[]) => string };
+type Dialect = {
+  name: string; family: string; timeTolerance: number; render: (passes: Pass[]) => string;
+  /** Series its per-process files cannot give: statm is read only where a header or command names it, and so on. */
+  lacks?: RegExp;
+};
+/** statm printed with nothing naming it: a line of numbers, set aside. */
+const UNNAMED_STATM = /\.statm\./;
 
 const mid = (lines: string[], extra: string[]): string[] => {
   const at = Math.floor(lines.length / 2);
@@ -109,14 +136,17 @@ export const DIALECTS: readonly Dialect[] = [
     render: (ps) => join(ps.flatMap((p, i) => [
       `==================== sample ${i + 1} ====================`, dateDefault(p.epochMs, 'CST', 8),
       '# /proc/meminfo', ...p.meminfo, '# /proc/buddyinfo', ...p.buddyinfo,
-      ...p.procs.flatMap((q) => [`--- process ${q.pid} ---`, `# status of pid ${q.pid}`, ...q.status, `# smaps_rollup of pid ${q.pid}`, ...q.rollup]),
+      ...p.procs.flatMap((q) => [`--- process ${q.pid} ---`, `# status of pid ${q.pid}`, ...q.status, `# smaps_rollup of pid ${q.pid}`, ...q.rollup,
+        ...more(q, (k) => [`# ${k} of pid ${q.pid}`])]),
     ])),
   },
   {
     name: 'head-headers', family: 'head/tail "==> FILE <==" headers; date -Iseconds in CET', timeTolerance: 0,
     render: (ps) => join(ps.flatMap((p) => [
       dateIso(p.epochMs, 1), '==> /proc/meminfo <==', ...p.meminfo, '', '==> /proc/buddyinfo <==', ...p.buddyinfo,
-      ...p.procs.flatMap((q) => ['', `==> /proc/${q.pid}/status <==`, ...q.status, '', `==> /proc/${q.pid}/smaps_rollup <==`, ...q.rollup]),
+      ...p.procs.flatMap((q) => ['', `==> /proc/${q.pid}/status <==`, ...q.status, '', `==> /proc/${q.pid}/smaps_rollup <==`, ...q.rollup,
+        // head cannot read a directory: the `ls -l` listing follows with no header of its own.
+        ...more(q, (k) => (k === 'fd' ? [] : ['', `==> ${procPath(q.pid, k)} <==`]))]),
     ])),
   },
   {
@@ -125,13 +155,14 @@ export const DIALECTS: readonly Dialect[] = [
       const stamp = `[${dateFT(p.epochMs)}] `;
       return [
         ...mid(p.meminfo, [printk(p.uptimeSec, i)]), ...p.buddyinfo,
-        ...p.procs.flatMap((q) => [`==> /proc/${q.pid}/status <==`, ...mid(q.status, [printk(p.uptimeSec, i + 1)]), `==> /proc/${q.pid}/smaps_rollup <==`, ...q.rollup]),
+        ...p.procs.flatMap((q) => [`==> /proc/${q.pid}/status <==`, ...mid(q.status, [printk(p.uptimeSec, i + 1)]), `==> /proc/${q.pid}/smaps_rollup <==`, ...q.rollup,
+          ...more(q, (k) => (k === 'fd' ? [] : [`==> ${procPath(q.pid, k)} <==`]))]),
       ].map((l) => stamp + l);
     }), '\r\n'),
   },
   {
-    name: 'tio-time-of-day', family: 'per-line logger stamps without a date (tio), pids from the status blocks themselves', timeTolerance: 0,
-    render: (ps) => join(ps.flatMap((p) => [...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup])]
+    name: 'tio-time-of-day', family: 'per-line logger stamps without a date (tio), pids from the status blocks themselves', timeTolerance: 0, lacks: UNNAMED_STATM,
+    render: (ps) => join(ps.flatMap((p) => [...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup, ...more(q)])]
       .map((l) => `[${tod(p.epochMs)}] ${l}`))),
   },
   {
@@ -140,21 +171,22 @@ export const DIALECTS: readonly Dialect[] = [
       const f = fields(p.epochMs, 0);
       const stamp = `${MONTHS[f.mo]} ${p2(f.d)} ${tod(p.epochMs, false)} `;
       return ['cat /proc/meminfo', ...p.meminfo, 'cat /proc/buddyinfo', ...p.buddyinfo,
-        ...p.procs.flatMap((q) => [`cat /proc/${q.pid}/status`, ...q.status, `cat /proc/${q.pid}/smaps_rollup`, ...q.rollup])].map((l) => stamp + l);
+        ...p.procs.flatMap((q) => [`cat /proc/${q.pid}/status`, ...q.status, `cat /proc/${q.pid}/smaps_rollup`, ...q.rollup,
+          ...more(q, (k) => [k === 'fd' ? `ls /proc/${q.pid}/fd | wc -l` : `cat ${procPath(q.pid, k)}`], true)])].map((l) => stamp + l);
     })),
   },
   {
-    name: 'no-separators-epoch', family: 'dumps without any separators; epoch seconds from date +%s', timeTolerance: 0,
-    render: (ps) => join(ps.flatMap((p) => [String(Math.floor(p.epochMs / 1000)), ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup])])),
+    name: 'no-separators-epoch', family: 'dumps without any separators; epoch seconds from date +%s', timeTolerance: 0, lacks: UNNAMED_STATM,
+    render: (ps) => join(ps.flatMap((p) => [String(Math.floor(p.epochMs / 1000)), ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup, ...more(q)])])),
   },
   {
-    name: 'proc-uptime-only', family: '/proc/uptime as the clock; per-process files without headers', timeTolerance: 1.01,
-    render: (ps) => join(ps.flatMap((p) => [procUptime(p.uptimeSec), ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup])])),
+    name: 'proc-uptime-only', family: '/proc/uptime as the clock; per-process files without headers', timeTolerance: 1.01, lacks: UNNAMED_STATM,
+    render: (ps) => join(ps.flatMap((p) => [procUptime(p.uptimeSec), ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup, ...more(q)])])),
   },
   {
-    name: 'uptime-command', family: 'the uptime command as the clock, a pid banner before each process', timeTolerance: 0,
+    name: 'uptime-command', family: 'the uptime command as the clock, a pid banner before each process', timeTolerance: 0, lacks: UNNAMED_STATM,
     render: (ps) => join(ps.flatMap((p) => [uptimeCmd(p.epochMs, p.uptimeSec), ...p.meminfo, ...p.buddyinfo,
-      ...p.procs.flatMap((q) => [`PID ${q.pid}:`, ...q.status, ...q.rollup])])),
+      ...p.procs.flatMap((q) => [`PID ${q.pid}:`, ...q.status, ...q.rollup, ...more(q)])])),
   },
   {
     name: 'busybox-prompt-ansi', family: 'busybox prompt with colour, echoed commands, CR, a permission error inside a pass', timeTolerance: 0,
@@ -162,27 +194,29 @@ export const DIALECTS: readonly Dialect[] = [
       const prompt = (cmd: string): string => `\x1b[1;32m/ #\x1b[0m ${cmd}\r`;
       return [prompt(`date '+%F %T'`), `${dateFT(p.epochMs)}\r`, prompt('cat /proc/meminfo'), ...p.meminfo.map((l) => `${l}\r`),
         prompt('cat /proc/slabinfo'), "cat: can't open '/proc/slabinfo': Permission denied\r", prompt('cat /proc/buddyinfo'), ...p.buddyinfo.map((l) => `${l}\r`),
-        ...p.procs.flatMap((q) => [prompt(`cat /proc/${q.pid}/status /proc/${q.pid}/smaps_rollup`), ...[...q.status, ...q.rollup].map((l) => `${l}\r`)])];
+        ...p.procs.flatMap((q) => [prompt(`cat /proc/${q.pid}/status /proc/${q.pid}/smaps_rollup`), ...[...q.status, ...q.rollup].map((l) => `${l}\r`),
+          ...more(q, (k) => [prompt(k === 'fd' ? `ls /proc/${q.pid}/fd | wc -l` : `cat ${procPath(q.pid, k)}`)], true).map((l) => (l.endsWith('\r') ? l : `${l}\r`))])];
     })),
   },
   {
     name: 'tagged-lines', family: 'a tag on every line ("[cam01] "), a labelled uptime clock', timeTolerance: 1.01,
-    render: (ps) => join(ps.flatMap((p) => [`t: ${p.uptimeSec.toFixed(2)}`, ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [`pid=${q.pid}`, ...q.status, ...q.rollup])])
+    render: (ps) => join(ps.flatMap((p) => [`t: ${p.uptimeSec.toFixed(2)}`, ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [`pid=${q.pid}`, ...q.status, ...q.rollup,
+      ...more(q, (k) => [`${k} pid=${q.pid}`])])])
       .map((l) => `[cam01] ${l}`)),
   },
   {
-    name: 'seed-notes', family: 'seed-style dumps pasted into a document: notes between them, blank line after every line, locale date', timeTolerance: 0,
+    name: 'seed-notes', family: 'seed-style dumps pasted into a document: notes between them, blank line after every line, locale date', timeTolerance: 0, lacks: UNNAMED_STATM,
     render: (ps) => join(ps.flatMap((p, i) => [
       i % 2 === 0 ? '复现过程中每隔一秒记录一次内存信息,下面是这一轮的输出。' : 'The numbers below were copied from the console after the next round of the test.',
       i % 2 === 0 ? '注意观察 AnonPages 和进程的 RSS 是否一直增加。' : 'Watch whether AnonPages and the process RSS keep going up over time.',
-      dateLocale(p.epochMs, 'CST', 8), ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup]),
+      dateLocale(p.epochMs, 'CST', 8), ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup, ...more(q)]),
     ]).flatMap((l) => [l, ''])),
   },
   {
-    name: 'grabserial-ms-epoch', family: 'grabserial -t relative stamps, epoch milliseconds, processes before system files', timeTolerance: 0,
+    name: 'grabserial-ms-epoch', family: 'grabserial -t relative stamps, epoch milliseconds, processes before system files', timeTolerance: 0, lacks: UNNAMED_STATM,
     render: (ps) => {
       const t0 = ps[0]?.epochMs ?? 0;
-      return join(ps.flatMap((p) => [`epoch_ms=${p.epochMs}`, ...p.procs.flatMap((q) => [...q.status, ...q.rollup]), ...p.meminfo, ...p.buddyinfo]
+      return join(ps.flatMap((p) => [`epoch_ms=${p.epochMs}`, ...p.procs.flatMap((q) => [...q.status, ...q.rollup, ...more(q)]), ...p.meminfo, ...p.buddyinfo]
         .map((l, k) => `[${((p.epochMs - t0) / 1000 + k * 0.000021).toFixed(6).padStart(12, ' ')} 0.000021] ${l}`)));
     },
   },
@@ -191,19 +225,21 @@ export const DIALECTS: readonly Dialect[] = [
     render: (ps) => join(ps.flatMap((p) => {
       const f = fields(p.epochMs, 0);
       return [`-- 0:sh -- time-stamp -- ${MONTHS[f.mo]}/${p2(f.d)}/${p2(f.y % 100)} ${String(f.h).padStart(2, ' ')}:${p2(f.mi)}:${p2(f.s)} --`,
-        ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [`pid ${q.pid}`, ...q.status, `pid ${q.pid}`, ...q.rollup])].map((l) => `> ${l}`);
+        ...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [`pid ${q.pid}`, ...q.status, `pid ${q.pid}`, ...q.rollup, ...more(q, (k) => [`${k} of pid ${q.pid}`])])].map((l) => `> ${l}`);
     })),
   },
   {
     name: 'kmsg-printk', family: 'dumps written to /dev/kmsg line by line: every line printk-stamped, real kernel messages between', timeTolerance: 1.01,
+    // Only lines shaped like a kernel file's are told apart from kernel messages: `ls -l` lines are not.
+    lacks: /\.statm\.|\.fds$/,
     render: (ps) => join(ps.flatMap((p, i) => {
-      const lines = [...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup])];
+      const lines = [...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup, ...more(q)])];
       return mid(lines.map((l, k) => `[${(p.uptimeSec + k * 0.000013).toFixed(6).padStart(12, ' ')}] ${l}`), [printk(p.uptimeSec, i)]);
     })),
   },
   {
-    name: 'dmesg-T-stamps', family: 'dmesg -T human stamps ("[Mon Dec  7 01:24:03 2026] ", the corpus OOM reports\' style) on every line', timeTolerance: 0,
-    render: (ps) => join(ps.flatMap((p) => [...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup])]
+    name: 'dmesg-T-stamps', family: 'dmesg -T human stamps ("[Mon Dec  7 01:24:03 2026] ", the corpus OOM reports\' style) on every line', timeTolerance: 0, lacks: UNNAMED_STATM,
+    render: (ps) => join(ps.flatMap((p) => [...p.meminfo, ...p.buddyinfo, ...p.procs.flatMap((q) => [...q.status, ...q.rollup, ...more(q)])]
       .map((l) => `[${dateDefault(p.epochMs, 'UTC', 0).replace(' UTC', '')}] ${l}`))),
   },
 ];

@@ -88,3 +88,47 @@ test('a line of 3 MB without a newline is cut once, with one warning, and the du
     assert.deepEqual(samples[0]?.warnings.filter((w) => w.severity === 'data-loss').map((w) => w.line), [1]);
   });
 });
+
+/** The first pass of the per-process recording (test/fixtures/capture-procfiles.sh): each file's real text by kind and pid. */
+function procFiles() {
+  const f = fixtures(/^capture-procfiles-framed-local\.txt$/)[0];
+  assert.ok(f);
+  const s = readCaptureFile(f.path).next().value as CaptureSample;
+  const text = (kind: string, pid?: number): string[] => s.sections.find((x) => x.kind === kind && x.pid === pid)?.lines ?? [];
+  const pids = s.sections.filter((x) => x.kind === 'status').map((x) => x.pid as number);
+  return { text, pids };
+}
+
+/** Logs arranged in code from that pass's real files, to pin down what ties a file to a pid and what does not. */
+test('statm, smaps, maps and fd: a file nothing ties to a pid is set aside with a warning, never given to another process', () => {
+  const { text, pids } = procFiles();
+  const [a = 0, b = 0] = pids;
+  const meminfo = text('meminfo');
+  const warned = (snap: Snapshot): string[] => snap.warnings.filter((w) => w.reason.startsWith('pid not found')).map((w) => w.reason);
+  // Two smaps in one command: the header names only the first; the second starts over at a lower address.
+  const twoSmaps = withFile([...meminfo, `cat /proc/${a}/smaps /proc/${b}/smaps`, ...text('smaps', a), ...text('smaps', b), ...meminfo].join('\n'), (p) => ingest(p));
+  assert.equal(twoSmaps.length, 2);
+  const [snap0] = twoSmaps[0] ?? [];
+  assert.ok(snap0);
+  assert.deepEqual(snap0.processes.map((p) => [p.pid, p.smaps?.mappings.length]), [[a, text('smaps', a).filter((l) => /^[0-9a-f]+-/.test(l)).length]]);
+  assert.deepEqual(warned(snap0), ['pid not found: smaps with no header naming its pid and no status block before it; skipped']);
+  // statm and a count printed with nothing naming them: numbers, not files, and not prose that would part the sample.
+  const unnamed = withFile([...meminfo, ...text('status', a), ...text('statm', a), '17', ...text('maps', a), ...meminfo].join('\n'), (p) => ingest(p));
+  assert.equal(unnamed.length, 2);
+  const p0 = unnamed[0]?.[0].processes[0];
+  assert.deepEqual([p0?.pid, p0?.statm, p0?.fds, p0?.maps?.mappings.length], [a, undefined, undefined, text('maps', a).length]);
+  // `ls /proc/N/fd` without `wc -l` lists names, one per line: its first "0" is no count.
+  const names = withFile([...meminfo, ...text('status', a), `ls /proc/${a}/fd`, '0', '1', '2', ...meminfo].join('\n'), (p) => ingest(p));
+  assert.equal(names[0]?.[0].processes[0]?.fds, undefined);
+  // Named: an echoed command, a head header, a banner.
+  const named = withFile([...meminfo, `cat /proc/${b}/statm`, ...text('statm', b), `==> /proc/${a}/statm <==`, ...text('statm', a),
+    `ls /proc/${a}/fd | wc -l`, '   7', `# fd count of pid ${b}`, '4', ...meminfo].join('\n'), (p) => ingest(p));
+  const byPid = new Map(named[0]?.[0].processes.map((p) => [p.pid, p]));
+  assert.deepEqual([byPid.get(a)?.fds, byPid.get(b)?.fds], [7, 4]);
+  assert.equal(byPid.get(a)?.statm?.resident, Number(text('statm', a)[0]?.split(' ')[1]) * 4096);
+  assert.equal(byPid.get(b)?.statm?.resident, Number(text('statm', b)[0]?.split(' ')[1]) * 4096);
+  // A framed section without a pid is no one's either.
+  const framed = withFile(['@@ms script begin', '@@ms script sec statm', ...text('statm', a), '@@ms script end 0', '@@ms script done'].join('\n'), (p) => ingest(p));
+  assert.deepEqual(warned(framed[0]?.[0] as Snapshot), ['pid not found: statm with no header naming its pid and no status block before it; skipped']);
+  assert.equal(framed[0]?.[0].processes.length, 0);
+});
