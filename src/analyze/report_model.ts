@@ -5,6 +5,7 @@
  * at "low" confidence and never a significance claim. Large recordings can be judged on all cores first
  * (analyzeRecordingParallel); series that do not move are skipped without a test either way.
  */
+import { mergeProcessAliases } from './process_aliases.js';
 import type { Finding } from '../model/finding.js';
 import type { SeriesTable } from '../model/series_table.js';
 import {
@@ -111,6 +112,9 @@ function clustersFor(judge: SeriesJudge, rows: readonly SeriesVerdict[], family:
 export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOptions = {}): Analysis {
   const now = options.now ?? Date.now;
   const started = now();
+  // One process, one key, in tables written before the flattener keyed a pid once (process_aliases.ts).
+  const aliases = mergeProcessAliases(table);
+  table = aliases.table;
   // Reclaim probes are experiments, not the system's course: judged apart (rules/reclaim_probe.ts).
   const probes = findProbes(table);
   const original = table;
@@ -132,6 +136,7 @@ export function analyzeRecording(table: SeriesTable, options: AnalyzeRecordingOp
   const judge = new SeriesJudge(w, jo, options.precomputed);
   const notes = [...table.meta.notes];
   if (table.meta.timeSource === 'index') notes.push(`the recording has no clock: samples are taken as ${table.meta.intervalSec ?? 1} s apart, so rates and times are in that unit`);
+  for (const a of aliases.merged) notes.push(`pid ${a.pid}: "${a.comm}" (its kernel name) and "${a.whole}" are one process, read as one`);
   if (table.boots.length > 1) notes.push(`${table.boots.length} boot segments: counters restart at a reboot; analyse one boot with --window`);
 
   // System level, without memsleuth's own processes and tools (own.ts).
