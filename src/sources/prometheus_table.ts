@@ -84,9 +84,15 @@ export function assembleTable(raw: readonly RawSeries[], source: string, grid: G
     put(key, s, 1);
   }
   const series = new Map<string, Float64Array>();
+  // Samples behind each point: those of its most sampled series (slots where nothing was scraped are not samples).
+  const behind = new Int32Array(points);
   for (const [key, acc] of sums) {
     const v = new Float64Array(points);
-    for (let p = 0; p < points; p++) v[p] = (acc.n[p] as number) > 0 ? (acc.sum[p] as number) / (acc.n[p] as number) : NaN;
+    for (let p = 0; p < points; p++) {
+      const c = acc.n[p] as number;
+      v[p] = c > 0 ? (acc.sum[p] as number) / c : NaN;
+      if (c > (behind[p] as number)) behind[p] = c;
+    }
     series.set(key, v);
   }
   sums.clear();
@@ -115,7 +121,7 @@ export function assembleTable(raw: readonly RawSeries[], source: string, grid: G
   const meta = { source, intervalSec: grid.intervalSec, timeSource, notes };
   if (last < first) return { t: new Float64Array(0), series: new Map(), boots: [], gaps: [], meta };
   // A point's time: the mean time of its slots (the last point may hold fewer).
-  const slotsIn = (p: number): number => Math.min(k, grid.slots - p * k);
+  const slotsIn = (p: number): number => Math.max(1, Math.min(k, grid.slots - p * k));
   const timeOf = (p: number): number => grid.originSec + (p * k + (slotsIn(p) - 1) / 2) * grid.intervalSec;
   const n = last - first + 1;
   const t = new Float64Array(n);
@@ -124,6 +130,6 @@ export function assembleTable(raw: readonly RawSeries[], source: string, grid: G
   for (const [key, v] of series) series.set(key, v.slice(first, last + 1));
   return {
     t, series, startedAtMs: t0 * 1000, boots: [{ fromIndex: 0, toIndex: n - 1 }], gaps: [], meta,
-    ...(k > 1 ? { binCounts: Int32Array.from({ length: n }, (_, i) => slotsIn(first + i)) } : {}),
+    ...(k > 1 ? { binCounts: Int32Array.from({ length: n }, (_, i) => behind[first + i] as number) } : {}),
   };
 }

@@ -257,10 +257,11 @@ test('a backfilled fleet: remote read gives the same samples and the same verdic
     await until('the backfilled samples', 180_000, async () => (await query(url, `count(node_memory_MemTotal_bytes @ ${endSec})`))[0]);
 
     await assertSameSamples(url, 'node_memory_MemAvailable_bytes', specs[1]?.name ?? '', (endSec - 86400) * 1000, endSec * 1000);
-    const run = async (args: string[]): Promise<{ read: { used: string }; instances: Record<string, unknown>[]; stats: { bytes: number; points: number; requests: number } }> => {
+    type Out = { read: { asked: string; used: string; scrapeIntervalSec?: number }; instances: Record<string, unknown>[]; stats: { bytes: number; points: number; requests: number } };
+    const run = async (args: string[]): Promise<Out> => {
       const r = await runCliAsync(['analyze', `prometheus+${url}`, '--end', String(endSec), '--json', '--workers', '1', ...args]);
       assert.ok(r.code === 0 || r.code === 1, r.stderr);
-      return JSON.parse(r.stdout) as { read: { used: string }; instances: Record<string, unknown>[]; stats: { bytes: number; points: number; requests: number } };
+      return JSON.parse(r.stdout) as Out;
     };
     const strip = (rows: Record<string, unknown>[]): Record<string, unknown>[] => rows.map(({ read: _r, notes: _n, ...rest }) => rest);
     // One day at the scrape interval: the same samples on the same grid, so every row is the same to the last digit.
@@ -269,6 +270,13 @@ test('a backfilled fleet: remote read gives the same samples and the same verdic
     assert.equal(dayRemote.read.used, 'remote-read');
     assert.equal(dayQuery.read.used, 'query_range');
     assert.deepEqual(strip(dayRemote.instances), strip(dayQuery.instances));
+    // --read auto (the default): raw samples when --step is at or below the scrape interval, query_range above it.
+    const autoFine = await run(['--range', '1d', '--step', '15s']);
+    assert.deepEqual([autoFine.read.asked, autoFine.read.used], ['auto', 'remote-read']);
+    // 600 s over the samples of the last 10 minutes: 40 or 41 of them, as the range's ends fall.
+    assert.ok(Math.abs((autoFine.read.scrapeIntervalSec ?? 0) - 15) < 1, `scrape interval ${autoFine.read.scrapeIntervalSec}`);
+    const autoCoarse = await run(['--range', '1d', '--step', '1m']);
+    assert.equal(autoCoarse.read.used, 'query_range');
     // Four days: 23,040 samples a series, held as means of 3 by the remote reader (query_range's 23,040 steps are
     // binned by the trend tests instead): the same verdicts and kinds; the planted leaks found both ways.
     const weekRemote = await run(['--range', '4d', '--read', 'remote']);
