@@ -69,7 +69,7 @@ Ranked by leak rate; each leaking or undecided instance links to its own report.
 <tbody>
 ${body}
 </tbody></table>
-<p class="muted">Read ${s.points.toLocaleString('en')} points in ${s.requests} queries (${(s.prometheusMs / 1000).toFixed(1)} s in Prometheus); judged on ${s.workers} workers in ${(s.analyzeMs / 1000).toFixed(1)} s.${input.generatedAt ? ` Made ${h(input.generatedAt)}.` : ''}</p>
+<p class="muted">Read ${s.points.toLocaleString('en')} points in ${s.requests} queries (${(s.prometheusMs / 1000).toFixed(1)} s in Prometheus); judged on ${s.workers} workers in ${(s.analyzeMs / 1000).toFixed(1)} s.${s.read !== undefined ? ` ${h(s.read)}.` : ''}${input.generatedAt ? ` Made ${h(input.generatedAt)}.` : ''}</p>
 </body></html>
 `;
 }
