@@ -1,6 +1,6 @@
 /**
  * Store benchmark: a simulated recording at 1 s of a typical board, written through the real writer API
- * (one transaction per sample, as the recorder does), then read back.
+ * (samples committed in groups of 10 s, as the recorder does; --commit-every SEC to change it), then read back.
  *
  *   node dist/bench/store.js [--days 7] [--db FILE] [--keep]
  *   node dist/bench/store.js --read-db FILE     (only the read timings of a kept file, as JSON)

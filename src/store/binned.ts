@@ -42,7 +42,7 @@ interface Binning { out: Float64Array; pos: number; val: number; sum: number; cn
  * week), with every series' state open at once; that state is its output bins and five numbers.
  */
 export function readBinned(
-  db: Database.Database, recordingId: number, ids: Float64Array, tMs: Float64Array, flushedUpTo: number, options: BinnedOptions,
+  db: Database.Database, recordingId: number, ids: Float64Array, tMs: Float64Array, flushedUpTo: number, tailChangesSql: string, options: BinnedOptions,
 ): BinnedTable {
   const n = ids.length;
   const bins = Math.max(0, Math.min(n, Math.floor(options.maxBins)));
@@ -137,9 +137,11 @@ export function readBinned(
     }
   }
   // Changes not yet flushed into chunks (at most one flush window), in sample order.
-  const pendingRows = db.prepare('SELECT sample_id, data FROM pending WHERE recording_id = ? AND sample_id > ? AND sample_id <= ? ORDER BY sample_id')
-    .raw(true).iterate(recordingId, flushedUpTo, lastId) as Iterable<[number, Uint8Array]>;
-  for (const [sampleId, data] of pendingRows) decodeChanges(data, (sid, v) => { if (keys.has(sid)) change(stateOf(sid), sampleId, v); });
+  const pendingRows = db.prepare(tailChangesSql).raw(true)
+    .iterate({ rec: recordingId, after: flushedUpTo, upTo: lastId }) as Iterable<[number, Uint8Array]>;
+  // Each log is decoded after the state before its sample (codec.ts: changes are steps from the previous value).
+  const previous = (sid: number): number => state.get(sid)?.val ?? NaN;
+  for (const [sampleId, data] of pendingRows) decodeChanges(data, (sid, v) => { if (keys.has(sid)) change(stateOf(sid), sampleId, v); }, previous);
   for (const [sid, s] of state) {
     advance(s, n);
     const key = keys.get(sid);

@@ -185,37 +185,78 @@ export function decodePointsInto(firstSample: number, data: Uint8Array, samples:
 }
 
 /**
- * The change log of one sample: (seriesId, value) pairs in the point format above with ids in place of
- * sample ids (ascending) and absolute values (scale 1, no base carried between series).
+ * The change log of one sample: (seriesId, value) pairs, ids ascending, each `varint dId` then `varint h`.
+ * Format 1 (a leading varint 1; schema version 1's pending rows): the point format above with absolute values
+ * (scale 1). Format 2 (leading varint 2): a change is usually a small step from the series' previous value, so
+ *   h % 8 == 0  absolute integer unzigzag(h / 8)          h % 8 == 3  previous + unzigzag(h / 8)
+ *   h % 8 == 1  a float64 follows                          h % 8 == 4  previous + unzigzag(h / 8) * 1024
+ *   h % 8 == 2  absent (NaN)
+ * so a change costs ~3 bytes instead of ~7 (sizes step in kB and pages). `previous` is the series' value
+ * before this sample (NaN when absent: then an integer goes absolute); a reader decodes a sample's log after
+ * the state before it, as the writer encoded it.
  */
-export function encodeChanges(seriesIds: number[], values: number[]): Uint8Array {
+export function encodeChanges(seriesIds: number[], values: number[], previous?: (seriesId: number) => number): Uint8Array {
   const order = seriesIds.map((_, i) => i).sort((a, b) => (seriesIds[a] as number) - (seriesIds[b] as number));
   const w = new ByteWriter(seriesIds.length * 5 + 4);
-  w.varint(1);
-  let prev = 0;
+  w.varint(previous ? 2 : 1);
+  let prevId = 0;
   for (const i of order) {
     const id = seriesIds[i] as number;
     const v = values[i] as number;
-    w.varint(id - prev);
-    prev = id;
-    if (Number.isNaN(v)) w.varint(TAG_ABSENT);
-    else if (isIntegral(v) && Math.abs(v) <= MAX_STEP) w.varint(zigzag(v) * 4 + TAG_INT);
-    else { w.varint(TAG_FLOAT); w.float64(v); }
+    w.varint(id - prevId);
+    prevId = id;
+    if (!previous) {
+      if (Number.isNaN(v)) w.varint(TAG_ABSENT);
+      else if (isIntegral(v) && Math.abs(v) <= MAX_STEP) w.varint(zigzag(v) * 4 + TAG_INT);
+      else { w.varint(TAG_FLOAT); w.float64(v); }
+      continue;
+    }
+    if (Number.isNaN(v)) { w.varint(TAG_ABSENT); continue; }
+    if (isIntegral(v) && Math.abs(v) <= MAX_CHANGE) {
+      const p = previous(id);
+      const d = isIntegral(p) && Math.abs(p) <= MAX_CHANGE ? v - p : NaN;
+      if (Number.isNaN(d)) w.varint(zigzag(v) * 8 + TAG_INT);
+      else if (d % 1024 === 0) w.varint(zigzag(d / 1024) * 8 + TAG_STEP_K);
+      else w.varint(zigzag(d) * 8 + TAG_STEP);
+      continue;
+    }
+    w.varint(TAG_FLOAT);
+    w.float64(v);
   }
   return w.bytes();
 }
 
-/** Calls `each(seriesId, value)` for every change of one sample. */
-export function decodeChanges(data: Uint8Array, each: (seriesId: number, value: number) => void): void {
+const TAG_STEP = 3;
+const TAG_STEP_K = 4;
+/** Format 2 integers and steps at most this large: zigzag (<= 2^48) * 8 + tag stays < 2^53. */
+const MAX_CHANGE = 2 ** 46;
+
+/**
+ * Calls `each(seriesId, value)` for every change of one sample. A format-2 log needs `previous(seriesId)`, the
+ * series' value before this sample (NaN when absent or unknown), for the changes stored as steps: a reader
+ * that tracks only some series may pass NaN for the others and ignore their values.
+ */
+export function decodeChanges(data: Uint8Array, each: (seriesId: number, value: number) => void, previous?: (seriesId: number) => number): void {
   const r = new ByteReader(data);
-  r.varint();
+  const format = r.varint();
   let id = 0;
   while (!r.done) {
     id += r.varint();
     const h = r.varint();
-    const tag = h % 4;
-    if (tag === TAG_INT) each(id, unzigzag((h - tag) / 4));
+    if (format === 1) {
+      const tag = h % 4;
+      if (tag === TAG_INT) each(id, unzigzag((h - tag) / 4));
+      else if (tag === TAG_FLOAT) each(id, r.float64());
+      else each(id, NaN);
+      continue;
+    }
+    const tag = h % 8;
+    const z = (h - tag) / 8;
+    if (tag === TAG_INT) each(id, unzigzag(z));
     else if (tag === TAG_FLOAT) each(id, r.float64());
+    else if (tag === TAG_ABSENT) each(id, NaN);
+    else if (tag === TAG_STEP) each(id, (previous ? previous(id) : NaN) + unzigzag(z));
+    else if (tag === TAG_STEP_K) each(id, (previous ? previous(id) : NaN) + unzigzag(z) * 1024);
     else each(id, NaN);
   }
 }

@@ -16,6 +16,7 @@ import { BugError, InputError } from '../model/errors.js';
 import { decodeChanges, decodePoints, decodePointsInto, type DecodedPoints } from './codec.js';
 import type { BootReason, SampleWarning, TargetRef } from './writer.js';
 import { readBinned, type BinnedTable, type BinnedOptions } from './binned.js';
+import { currentVersion, layoutOf, layoutSql, type Layout } from './schema.js';
 
 export interface RecordingInfo {
   id: number;
@@ -89,7 +90,17 @@ const optNum = (x: unknown): number | undefined => (x === null || x === undefine
 export class StoreReader {
   private timelineCache: { recordingId: number; lastId: number; ids: Float64Array; t: Float64Array } | undefined;
 
-  constructor(protected readonly db: Database.Database, readonly path: string) {}
+  /** Schema layout of the file (a read-only handle reads a version-1 file as it is). */
+  private readonly layout: Layout;
+  private readonly sql: ReturnType<typeof layoutSql>;
+
+  constructor(protected readonly db: Database.Database, readonly path: string) {
+    this.layout = layoutOf(db);
+    this.sql = layoutSql(this.layout);
+  }
+
+  /** PRAGMA user_version of the file (schema.ts SCHEMA_VERSION once a writable handle opened it). */
+  get schemaVersion(): number { return currentVersion(this.db); }
 
   listRecordings(): RecordingInfo[] {
     const rows = this.db.prepare(`
@@ -253,7 +264,7 @@ export class StoreReader {
   readBinned(recordingId: number, options: BinnedOptions & TimeRange): BinnedTable {
     const full = this.fullTimeline(recordingId);
     const tl = options.fromMs === undefined && options.toMs === undefined ? full : this.timeline(recordingId, options);
-    return readBinned(this.db, recordingId, tl.ids, tl.t, this.flushedUpTo(recordingId), options);
+    return readBinned(this.db, recordingId, tl.ids, tl.t, this.flushedUpTo(recordingId), this.sql.tailChanges, options);
   }
 
   /** Every series present at one sample, as the writer was given it. */
@@ -261,19 +272,18 @@ export class StoreReader {
     const recordingId = optNum(this.db.prepare('SELECT recording_id FROM sample WHERE id = ?').pluck().get(sampleId));
     if (recordingId === undefined) throw new InputError(`No sample "${sampleId}" in "${this.path}"`);
     const byId = new Map<number, { key: string; v: number }>();
-    const carry = this.db.prepare(`SELECT first_sample_id, data FROM chunk
-      WHERE series_id = ? AND first_sample_id <= ? ORDER BY first_sample_id DESC LIMIT 1`).raw(true);
+    const carry = this.db.prepare(this.sql.carryChunk).raw(true);
     for (const s of this.listSeries(recordingId)) {
       if (s.firstSampleId > sampleId) continue;
       const e = { key: s.key, v: NaN };
       byId.set(s.id, e);
-      const row = carry.get(s.id, sampleId) as [number, Uint8Array] | undefined;
+      const row = carry.get({ rec: recordingId, series: s.id, first: sampleId }) as [number, number, Uint8Array] | undefined;
       if (!row) continue;
-      const p = decodePoints(row[0], row[1]);
+      const p = decodePoints(row[0], row[2]);
       for (let i = 0; i < p.samples.length && (p.samples[i] as number) <= sampleId; i++) e.v = p.values[i] as number;
     }
     for (const [, data] of this.pendingRows(recordingId, sampleId)) {
-      decodeChanges(data, (sid, v) => { const e = byId.get(sid); if (e) e.v = v; });
+      decodeChanges(data, (sid, v) => { const e = byId.get(sid); if (e) e.v = v; }, (sid) => byId.get(sid)?.v ?? NaN);
     }
     const out = new Map<string, number>();
     for (const { key, v } of byId.values()) if (!Number.isNaN(v)) out.set(key, v);
@@ -365,7 +375,7 @@ export class StoreReader {
       series: one('SELECT COUNT(*) FROM series WHERE recording_id = ?'),
       chunks: one('SELECT COUNT(*) FROM chunk c JOIN series s ON s.id = c.series_id WHERE s.recording_id = ?'),
       points: one('SELECT SUM(c.n) FROM chunk c JOIN series s ON s.id = c.series_id WHERE s.recording_id = ?'),
-      pendingSamples: one('SELECT COUNT(*) FROM pending WHERE recording_id = ?'),
+      pendingSamples: this.sampleCount(recordingId) - one('SELECT IFNULL(SUM(n), 0) FROM timeline WHERE recording_id = ?'),
       rawSamples: one('SELECT COUNT(*) FROM raw r JOIN sample s ON s.id = r.sample_id WHERE s.recording_id = ?'),
     };
   }
@@ -383,11 +393,19 @@ export class StoreReader {
     const recordings = this.db.prepare('SELECT id FROM recording ORDER BY id').pluck().all() as number[];
     for (const rec of recordings) {
       const flushed = this.flushedUpTo(rec);
-      const stale = num(this.db.prepare('SELECT COUNT(*) FROM pending WHERE recording_id = ? AND sample_id <= ?').pluck().get(rec, flushed));
-      if (stale > 0) problems.push(`recording ${rec}: ${stale} pending rows are older than its last flushed chunk`);
-      const orphan = num(this.db.prepare(`SELECT COUNT(*) FROM sample s WHERE +s.recording_id = ? AND s.id > ?
-        AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.sample_id = s.id)`).pluck().get(rec, flushed));
-      if (orphan > 0) problems.push(`recording ${rec}: ${orphan} unflushed samples have no pending changes row`);
+      if (this.layout === 1) {
+        const stale = num(this.db.prepare('SELECT COUNT(*) FROM pending WHERE recording_id = ? AND sample_id <= ?').pluck().get(rec, flushed));
+        if (stale > 0) problems.push(`recording ${rec}: ${stale} pending rows are older than its last flushed chunk`);
+      }
+      const unflushed = num(this.db.prepare('SELECT COUNT(*) FROM sample WHERE +recording_id = ? AND id > ?').pluck().get(rec, flushed));
+      const withChanges = this.db.prepare(this.sql.tailChanges).raw(true).all({ rec, after: flushed, upTo: Number.MAX_SAFE_INTEGER }).length;
+      if (withChanges !== unflushed) problems.push(`recording ${rec}: ${unflushed - withChanges} unflushed samples have no changes stored`);
+      if (this.layout === 2) {
+        const misplaced = num(this.db.prepare(`SELECT COUNT(*) FROM chunk c JOIN series s ON s.id = c.series_id WHERE s.recording_id = ?
+          AND NOT EXISTS (SELECT 1 FROM timeline tl WHERE tl.id = (c.id - c.series_id) / 4294967296 AND (c.id - c.series_id) % 4294967296 = 0
+            AND tl.recording_id = s.recording_id AND c.first_sample_id BETWEEN tl.first_sample_id AND tl.last_sample_id)`).pluck().get(rec));
+        if (misplaced > 0) problems.push(`recording ${rec}: ${misplaced} chunks have an id that names no flush window holding them`);
+      }
     }
     return problems;
   }
@@ -402,35 +420,44 @@ export class StoreReader {
     return optNum(this.db.prepare('SELECT MAX(last_sample_id) FROM timeline WHERE recording_id = ?').pluck().get(recordingId)) ?? 0;
   }
 
+  /** Changes of the unflushed samples of a recording up to sample `upTo`. */
   private pendingRows(recordingId: number, upTo: number): [number, Uint8Array][] {
-    return this.db.prepare('SELECT sample_id, data FROM pending WHERE recording_id = ? AND sample_id <= ? ORDER BY sample_id')
-      .raw(true).all(recordingId, upTo) as [number, Uint8Array][];
+    return this.db.prepare(this.sql.tailChanges).raw(true)
+      .all({ rec: recordingId, after: this.flushedUpTo(recordingId), upTo }) as [number, Uint8Array][];
   }
 
   /** Change points of one series up to sample `last`, starting with the last one at or before `first`. */
   private points(recordingId: number, seriesId: number, first: number, last: number): { samples: Float64Array; values: Float64Array } {
-    const carry = this.db.prepare(`SELECT first_sample_id, n, data FROM chunk
-      WHERE series_id = ? AND first_sample_id <= ? ORDER BY first_sample_id DESC LIMIT 1`).raw(true).get(seriesId, first) as
+    const carry = this.db.prepare(this.sql.carryChunk).raw(true).get({ rec: recordingId, series: seriesId, first }) as
       [number, number, Uint8Array] | undefined;
-    const chunks = this.db.prepare(`SELECT first_sample_id, n, data FROM chunk
-      WHERE series_id = ? AND first_sample_id > ? AND first_sample_id <= ? ORDER BY first_sample_id`)
-      .raw(true).all(seriesId, first, last) as [number, number, Uint8Array][];
+    const chunks = this.db.prepare(this.sql.seriesChunks)
+      .raw(true).all({ rec: recordingId, series: seriesId, first, last }) as [number, number, Uint8Array][];
     if (carry) chunks.unshift(carry);
-    const pending: DecodedPoints = { samples: [], values: [] };
-    for (const [sampleId, data] of this.pendingRows(recordingId, last)) {
-      decodeChanges(data, (sid, v) => {
-        if (sid === seriesId) { pending.samples.push(sampleId); pending.values.push(v); }
-      });
-    }
-    let total = pending.samples.length;
+    let total = 0;
     for (const c of chunks) total += c[1];
-    const samples = new Float64Array(total);
-    const values = new Float64Array(total);
+    let samples = new Float64Array(total);
+    let values = new Float64Array(total);
     let at = 0;
     for (const [f, , data] of chunks) at = decodePointsInto(f, data, samples, values, at);
-    samples.set(pending.samples, at);
-    values.set(pending.values, at);
-    if (at + pending.samples.length !== total) throw new BugError(`Chunks of series "${seriesId}" hold ${at} points, their rows say ${total - pending.samples.length}`);
+    if (at !== total) throw new BugError(`Chunks of series "${seriesId}" hold ${at} points, their rows say ${total}`);
+    // Unflushed changes are steps from the value before them: the last chunk point (codec.ts encodeChanges).
+    const pending: DecodedPoints = { samples: [], values: [] };
+    let cur = at > 0 ? values[at - 1] as number : NaN;
+    for (const [sampleId, data] of this.pendingRows(recordingId, last)) {
+      decodeChanges(data, (sid, v) => {
+        if (sid === seriesId) { pending.samples.push(sampleId); pending.values.push(v); cur = v; }
+      }, (sid) => (sid === seriesId ? cur : NaN));
+    }
+    if (pending.samples.length > 0) {
+      const s2 = new Float64Array(total + pending.samples.length);
+      const v2 = new Float64Array(total + pending.samples.length);
+      s2.set(samples);
+      v2.set(values);
+      s2.set(pending.samples, total);
+      v2.set(pending.values, total);
+      samples = s2;
+      values = v2;
+    }
     return { samples, values };
   }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,8 @@ import type { Snapshot } from '../model/snapshot.js';
 import { bytes, kib } from '../model/units.js';
 import { decodeChanges, decodePoints, decodePointsInto, encodeChanges, encodePoints } from './codec.js';
 import { crashValues } from './crash_child.js';
-import { SCHEMA_VERSION, FLUSH_SAMPLES } from './schema.js';
+import { fixturesDir } from '../../test/corpus.js';
+import { SCHEMA_VERSION, FLUSH_SAMPLES, chunkId } from './schema.js';
 import { defaultDbPath, openStore, type Store } from './store.js';
 
 const CORPUS_MEMINFO = '/work/shared/corpus/local-6.18/meminfo.txt';
@@ -240,6 +241,114 @@ test('change-only storage returns the exact value at every sample, across flushe
       assert.deepStrictEqual([...sub.v], want.get(k)?.slice(from, to + 1), `${k} in a sub-range`);
     }
     assert.deepStrictEqual(store.check(), []);
+  });
+});
+
+test('codec: a format-2 change log stores steps from the previous value, bit-exact, and costs ~3 bytes a change', () => {
+  const prev = new Map<number, number>([[1, 500 * 1024 * 1024], [2, 7], [3, 100], [4, -0], [5, 2 ** 50], [6, 1.5], [7, 4096]]);
+  const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const vals = [500 * 1024 * 1024 + 32768, 8, NaN, 12, 2 ** 50 + 1, 3, -0, 99, 0.25, -(2 ** 47)];
+  const previous = (id: number): number => prev.get(id) ?? NaN;
+  const blob = encodeChanges(ids, vals, previous);
+  const got = new Map<number, number>();
+  decodeChanges(blob, (id, v) => got.set(id, v), previous);
+  assert.equal(got.size, ids.length);
+  ids.forEach((id, i) => assert.ok(Object.is(got.get(id), vals[i]), `series ${id}: ${got.get(id)} != ${vals[i]}`));
+  // Sizes stepping by pages from large values: ~3 bytes each, against ~7 for absolute values (format 1).
+  const many = Array.from({ length: 60 }, (_, i) => i * 3 + 1);
+  const before = many.map((i) => 4096 * (100_000 + i * 977));
+  const after = before.map((v, i) => v + 4096 * ((i % 5) - 2) * 8);
+  const steps = encodeChanges(many, after, (id) => before[(id - 1) / 3] as number).length;
+  const absolute = encodeChanges(many, after).length;
+  assert.ok(steps < 3.5 * 60 && absolute > 2 * steps, `format 2 ${steps} bytes, format 1 ${absolute} bytes for 60 changes`);
+});
+
+/** The version-1 fixture (test/fixtures/SOURCES.md) copied to a temp dir: opening it may create -wal/-shm files or migrate it. */
+function v1Copy(dir: string): string {
+  const file = join(dir, 'v1.db');
+  copyFileSync(join(fixturesDir, 'store-v1.db'), file);
+  return file;
+}
+
+/** Every sample of the fixture's recordings reads back as crashValues(i), series by series and sample by sample. */
+function assertV1Values(store: Store, extra = 0): void {
+  const recs = store.listRecordings();
+  assert.deepStrictEqual(recs.map((r) => [r.target.name, r.sampleCount]), [['v1-a', 2600], ['v1-b', 1500 + extra]]);
+  for (const rec of recs) {
+    const keys = new Set<string>();
+    for (let i = 0; i < rec.sampleCount; i++) for (const k of crashValues(i).keys()) keys.add(k);
+    for (const key of keys) {
+      const s = store.readSeries(rec.id, key);
+      assert.equal(s.v.length, rec.sampleCount);
+      s.v.forEach((v, i) => assert.ok(Object.is(v, crashValues(i).get(key) ?? NaN), `${rec.target.name} ${key} at ${i}: ${v} != ${crashValues(i).get(key)}`));
+    }
+    const ids = store.readSeries(rec.id, 's.0').sampleIds;
+    for (const i of [0, 1023, 1024, 1400, rec.sampleCount - 1]) assert.deepStrictEqual(store.valuesAt(ids[i] as number), crashValues(i), `${rec.target.name} sample ${i}`);
+    const binned = store.readBinned(rec.id, { maxBins: 10 });
+    const dense = store.readSeries(rec.id, 's.3').v;
+    const lo = Math.floor((9 * rec.sampleCount) / 10);
+    const mean = dense.slice(lo).reduce((a, b) => a + b, 0) / (rec.sampleCount - lo);
+    assert.equal(binned.series.get('s.3')?.[9], mean, `${rec.target.name}: the last bin of s.3 (tail included)`);
+  }
+}
+
+test('old files: a schema-version-1 recording reads whole on a read-only handle, as it is', () => {
+  const dir = tempDir();
+  try {
+    const file = v1Copy(dir);
+    const ro = openStore(file, { readonly: true });
+    try {
+      assert.equal(ro.schemaVersion, 1);
+      assertV1Values(ro);
+      assert.deepStrictEqual(ro.check(), []);
+      assert.equal(ro.stats(2).pendingSamples, 476);
+    } finally { ro.close(); }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('old files: opening a version-1 file for writing migrates it (pending rows into samples, chunk ids by flush) and nothing is lost', () => {
+  const dir = tempDir();
+  try {
+    const file = v1Copy(dir);
+    const store = openStore(file);
+    try {
+      assert.equal(store.schemaVersion, SCHEMA_VERSION);
+      assert.deepStrictEqual(store.check(), []);
+      const db = new Database(file, { readonly: true });
+      assert.deepStrictEqual(db.prepare("SELECT name FROM sqlite_schema WHERE name IN ('pending', 'chunk_series')").all(), []);
+      const bad = db.prepare(`SELECT COUNT(*) FROM chunk c WHERE c.id <> (SELECT tl.id FROM timeline tl WHERE c.first_sample_id BETWEEN tl.first_sample_id AND tl.last_sample_id) * 4294967296 + c.series_id`).pluck().get();
+      assert.equal(bad, 0, 'every chunk id is chunkId(its timeline row, its series)');
+      db.close();
+      assertV1Values(store);
+      // The recording the killed version-1 recorder left goes on, across a flush, and reads whole.
+      const rec = store.listRecordings()[1];
+      assert.ok(rec);
+      const w = store.resumeRecording(rec.id);
+      for (let i = 1500; i < 1500 + FLUSH_SAMPLES; i++) {
+        w.appendSample({ takenAtMs: 1_700_000_000_000 + i * 1000, uptimeSec: 100 + i, bootId: 'boot-b', values: crashValues(i) });
+      }
+      w.close();
+      assertV1Values(store, FLUSH_SAMPLES);
+      assert.deepStrictEqual(store.check(), []);
+    } finally { store.close(); }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('new files: 1 KiB pages, and a flush appends its chunks in id order (chunkId of its timeline row and series)', () => {
+  withStore((store, file) => {
+    const w = begin(store);
+    for (let i = 0; i < FLUSH_SAMPLES * 2 + 5; i++) w.appendSample({ takenAtMs: T0 + i * 1000, values: crashValues(i) });
+    w.close();
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.pragma('page_size', { simple: true }), 1024);
+      const tls = db.prepare('SELECT id FROM timeline ORDER BY id').pluck().all() as number[];
+      assert.equal(tls.length, 3);
+      const rows = db.prepare('SELECT id, series_id, first_sample_id FROM chunk ORDER BY rowid').raw(true).all() as [number, number, number][];
+      const want = rows.map(([, sid, first]) => chunkId(tls[first <= FLUSH_SAMPLES ? 0 : first <= 2 * FLUSH_SAMPLES ? 1 : 2] as number, sid));
+      assert.deepStrictEqual(rows.map((r) => r[0]), want);
+      assert.deepStrictEqual(want, [...want].sort((a, b) => a - b));
+    } finally { db.close(); }
   });
 });
 

@@ -2,9 +2,9 @@
  * Append-only recorder API (schema.ts explains the tables). Samples are committed in groups: one transaction
  * holds the samples of `commitEverySec` seconds of target time (default 10 s; each sample is a savepoint in
  * it), so a kill -9 loses at most the samples of the last commitEverySec seconds, and the sample in flight.
- * Why: a commit rewrites every page it touches (the right edges of the sample, index and pending B-trees, ~5
- * pages of 4 KiB) into the WAL, so committing every 1 s sample wrote ~16 KiB for ~0.5 KiB of file growth
- * (30-40x); ten samples a commit share those pages. Recordings sampled every commitEverySec or slower still
+ * Why: a commit rewrites every page it touches (the right edges of the sample B-tree and its time index, the
+ * header page) into the WAL, so committing every 1 s sample wrote ~16 KiB for ~0.5 KiB of file growth
+ * (30-40x, schema version 1 with 4 KiB pages); ten samples a commit share those pages. Recordings sampled every commitEverySec or slower still
  * commit every sample; commitEverySec 0 commits every sample (the live dashboard of `watch --ui` reads the
  * file from another connection and sees only committed samples). AppendResult.committedThrough says what is
  * durable. In-memory state (last value of every series, the unflushed points) only changes after a sample's
@@ -23,7 +23,7 @@
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { BugError, InputError } from '../model/errors.js';
-import { FLUSH_SAMPLES } from './schema.js';
+import { FLUSH_SAMPLES, chunkId, layoutSql } from './schema.js';
 import { decodeChanges, encodeChanges, encodePoints } from './codec.js';
 
 export interface TargetRef {
@@ -179,12 +179,25 @@ export class RecordingWriter {
     this.lastTakenAtMs = undefined;
     this.lastRawMs = -Infinity;
     const byId = new Map<number, SeriesState>();
-    const lastChunk = db.prepare('SELECT last_value FROM chunk WHERE series_id = ? ORDER BY first_sample_id DESC LIMIT 1').pluck();
     for (const row of db.prepare('SELECT id, key FROM series WHERE recording_id = ?').iterate(this.recordingId) as Iterable<{ id: number; key: string }>) {
-      const lv = lastChunk.get(row.id) as number | null | undefined;
-      const s = newState(row.id, lv === undefined || lv === null ? NaN : lv);
+      const s = newState(row.id, NaN);
       this.series.set(row.key, s);
       byId.set(row.id, s);
+    }
+    // Last stored value of every series: the last value of its newest chunk, flush windows newest first.
+    let unseen = byId.size;
+    const found = new Set<number>();
+    const windows = db.prepare('SELECT id FROM timeline WHERE recording_id = ? ORDER BY id DESC').pluck().all(this.recordingId) as number[];
+    const ofWindow = db.prepare('SELECT series_id, last_value FROM chunk WHERE id >= ? AND id < ?').raw(true);
+    for (const tl of windows) {
+      if (unseen === 0) break;
+      for (const [sid, lv] of ofWindow.iterate(chunkId(tl, 0), chunkId(tl + 1, 0)) as Iterable<[number, number | null]>) {
+        if (found.has(sid)) continue;
+        found.add(sid);
+        unseen--;
+        const s = byId.get(sid);
+        if (s) s.last = lv === null ? NaN : lv;
+      }
     }
     const flushed = db.prepare('SELECT MAX(last_sample_id) FROM timeline WHERE recording_id = ?').pluck().get(this.recordingId) as number | null;
     for (const r of db.prepare('SELECT id, taken_at_ms FROM sample WHERE +recording_id = ? AND id > ? ORDER BY id')
@@ -192,13 +205,13 @@ export class RecordingWriter {
       this.pendIds.push(r[0]);
       this.pendTimes.push(r[1]);
     }
-    for (const r of db.prepare('SELECT sample_id, data FROM pending WHERE recording_id = ? ORDER BY sample_id')
-      .raw(true).iterate(this.recordingId) as Iterable<[number, Uint8Array]>) {
+    for (const r of db.prepare(layoutSql(2).tailChanges)
+      .raw(true).iterate({ rec: this.recordingId, after: flushed ?? 0, upTo: Number.MAX_SAFE_INTEGER }) as Iterable<[number, Uint8Array]>) {
       decodeChanges(r[1], (sid, v) => {
         const s = byId.get(sid);
         if (!s) throw new BugError(`Pending change of sample "${r[0]}" names unknown series "${sid}"`);
         this.addPoint(s, r[0], v);
-      });
+      }, (sid) => byId.get(sid)?.last ?? NaN);
     }
     this.live.length = 0;
     for (const s of this.series.values()) {
@@ -267,14 +280,18 @@ export class RecordingWriter {
       } else if (this.segment && this.segment.bootId === undefined && sample.bootId !== undefined) {
         st.setSegmentBootId.run(sample.bootId, segId);
       }
-      const sampleId = Number(st.insSample.run(this.recordingId, segId, sample.takenAtMs, sample.uptimeSec ?? null,
-        sample.values.size, changed.length + fresh.length).lastInsertRowid);
-      if (reason !== undefined) st.setSegmentFirst.run(sampleId, segId);
+      // A new series' id is needed in the sample's changes: the sample row takes the id it will have, and the
+      // rows of new series are inserted first.
+      const sampleId = ((st.maxSampleId.get() as number | null) ?? 0) + 1;
       const freshIds: number[] = [];
       for (const [key] of fresh) freshIds.push(Number(st.insSeries.run(this.recordingId, key, sampleId).lastInsertRowid));
       const ids = changed.map((s) => s.id).concat(freshIds);
+      const lastOf = new Map<number, number>();
+      for (const s of changed) lastOf.set(s.id, s.last);
       const vals = changedV.concat(fresh.map(([, v]) => v));
-      st.insPending.run(sampleId, this.recordingId, encodeChanges(ids, vals));
+      st.insSample.run(sampleId, this.recordingId, segId, sample.takenAtMs, sample.uptimeSec ?? null,
+        sample.values.size, changed.length + fresh.length, encodeChanges(ids, vals, (id) => lastOf.get(id) ?? NaN));
+      if (reason !== undefined) st.setSegmentFirst.run(sampleId, segId);
       if (rawBlob) st.insRaw.run(sampleId, rawBlob.codec, rawBlob.sections, rawBlob.data);
       for (const what of sample.skipped ?? []) st.insSkipped.run(sampleId, what);
       for (const w of warnings) st.insWarning.run(sampleId, w.source, w.line, w.text ?? '', w.reason, w.severity);
@@ -385,15 +402,16 @@ export class RecordingWriter {
     const first = ids[0] as number;
     const last = ids[ids.length - 1] as number;
     const st = this.st;
+    // In series order, so the chunk ids (chunkId) ascend: the flush appends to the chunk B-tree.
+    this.dirty.sort((a, b) => a.id - b.id);
     this.db.transaction(() => {
-      st.insTimeline.run(this.recordingId, first, last, ...minMax(this.pendTimes), ids.length,
-        encodePoints(first, ids, this.pendTimes));
+      const tl = Number(st.insTimeline.run(this.recordingId, first, last, ...minMax(this.pendTimes), ids.length,
+        encodePoints(first, ids, this.pendTimes)).lastInsertRowid);
       for (const s of this.dirty) {
         const f = s.pendS[0] as number;
         const lv = s.pendV[s.pendV.length - 1] as number;
-        st.insChunk.run(s.id, f, s.pendS[s.pendS.length - 1], s.pendS.length, Number.isNaN(lv) ? null : lv, encodePoints(f, s.pendS, s.pendV));
+        st.insChunk.run(chunkId(tl, s.id), s.id, f, s.pendS[s.pendS.length - 1], s.pendS.length, Number.isNaN(lv) ? null : lv, encodePoints(f, s.pendS, s.pendV));
       }
-      st.delPending.run(this.recordingId, last);
     })();
     for (const s of this.dirty) { s.pendS = []; s.pendV = []; s.dirty = false; }
     this.dirty.length = 0;
@@ -430,16 +448,15 @@ function prepare(db: Database.Database) {
     insSegment: db.prepare('INSERT INTO boot_segment(recording_id, seq, boot_id, started_at_ms, uptime_sec, reason) VALUES (?, ?, ?, ?, ?, ?)'),
     setSegmentFirst: db.prepare('UPDATE boot_segment SET first_sample_id = ? WHERE id = ?'),
     setSegmentBootId: db.prepare('UPDATE boot_segment SET boot_id = ? WHERE id = ?'),
-    insSample: db.prepare('INSERT INTO sample(recording_id, boot_segment_id, taken_at_ms, uptime_sec, n_values, n_changed) VALUES (?, ?, ?, ?, ?, ?)'),
+    insSample: db.prepare('INSERT INTO sample(id, recording_id, boot_segment_id, taken_at_ms, uptime_sec, n_values, n_changed, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    maxSampleId: db.prepare('SELECT MAX(id) FROM sample').pluck(),
     insSeries: db.prepare('INSERT INTO series(recording_id, key, first_sample_id) VALUES (?, ?, ?)'),
-    insPending: db.prepare('INSERT INTO pending(sample_id, recording_id, data) VALUES (?, ?, ?)'),
     insRaw: db.prepare('INSERT INTO raw(sample_id, codec, sections, data) VALUES (?, ?, ?, ?)'),
     insSkipped: db.prepare('INSERT INTO skipped(sample_id, what) VALUES (?, ?)'),
     insWarning: db.prepare('INSERT INTO warning(sample_id, source, line, text, reason, severity) VALUES (?, ?, ?, ?, ?, ?)'),
     insGap: db.prepare('INSERT INTO gap(recording_id, from_ms, to_ms, reason, after_sample_id) VALUES (?, ?, ?, ?, ?)'),
     insTimeline: db.prepare('INSERT INTO timeline(recording_id, first_sample_id, last_sample_id, min_ms, max_ms, n, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    insChunk: db.prepare('INSERT INTO chunk(series_id, first_sample_id, last_sample_id, n, last_value, data) VALUES (?, ?, ?, ?, ?, ?)'),
-    delPending: db.prepare('DELETE FROM pending WHERE recording_id = ? AND sample_id <= ?'),
+    insChunk: db.prepare('INSERT INTO chunk(id, series_id, first_sample_id, last_sample_id, n, last_value, data) VALUES (?, ?, ?, ?, ?, ?, ?)'),
   };
 }
 
