@@ -22,6 +22,8 @@ export interface FrameFile {
   /** Section name: a kernel file kind ("meminfo") or a user's name for a watched file. */
   name: string;
   path: string;
+  /** A shell command that prints the section instead of `cat PATH` (a directory tree read by a loop). */
+  command?: string;
 }
 
 /** Per-process files, read for every pid in the same round trip by a loop that runs on the target. */
@@ -60,7 +62,7 @@ export function buildSampleCommand(nonce: string, files: readonly FrameFile[], o
   const parts = [mark(nonce, 'begin')];
   for (const f of files) {
     checkWord('section name', f.name);
-    parts.push(catFile(nonce, f.name, shellQuote(f.path)));
+    parts.push(f.command === undefined ? catFile(nonce, f.name, shellQuote(f.path)) : `${mark(nonce, `sec ${f.name}`)}; ${f.command} 2>&1; ${mark(nonce, 'end $?')}`);
   }
   if (options.procs) {
     const loop = buildProcLoop(nonce, options.procs);

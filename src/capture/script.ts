@@ -43,7 +43,7 @@ export function buildCaptureScript(options: CaptureScriptOptions): string {
   for (const f of files) {
     // The name travels unquoted in the marker line (and must read back as one marker word); the path is quoted.
     if (!SAFE_WORD.test(f.name)) throw new InputError(`Cannot use the section name "${f.name}": letters, digits, _ . : - only`);
-    lines.push(...cat(f.name, `cat ${shellQuote(f.path)}`));
+    lines.push(...cat(f.name, f.command ?? `cat ${shellQuote(f.path)}`));
   }
   if (options.procs) {
     const loop = buildProcLoop(SCRIPT_TAG, options.procs);

@@ -4,14 +4,14 @@
  * drop_caches), which local.ts cannot express, are read here, so their raw text and errors are kept too.
  * The link never drops.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcessSample, SnapshotWarning } from '../model/snapshot.js';
 import { parseSmapsRollup } from '../parse/smaps_rollup.js';
 import { parseSmaps, summarizeMappings } from '../parse/smaps.js';
 import { parsePagetypeinfo } from '../parse/pagetypeinfo.js';
 import { takeLocalSnapshot } from './local.js';
-import { reduceWatched } from './watch_file.js';
+import { DMABUF_SYSFS_HEADER, reduceWatched } from './watch_file.js';
 import {
   LinkEvents, describeLost,
   type LinkEvent, type RawFile, type SamplePlan, type Target, type TargetSample, type UnreadableRead,
@@ -33,6 +33,24 @@ function readText(path: string): Read {
     const what = e.code === 'EACCES' || e.code === 'EPERM' ? 'Permission denied' : e.code === 'ENOENT' ? 'No such file or directory' : e.message;
     return { error: `${path}: ${what}` };
   }
+}
+
+/** The dma-buf sysfs tree as dmabufSysfsCommand lists it over a shell (watch_file.ts): the same text, read here. */
+function readDmabufSysfs(path: string): Read {
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { error: `${path}: ${e.code === 'ENOENT' ? 'no such directory (the kernel needs CONFIG_DMABUF_SYSFS_STATS)' : e.code === 'EACCES' || e.code === 'EPERM' ? 'Permission denied' : e.message}` };
+  }
+  const lines = [DMABUF_SYSFS_HEADER];
+  for (const n of names.sort()) {
+    const one = (f: string): string => { try { return (readFileSync(join(path, n, f), 'latin1').split('\n')[0] ?? '').trim() || '?'; } catch { return '?'; } };
+    try { if (!statSync(join(path, n)).isDirectory()) continue; } catch { continue; }
+    lines.push(`${n} ${one('size')} ${one('exporter_name')}`);
+  }
+  return { text: `${lines.join('\n')}\n` };
 }
 
 export class LocalTarget implements Target {
@@ -130,7 +148,7 @@ export class LocalTarget implements Target {
 
     if (plan.watch.length > 0) snapshot.watched = [];
     for (const spec of plan.watch) {
-      const r = readText(spec.path);
+      const r = spec.format.kind === 'dmabuf_sysfs' ? readDmabufSysfs(spec.path) : readText(spec.path);
       if ('error' in r) {
         unreadable.push({ name: spec.name, error: r.error });
         warn({ line: 0, text: r.error, reason: 'watched file unreadable', severity: 'data-loss', source: spec.path });

@@ -10,6 +10,8 @@
  *   ion           debugfs ion/heaps/<heap>                  -> { bytes, orphaned, deferred_free, pools, "pid611.bytes", ... }
  *   mali          debugfs mali0/gpu_memory                  -> { pages, contexts, "pid8338.pages", ... } ("used" where
  *                                                               the file does not say pages)
+ *   dmabuf_sysfs  the /sys/kernel/dmabuf/buffers tree         -> { bytes, buffers, "system.bytes", "system.buffers", ... }
+ *                 (a directory per buffer, one value per file: read by a shell loop, see dmabufSysfsCommand)
  *
  * A size with a unit (kB, KiB, MB, ...) becomes bytes; a bare number stays as printed.
  */
@@ -25,6 +27,7 @@ export type WatchFormat =
   | { kind: 'dmabuf' }
   | { kind: 'mali' }
   | { kind: 'ion' }
+  | { kind: 'dmabuf_sysfs' }
   | { kind: 'count'; regex: RegExp };
 
 export interface WatchSpec {
@@ -34,11 +37,12 @@ export interface WatchSpec {
   format: WatchFormat;
 }
 
-const FORMAT_RE = /:(kv|table|dmabuf|mali|ion|count:.*)$/s;
+const FORMAT_RE = /:(kv|table|dmabuf_sysfs|dmabuf|mali|ion|count:.*)$/s;
 
 function formatOf(text: string, spec: string): WatchFormat {
   if (text === 'kv') return { kind: 'kv' };
   if (text === 'table') return { kind: 'table' };
+  if (text === 'dmabuf_sysfs') return { kind: 'dmabuf_sysfs' };
   if (text === 'dmabuf') return { kind: 'dmabuf' };
   if (text === 'mali') return { kind: 'mali' };
   if (text === 'ion') return { kind: 'ion' };
@@ -83,6 +87,8 @@ export function parseWatchSpec(spec: string): WatchSpec {
     throw new InputError(`Cannot use --watch-file "${spec}": unknown format "${word[1]}" (kv, table, dmabuf, ion, mali or count:REGEX; a path that ends in ":${word[1]}" is written "${spec}:kv")`);
   }
   if (path.includes('\0') || path.includes('\n')) throw new InputError(`Cannot use --watch-file "${spec}": the path holds a NUL or newline`);
+  // The dma-buf sysfs stats are a directory, not a file: `cat` cannot read them, the tree loop can.
+  if (DMABUF_SYSFS_DIR.test(path) && (format.kind === 'kv' || format.kind === 'dmabuf')) format = { kind: 'dmabuf_sysfs' };
   return { name: nameOf(path), path, format };
 }
 
@@ -275,7 +281,59 @@ export function reduceWatched(text: string, format: WatchFormat, path = ''): Par
     case 'dmabuf': return reduceDmabuf(text);
     case 'mali': return reduceMali(text);
     case 'ion': return reduceIon(text);
+    case 'dmabuf_sysfs': return reduceDmabufSysfs(text);
   }
+}
+
+/**
+ * /sys/kernel/dmabuf/buffers (Documentation/ABI/testing/sysfs-kernel-dmabuf-buffers, CONFIG_DMABUF_SYSFS_STATS,
+ * 5.13 to 6.x): a directory per DMA-BUF, named by its inode, each with `exporter_name` ("system", "qcom,system")
+ * and `size` (bytes), one value per file. Android reads it instead of debugfs bufinfo on production builds.
+ */
+const DMABUF_SYSFS_DIR = /(?:^|\/)sys\/kernel\/dmabuf\/buffers\/*$/;
+/** Whether a path is the dma-buf sysfs tree (read by dmabufSysfsCommand, not `cat`). */
+export function isDmabufSysfsDir(path: string): boolean {
+  return DMABUF_SYSFS_DIR.test(path);
+}
+
+/** The tree loop's first line: the listing says what it is, so a capture log's section is recognised by it. */
+export const DMABUF_SYSFS_HEADER = 'dmabuf sysfs: inode size exporter_name';
+
+/**
+ * The shell command that lists the tree as one line per buffer: "<inode> <size> <exporter_name>", under
+ * DMABUF_SYSFS_HEADER. Builtins only besides `[` (busybox, toybox/mksh, dash): a buffer freed between the glob and
+ * its reads prints "?" where a value was, never an error line; a missing directory is an error (exit 1), as `cat`
+ * of a missing file is. The path is quoted by the caller's quote function.
+ */
+export function dmabufSysfsCommand(quotedPath: string): string {
+  return `if [ -d ${quotedPath} ]; then echo '${DMABUF_SYSFS_HEADER}'; for _ms_b in ${quotedPath}/*; do [ -d "$_ms_b" ] || continue; _ms_s=; _ms_e=; { read -r _ms_s < "$_ms_b/size"; read -r _ms_e < "$_ms_b/exporter_name"; } 2>/dev/null; echo "\${_ms_b##*/} \${_ms_s:-?} \${_ms_e:-?}"; done; else echo ${quotedPath}': no such directory (the kernel needs CONFIG_DMABUF_SYSFS_STATS)'; false; fi`;
+}
+
+/** The listing of dmabufSysfsCommand (or of the local reader, which prints the same) as bytes and buffers per exporter. */
+function reduceDmabufSysfs(text: string): Parsed<Record<string, number>> {
+  const value: Record<string, number> = {};
+  const warnings: ParseWarning[] = [];
+  const lines = text.split('\n');
+  let header = false;
+  let gone = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? '').replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    if (line.trim() === DMABUF_SYSFS_HEADER) { header = true; value['bytes'] = 0; value['buffers'] = 0; continue; }
+    const m = /^\s*(\d+)\s+(\d+|\?)\s+(.*)$/.exec(line);
+    if (!header || !m) { warnings.push(warning(i + 1, line, header ? 'not an "inode size exporter_name" line' : `no "${DMABUF_SYSFS_HEADER}" line before it`, 'data-loss')); continue; }
+    const exp = (m[3] ?? '').trim();
+    if (m[2] === '?' || exp === '?' || exp === '') { gone++; continue; }
+    const size = Number(m[2]);
+    if (!Number.isFinite(size)) continue;
+    const k = fieldKey(exp);
+    value['bytes'] = (value['bytes'] ?? 0) + size;
+    value['buffers'] = (value['buffers'] ?? 0) + 1;
+    value[`${k}.bytes`] = (value[`${k}.bytes`] ?? 0) + size;
+    value[`${k}.buffers`] = (value[`${k}.buffers`] ?? 0) + 1;
+  }
+  if (gone > 0) warnings.push(warning(0, '', `${gone} buffer(s) freed while the tree was read; not counted`, 'info'));
+  return { value, warnings };
 }
 
 /**
@@ -289,7 +347,7 @@ export function checkFirstWatched(specs: readonly WatchSpec[], watched: readonly
     const got = watched?.find((w) => w.name === spec.name);
     if (got === undefined || Object.keys(got.values).length > 0) continue;
     const fmt = spec.format.kind === 'count' ? `count:${spec.format.regex.source}` : spec.format.kind;
-    const hint = spec.format.kind === 'dmabuf' ? ' (debugfs dma_buf/bufinfo: mount debugfs, read it as root)' : spec.format.kind === 'mali' ? ' (debugfs mali0/gpu_memory: mount debugfs, read it as root)' : spec.format.kind === 'ion' ? ' (debugfs ion/heaps/<heap>: mount debugfs, read it as root; kernels after 5.10 have DMA-BUF heaps instead: watch dma_buf/bufinfo with :dmabuf)' : spec.format.kind === 'kv' ? ' ("key: number" lines, "KEY: name N name N" lines or a line of bare numbers); try ":table" for a header row and rows, or ":count:REGEX"' : spec.format.kind === 'table' ? ' (a header row, then rows with numbers); try ":kv" or ":count:REGEX"' : '';
+    const hint = spec.format.kind === 'dmabuf_sysfs' ? ' (/sys/kernel/dmabuf/buffers: a directory per buffer, kernels 5.13+ with CONFIG_DMABUF_SYSFS_STATS)' : spec.format.kind === 'dmabuf' ? ' (debugfs dma_buf/bufinfo: mount debugfs, read it as root)' : spec.format.kind === 'mali' ? ' (debugfs mali0/gpu_memory: mount debugfs, read it as root)' : spec.format.kind === 'ion' ? ' (debugfs ion/heaps/<heap>: mount debugfs, read it as root; kernels after 5.10 have DMA-BUF heaps instead: watch dma_buf/bufinfo with :dmabuf)' : spec.format.kind === 'kv' ? ' ("key: number" lines, "KEY: name N name N" lines or a line of bare numbers); try ":table" for a header row and rows, or ":count:REGEX"' : spec.format.kind === 'table' ? ' (a header row, then rows with numbers); try ":kv" or ":count:REGEX"' : '';
     throw new InputError(`--watch-file "${spec.path}" gives no numbers as ${fmt} at the first sample${hint}`);
   }
 }
