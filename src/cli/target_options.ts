@@ -38,7 +38,7 @@ export function addTargetOptions(cmd: Command): Command {
   return addRemoteOptions(cmd)
     .option('--pid <pid>', 'also read the full per-mapping smaps of this process (repeatable)', repeated(pid('--pid')), [])
     .option('--comm <name>', 'also read the full smaps of processes with this name (repeatable)', collect, [])
-    .option('--watch-file <path[:format]>', 'add a file to every sample; format kv, table, count:REGEX, dmabuf (debugfs dma_buf/bufinfo), ion (debugfs ion/heaps/NAME) or mali (debugfs mali0/gpu_memory); /sys/kernel/dmabuf/buffers is read as the dma-buf tree (dmabuf_sysfs) (repeatable)', repeated(checked(checkWatchSpec)), [])
+    .option('--watch-file <path[:format]>', 'add a file to every sample; format kv, table, count:REGEX, dmabuf (debugfs dma_buf/bufinfo), ion (debugfs ion/heaps/NAME) or mali (debugfs mali0/gpu_memory); /sys/kernel/dmabuf/buffers and /sys/class/kgsl/kgsl/proc are read as trees (dmabuf_sysfs, kgsl_sysfs) (repeatable)', repeated(checked(checkWatchSpec)), [])
     .option('--drop-caches', 'echo 3 > /proc/sys/vm/drop_caches before each sample (root; changes the target\'s state)')
     .option('--proc <dir>', 'local only: read this /proc tree instead of /proc', '/proc')
     .option('--name <name>', 'what to call the target in the database and reports');

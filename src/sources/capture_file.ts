@@ -33,7 +33,7 @@ import { parseSmapsRollup } from '../parse/smaps_rollup.js';
 import { parseSmaps, summarizeMappings } from '../parse/smaps.js';
 import { parseStatm } from '../parse/statm.js';
 import { parseFd } from '../parse/fd.js';
-import { DMABUF_SYSFS_HEADER, reduceWatched } from './watch_file.js';
+import { DMABUF_SYSFS_HEADER, KGSL_SYSFS_HEADER, reduceWatched } from './watch_file.js';
 import { parseProcrank, procrankSeries } from '../parse/procrank.js';
 import { dumpsysSeries, parseDumpsysMeminfo } from '../parse/dumpsys_meminfo.js';
 import { librankSeries, parseLibrank } from '../parse/librank.js';
@@ -621,9 +621,9 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
           add(r.warnings);
           break;
         }
-        // The dma-buf sysfs tree as the loop lists it (watch_file.ts, dmabufSysfsCommand): its first line says so.
-        if (text.trimStart().startsWith(DMABUF_SYSFS_HEADER)) {
-          const r = reduceWatched(text, { kind: 'dmabuf_sysfs' }, s.name);
+        // The dma-buf and KGSL sysfs trees as the loop lists them (watch_file.ts, treeCommand): their first line says so.
+        if (text.trimStart().startsWith(DMABUF_SYSFS_HEADER) || text.trimStart().startsWith(KGSL_SYSFS_HEADER)) {
+          const r = reduceWatched(text, { kind: text.trimStart().startsWith(DMABUF_SYSFS_HEADER) ? 'dmabuf_sysfs' : 'kgsl_sysfs' }, s.name);
           (snap.watched ??= []).push({ name: s.name, values: r.value });
           add(r.warnings);
           break;

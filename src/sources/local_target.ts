@@ -11,7 +11,7 @@ import { parseSmapsRollup } from '../parse/smaps_rollup.js';
 import { parseSmaps, summarizeMappings } from '../parse/smaps.js';
 import { parsePagetypeinfo } from '../parse/pagetypeinfo.js';
 import { takeLocalSnapshot } from './local.js';
-import { DMABUF_SYSFS_HEADER, reduceWatched } from './watch_file.js';
+import { DMABUF_SYSFS_HEADER, KGSL_SYSFS_HEADER, reduceWatched } from './watch_file.js';
 import {
   LinkEvents, describeLost,
   type LinkEvent, type RawFile, type SamplePlan, type Target, type TargetSample, type UnreadableRead,
@@ -49,6 +49,31 @@ function readDmabufSysfs(path: string): Read {
     const one = (f: string): string => { try { return (readFileSync(join(path, n, f), 'latin1').split('\n')[0] ?? '').trim() || '?'; } catch { return '?'; } };
     try { if (!statSync(join(path, n)).isDirectory()) continue; } catch { continue; }
     lines.push(`${n} ${one('size')} ${one('exporter_name')}`);
+  }
+  return { text: `${lines.join('\n')}\n` };
+}
+
+/** The KGSL per-process tree as kgslSysfsCommand lists it over a shell (watch_file.ts): the same text, read here. */
+function readKgslSysfs(path: string): Read {
+  let pids: string[];
+  try {
+    pids = readdirSync(path).filter((n) => /^\d/.test(n));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { error: `${path}: ${e.code === 'ENOENT' ? 'no such directory (no Qualcomm KGSL driver)' : e.code === 'EACCES' || e.code === 'EPERM' ? 'Permission denied' : e.message}` };
+  }
+  const lines = [KGSL_SYSFS_HEADER];
+  for (const pid of pids.sort()) {
+    let files: string[];
+    try { files = readdirSync(join(path, pid)).sort(); } catch { continue; }
+    const parts = [pid];
+    for (const f of files) {
+      try {
+        if (!statSync(join(path, pid, f)).isFile()) continue;
+        parts.push(`${f}=${(readFileSync(join(path, pid, f), 'latin1').split('\n')[0] ?? '').trim() || '?'}`);
+      } catch { parts.push(`${f}=?`); }
+    }
+    lines.push(parts.join(' '));
   }
   return { text: `${lines.join('\n')}\n` };
 }
@@ -148,7 +173,7 @@ export class LocalTarget implements Target {
 
     if (plan.watch.length > 0) snapshot.watched = [];
     for (const spec of plan.watch) {
-      const r = spec.format.kind === 'dmabuf_sysfs' ? readDmabufSysfs(spec.path) : readText(spec.path);
+      const r = spec.format.kind === 'dmabuf_sysfs' ? readDmabufSysfs(spec.path) : spec.format.kind === 'kgsl_sysfs' ? readKgslSysfs(spec.path) : readText(spec.path);
       if ('error' in r) {
         unreadable.push({ name: spec.name, error: r.error });
         warn({ line: 0, text: r.error, reason: 'watched file unreadable', severity: 'data-loss', source: spec.path });

@@ -17,7 +17,7 @@ import { sectionText, type Section } from '../capture/section.js';
 import { parseBootId, parseUptime } from '../capture/clock.js';
 import { parseSmaps, summarizeMappings } from '../parse/smaps.js';
 import { toSnapshot } from './capture_file.js';
-import { dmabufSysfsCommand, reduceWatched } from './watch_file.js';
+import { reduceWatched, treeCommand } from './watch_file.js';
 import {
   LinkEvents, SYSTEM_PATHS, describeLost,
   type LinkEvent, type LinkGap, type RawFile, type SamplePlan, type Target, type TargetSample, type UnreadableRead,
@@ -97,8 +97,8 @@ export function buildPlanCommand(nonce: string, plan: SamplePlan): string[] {
   parts.push(catPart(nonce, 'uptime', SYSTEM_PATHS.uptime), catPart(nonce, 'boot_id', SYSTEM_PATHS.boot_id));
   for (const f of plan.system) parts.push(catPart(nonce, f, SYSTEM_PATHS[f]));
   for (const w of plan.watch) {
-    parts.push(w.format.kind === 'dmabuf_sysfs'
-      ? `${mark(nonce, `sec ${WATCH_PREFIX}${w.name}`)}; ${dmabufSysfsCommand(shellQuote(w.path))} 2>&1; ${mark(nonce, 'end $?')}`
+    parts.push(w.format.kind === 'dmabuf_sysfs' || w.format.kind === 'kgsl_sysfs'
+      ? `${mark(nonce, `sec ${WATCH_PREFIX}${w.name}`)}; ${treeCommand(w.format.kind, shellQuote(w.path))} 2>&1; ${mark(nonce, 'end $?')}`
       : catPart(nonce, WATCH_PREFIX + w.name, w.path));
   }
   const loop = buildProcLoop(nonce, { status: plan.status, smapsRollup: plan.rollup === 'all' });

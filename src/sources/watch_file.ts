@@ -12,6 +12,8 @@
  *                                                               the file does not say pages)
  *   dmabuf_sysfs  the /sys/kernel/dmabuf/buffers tree         -> { bytes, buffers, "system.bytes", "system.buffers", ... }
  *                 (a directory per buffer, one value per file: read by a shell loop, see dmabufSysfsCommand)
+ *   kgsl_sysfs    the /sys/class/kgsl/kgsl/proc tree          -> { processes, gpumem_mapped, "pid1234.gpumem_mapped", ... }
+ *                 (Qualcomm Adreno: a directory per process, one value per file, see kgslSysfsCommand)
  *
  * A size with a unit (kB, KiB, MB, ...) becomes bytes; a bare number stays as printed.
  */
@@ -28,6 +30,7 @@ export type WatchFormat =
   | { kind: 'mali' }
   | { kind: 'ion' }
   | { kind: 'dmabuf_sysfs' }
+  | { kind: 'kgsl_sysfs' }
   | { kind: 'count'; regex: RegExp };
 
 export interface WatchSpec {
@@ -37,12 +40,13 @@ export interface WatchSpec {
   format: WatchFormat;
 }
 
-const FORMAT_RE = /:(kv|table|dmabuf_sysfs|dmabuf|mali|ion|count:.*)$/s;
+const FORMAT_RE = /:(kv|table|dmabuf_sysfs|dmabuf|kgsl_sysfs|mali|ion|count:.*)$/s;
 
 function formatOf(text: string, spec: string): WatchFormat {
   if (text === 'kv') return { kind: 'kv' };
   if (text === 'table') return { kind: 'table' };
   if (text === 'dmabuf_sysfs') return { kind: 'dmabuf_sysfs' };
+  if (text === 'kgsl_sysfs') return { kind: 'kgsl_sysfs' };
   if (text === 'dmabuf') return { kind: 'dmabuf' };
   if (text === 'mali') return { kind: 'mali' };
   if (text === 'ion') return { kind: 'ion' };
@@ -89,6 +93,7 @@ export function parseWatchSpec(spec: string): WatchSpec {
   if (path.includes('\0') || path.includes('\n')) throw new InputError(`Cannot use --watch-file "${spec}": the path holds a NUL or newline`);
   // The dma-buf sysfs stats are a directory, not a file: `cat` cannot read them, the tree loop can.
   if (DMABUF_SYSFS_DIR.test(path) && (format.kind === 'kv' || format.kind === 'dmabuf')) format = { kind: 'dmabuf_sysfs' };
+  if (KGSL_SYSFS_DIR.test(path) && format.kind === 'kv') format = { kind: 'kgsl_sysfs' };
   return { name: nameOf(path), path, format };
 }
 
@@ -282,7 +287,62 @@ export function reduceWatched(text: string, format: WatchFormat, path = ''): Par
     case 'mali': return reduceMali(text);
     case 'ion': return reduceIon(text);
     case 'dmabuf_sysfs': return reduceDmabufSysfs(text);
+    case 'kgsl_sysfs': return reduceKgslSysfs(text);
   }
+}
+
+/** The directory trees read by a shell loop instead of `cat` (one value per file), by the path that names them. */
+export type TreeKind = 'dmabuf_sysfs' | 'kgsl_sysfs';
+
+export function treeKindOf(path: string): TreeKind | undefined {
+  return DMABUF_SYSFS_DIR.test(path) ? 'dmabuf_sysfs' : KGSL_SYSFS_DIR.test(path) ? 'kgsl_sysfs' : undefined;
+}
+
+/** The listing command of a tree (the path already quoted for the target's shell). */
+export function treeCommand(kind: TreeKind, quotedPath: string): string {
+  return kind === 'dmabuf_sysfs' ? dmabufSysfsCommand(quotedPath) : kgslSysfsCommand(quotedPath);
+}
+
+/**
+ * Qualcomm's KGSL (Adreno GPU) per-process accounting, /sys/class/kgsl/kgsl/proc/<pid>/ (kgsl_sharedmem.c): one
+ * value per file, bytes: gpumem_mapped, gpumem_unmapped, imported_mem on newer drivers; kernel, user, ion, mapped
+ * and their *_max on older ones. Android's memtrack HAL reads these for "GL mtrack" and "EGL mtrack".
+ */
+const KGSL_SYSFS_DIR = /(?:^|\/)sys\/(?:class|devices\/virtual)\/kgsl\/kgsl\/proc\/*$/;
+export const KGSL_SYSFS_HEADER = 'kgsl sysfs: pid file=value ...';
+
+/** The shell command that lists the tree as one line per process: "<pid> <file>=<value> ...". Builtins only besides `[`. */
+export function kgslSysfsCommand(quotedPath: string): string {
+  return `if [ -d ${quotedPath} ]; then echo '${KGSL_SYSFS_HEADER}'; for _ms_p in ${quotedPath}/[0-9]*; do [ -d "$_ms_p" ] || continue; _ms_l=\${_ms_p##*/}; for _ms_f in "$_ms_p"/*; do [ -f "$_ms_f" ] || continue; _ms_v=; { read -r _ms_v < "$_ms_f"; } 2>/dev/null; _ms_l="$_ms_l \${_ms_f##*/}=\${_ms_v:-?}"; done; echo "$_ms_l"; done; else echo ${quotedPath}': no such directory (no Qualcomm KGSL driver)'; false; fi`;
+}
+
+/**
+ * The listing of kgslSysfsCommand (or of the local reader): each process's files as `pid<PID>.<file>`, and each
+ * file summed over processes (its *_max peaks are per process only) with the count of processes as `processes`.
+ */
+function reduceKgslSysfs(text: string): Parsed<Record<string, number>> {
+  const value: Record<string, number> = {};
+  const warnings: ParseWarning[] = [];
+  const lines = text.split('\n');
+  let header = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? '').replace(/\r$/, '');
+    if (line.trim() === '') continue;
+    if (line.trim() === KGSL_SYSFS_HEADER) { header = true; value['processes'] = 0; continue; }
+    const words = line.trim().split(/\s+/);
+    const pid = words[0] ?? '';
+    if (!header || !/^\d+$/.test(pid)) { warnings.push(warning(i + 1, line, header ? 'not a "pid file=value ..." line' : `no "${KGSL_SYSFS_HEADER}" line before it`, 'data-loss')); continue; }
+    value['processes'] = (value['processes'] ?? 0) + 1;
+    for (const w of words.slice(1)) {
+      const eq = w.indexOf('=');
+      const n = eq > 0 ? parseWatchNumber(w.slice(eq + 1)) : undefined;
+      if (n === undefined) continue; // "?": the file went with its process, or holds no number
+      const file = fieldKey(w.slice(0, eq));
+      value[`pid${pid}.${file}`] = n;
+      if (!file.endsWith('_max')) value[file] = (value[file] ?? 0) + n;
+    }
+  }
+  return { value, warnings };
 }
 
 /**
@@ -347,7 +407,7 @@ export function checkFirstWatched(specs: readonly WatchSpec[], watched: readonly
     const got = watched?.find((w) => w.name === spec.name);
     if (got === undefined || Object.keys(got.values).length > 0) continue;
     const fmt = spec.format.kind === 'count' ? `count:${spec.format.regex.source}` : spec.format.kind;
-    const hint = spec.format.kind === 'dmabuf_sysfs' ? ' (/sys/kernel/dmabuf/buffers: a directory per buffer, kernels 5.13+ with CONFIG_DMABUF_SYSFS_STATS)' : spec.format.kind === 'dmabuf' ? ' (debugfs dma_buf/bufinfo: mount debugfs, read it as root)' : spec.format.kind === 'mali' ? ' (debugfs mali0/gpu_memory: mount debugfs, read it as root)' : spec.format.kind === 'ion' ? ' (debugfs ion/heaps/<heap>: mount debugfs, read it as root; kernels after 5.10 have DMA-BUF heaps instead: watch dma_buf/bufinfo with :dmabuf)' : spec.format.kind === 'kv' ? ' ("key: number" lines, "KEY: name N name N" lines or a line of bare numbers); try ":table" for a header row and rows, or ":count:REGEX"' : spec.format.kind === 'table' ? ' (a header row, then rows with numbers); try ":kv" or ":count:REGEX"' : '';
+    const hint = spec.format.kind === 'kgsl_sysfs' ? ' (/sys/class/kgsl/kgsl/proc: a directory per process using the Adreno GPU)' : spec.format.kind === 'dmabuf_sysfs' ? ' (/sys/kernel/dmabuf/buffers: a directory per buffer, kernels 5.13+ with CONFIG_DMABUF_SYSFS_STATS)' : spec.format.kind === 'dmabuf' ? ' (debugfs dma_buf/bufinfo: mount debugfs, read it as root)' : spec.format.kind === 'mali' ? ' (debugfs mali0/gpu_memory: mount debugfs, read it as root)' : spec.format.kind === 'ion' ? ' (debugfs ion/heaps/<heap>: mount debugfs, read it as root; kernels after 5.10 have DMA-BUF heaps instead: watch dma_buf/bufinfo with :dmabuf)' : spec.format.kind === 'kv' ? ' ("key: number" lines, "KEY: name N name N" lines or a line of bare numbers); try ":table" for a header row and rows, or ":count:REGEX"' : spec.format.kind === 'table' ? ' (a header row, then rows with numbers); try ":kv" or ":count:REGEX"' : '';
     throw new InputError(`--watch-file "${spec.path}" gives no numbers as ${fmt} at the first sample${hint}`);
   }
 }
