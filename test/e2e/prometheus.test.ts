@@ -74,7 +74,7 @@ async function assertSameSamples(url: string, metric: string, instance: string, 
   for (const accepted of [[RESPONSE_STREAMED_XOR_CHUNKS], [RESPONSE_SAMPLES]]) {
     const got = await remoteRead(client, [{ startMs, endMs, matchers: [{ type: MATCH.EQ, name: '__name__', value: metric }, { type: MATCH.EQ, name: 'instance', value: instance }] }], instance, accepted);
     assert.equal(got.responseType, accepted[0] === RESPONSE_SAMPLES ? 'SAMPLES' : 'STREAMED_XOR_CHUNKS');
-    assert.deepEqual(got.series.map((x) => ({ labels: x.labels, t: x.t, v: x.v })), want, `${metric}{instance="${instance}"} through ${got.responseType}`);
+    assert.deepEqual(got.series.map((x) => ({ labels: x.labels, t: [...x.t], v: [...x.v] })), want, `${metric}{instance="${instance}"} through ${got.responseType}`);
   }
 }
 

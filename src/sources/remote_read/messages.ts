@@ -174,7 +174,9 @@ export function decodeChunkedFrame(data: Uint8Array, fromMs: number, toMs: numbe
     if (f.field !== 1 || f.wire !== WIRE_LEN) { r.skip(f.wire); continue; }
     const cs = r.sub();
     const labels: Labels = {};
-    const t: number[] = [], v: number[] = [];
+    // Chunks first located, then decoded into arrays sized by their headers' sample counts (no growing).
+    const xor: [number, number][] = [];
+    let capacity = 0;
     for (let g = cs.tag(); g; g = cs.tag()) {
       if (g.field === 1 && g.wire === WIRE_LEN) { readLabel(cs, labels); continue; }
       if (g.field !== 2 || g.wire !== WIRE_LEN) { cs.skip(g.wire); continue; }
@@ -187,13 +189,20 @@ export function decodeChunkedFrame(data: Uint8Array, fromMs: number, toMs: numbe
       }
       if (c.error !== undefined) { cs.error ??= c.error; break; }
       if (type !== CHUNK_XOR) { skippedChunks++; continue; }
-      const d = decodeXorChunk(data.subarray(a, b), fromMs, toMs, (tm, x) => { t.push(tm); v.push(x); });
-      if (d.error !== undefined) errors.push(`${labels['__name__'] ?? 'series'}: ${d.error}`);
+      xor.push([a, b]);
+      if (b - a >= 2) capacity += ((data[a] as number) << 8) | (data[a + 1] as number);
     }
     if (cs.error !== undefined) { errors.push(cs.error); break; }
+    const t = new Float64Array(capacity), v = new Float64Array(capacity);
+    let n = 0;
+    const emit = (tm: number, x: number): void => { t[n] = tm; v[n++] = x; };
+    for (const [a, b] of xor) {
+      const d = decodeXorChunk(data.subarray(a, b), fromMs, toMs, emit);
+      if (d.error !== undefined) errors.push(`${labels['__name__'] ?? 'series'}: ${d.error}`);
+    }
     series++;
-    samples += t.length;
-    found.push({ labels, t: Float64Array.from(t), v: Float64Array.from(v) });
+    samples += n;
+    found.push({ labels, t: t.subarray(0, n), v: v.subarray(0, n) });
   }
   if (r.error !== undefined) errors.push(r.error);
   for (const s of found) onSeries(s, queryIndex);

@@ -24,9 +24,12 @@ export class RemoteReadRefused extends Error {
   constructor(message: string) { super(message); this.name = 'RemoteReadRefused'; }
 }
 
+/** One series as read: times in ms and values, in order (staleness markers and samples out of range left out). */
+export interface ReadSeries { labels: Record<string, string>; t: Float64Array; v: Float64Array; query: number }
+
 export interface RemoteReadResult {
   /** Series in the order they arrived, parts of one series joined. */
-  series: { labels: Record<string, string>; t: number[]; v: number[]; query: number }[];
+  series: ReadSeries[];
   responseType: 'STREAMED_XOR_CHUNKS' | 'SAMPLES';
   bytes: number;
   frames: number;
@@ -60,21 +63,34 @@ export async function remoteRead(client: PrometheusClient, queries: ReadQuery[],
     throw new RemoteReadRefused(`remote read (POST /api/v1/read) answered HTTP ${r.status}${text ? `: ${text}` : ''}`);
   }
   const out: RemoteReadResult = { series: [], responseType: 'SAMPLES', bytes: 0, frames: 0, warnings: [] };
-  const byKey = new Map<string, RemoteReadResult['series'][number]>();
+  // Parts of each series as they arrive (a long series spans frames), joined once at the end.
+  const parts = new Map<string, { labels: Record<string, string>; query: number; parts: SeriesSamples[] }>();
   const errors: string[] = [];
   const add = (s: SeriesSamples, query: number): void => {
     const key = `${query}\u0000${JSON.stringify(s.labels)}`;
-    let row = byKey.get(key);
-    if (!row) { row = { labels: s.labels, t: [], v: [], query }; byKey.set(key, row); out.series.push(row); }
-    const q = queries[query];
-    const from = q?.startMs ?? -Infinity, to = q?.endMs ?? Infinity;
-    for (let i = 0; i < s.t.length; i++) {
-      const x = s.v[i] as number;
-      const t = s.t[i] as number;
-      if (Number.isNaN(x) || t < from || t > to) continue;
-      row.t.push(t);
-      row.v.push(x);
+    const row = parts.get(key);
+    if (row) row.parts.push(s);
+    else parts.set(key, { labels: s.labels, query, parts: [s] });
+  };
+  const join = (): void => {
+    for (const row of parts.values()) {
+      const q = queries[row.query];
+      const from = q?.startMs ?? -Infinity, to = q?.endMs ?? Infinity;
+      let n = 0;
+      for (const p of row.parts) n += p.t.length;
+      const t = new Float64Array(n), v = new Float64Array(n);
+      let k = 0;
+      for (const p of row.parts) {
+        for (let i = 0; i < p.t.length; i++) {
+          const x = p.v[i] as number, tm = p.t[i] as number;
+          if (Number.isNaN(x) || tm < from || tm > to) continue;
+          t[k] = tm;
+          v[k++] = x;
+        }
+      }
+      out.series.push({ labels: row.labels, query: row.query, t: t.subarray(0, k), v: v.subarray(0, k) });
     }
+    parts.clear();
   };
   const fromMs = Math.min(...queries.map((q) => q.startMs)), toMs = Math.max(...queries.map((q) => q.endMs));
   if (type.startsWith('application/x-streamed-protobuf')) {
@@ -117,6 +133,9 @@ export async function remoteRead(client: PrometheusClient, queries: ReadQuery[],
   } else {
     throw new RemoteReadRefused(`remote read (POST /api/v1/read) answered content type "${type}", not a protobuf answer`);
   }
+  const j0 = performance.now();
+  join();
+  decodeMs += performance.now() - j0;
   const total = performance.now() - started;
   client.stats.requests++;
   client.stats.httpMs += total - decodeMs;
@@ -159,7 +178,8 @@ export async function readInstanceRemote(client: PrometheusClient, instance: str
   const raw: RawSeries[] = [];
   let samples = 0;
   for (const s of answer.series.splice(0)) {
-    raw.push({ name: s.labels['__name__'] ?? '', labels: s.labels, t: Float64Array.from(s.t, (ms) => ms / 1000), v: Float64Array.from(s.v) });
+    for (let i = 0; i < s.t.length; i++) s.t[i] = (s.t[i] as number) / 1000;
+    raw.push({ name: s.labels['__name__'] ?? '', labels: s.labels, t: s.t, v: s.v });
     samples += s.t.length;
   }
   const notes = [...answer.warnings];
