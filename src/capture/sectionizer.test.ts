@@ -51,6 +51,19 @@ test('every corpus file of local-6.18 is recognised as its own kind', () => {
   }
 });
 
+test('every corpus smaps file is one smaps section, Android\'s space-padded "Name:" lines included; its mapping lines alone are maps', () => {
+  const files = [...corpus('smaps'), ...corpus('local-6.18', /^smaps-/)];
+  assert.ok(files.length >= 6);
+  for (const f of files) {
+    const samples = cut(f.text);
+    assert.deepEqual(samples.flatMap((x) => x.sections.map((s) => s.kind)), ['smaps'], f.name);
+    const nonBlank = f.text.split('\n').filter((l) => l.trim() !== '').length;
+    assert.equal(samples[0]?.sections[0]?.lines.length, nonBlank, `${f.name}: every line kept`);
+    const maps = f.text.split('\n').filter((l) => /^[0-9a-f]+-[0-9a-f]+ /.test(l));
+    assert.deepEqual(cut(maps.join('\n')).flatMap((x) => x.sections.map((s) => [s.kind, s.lines.length])), [['maps', maps.length]], f.name);
+  }
+});
+
 test('a loop of all kinds with date, uptime and printk noise mid-block (synthesized in code from corpus files)', () => {
   const pick = (n: string): string => corpus('local-6.18', new RegExp(`^${n}$`))[0]?.text ?? '';
   const iteration = (i: number): string => [

@@ -204,7 +204,9 @@ export class Sectionizer {
       }
       // "MemTotal:" would fit a smaps_rollup or status block ("Key:  123 kB"): a file's first line wins.
       const strong = strongOpener(t);
-      if (strong !== undefined && strong !== shape.kind) {
+      // Android kernels name anonymous mappings in smaps ("Name:           [anon:dalvik-main space]"), space-padded;
+      // status's "Name:" has a tab.
+      if (strong !== undefined && strong !== shape.kind && !(shape.kind === 'smaps' && t.charCodeAt(5) === 32)) {
         this.closeSection();
         this.openSection(strong, [t]);
         return;

@@ -122,6 +122,11 @@ export function metricOfKey(key: string): KeyMetric {
     if ((r = /^status\.([^.]+)$/.exec(rest))) {
       return { name: 'memsleuth_process_status_bytes', help: 'process /proc/PID/status field, bytes', labels: { ...proc, field: r[1] ?? '' } };
     }
+    if ((r = /^statm\.([^.]+)$/.exec(rest))) {
+      return { name: 'memsleuth_process_statm_bytes', help: 'process /proc/PID/statm field, bytes', labels: { ...proc, field: r[1] ?? '' } };
+    }
+    if (rest === 'maps.count') return { name: 'memsleuth_process_mappings', help: 'process mappings in /proc/PID/maps', labels: proc };
+    if (rest === 'maps.vss') return { name: 'memsleuth_process_maps_vss_bytes', help: 'process address space the mappings of /proc/PID/maps span, bytes', labels: proc };
     if ((r = /^map\.([^.]+)\.([^.]+)$/.exec(rest))) {
       return { name: `memsleuth_process_mapping_${r[2] ?? ''}_bytes`, help: `process mapping ${r[2] ?? ''} from /proc/PID/smaps, bytes`, labels: { ...proc, mapping: decodeKeyPart(r[1] ?? '') } };
     }
