@@ -4,7 +4,7 @@
  * and parses that with parse/evidence/heaptrack.ts. Attach mode stops with heaptrack_stop() through gdb,
  * exactly like heaptrack's own cleanup, so the target never writes into a closed pipe.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { lstatSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,12 +33,17 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
   // Named with our pid, on the undo stack (every exit path, signals included), swept by the next run after kill -9.
   const dir = scratchDir(HEAPTRACK_DIR_PREFIX);
   undo.push(`scratch folder ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  let heaptrackChild: ChildProcess | undefined;
   const s = { undo, dir, problems: [] as string[], maps: new MapsKeeper(o.pid ?? 0), rss: new RssSampler(o.pid ?? 0), comm: o.pid !== undefined ? commOf(o.pid) : undefined as string | undefined };
   try {
     const out = join(s.dir, 'ht');
     const args = o.pid !== undefined ? ['-o', out, '-p', String(o.pid)] : ['-o', out, ...(o.command ?? [])];
     const t0 = process.hrtime.bigint();
-    const child = spawn(heaptrack, args, { stdio: ['ignore', o.pid !== undefined ? 'ignore' : (o.stdio ?? 'inherit'), 'pipe'], env: { ...process.env, ...(o.env ?? {}) }, ...(o.cwd !== undefined ? { cwd: o.cwd } : {}) });
+    // heaptrack in a process group of its own (script, interpreter, compressor, the program it launches): a
+    // terminal's Ctrl-C reaches memsleuth alone, which stops them in order (report first), and the undo can end
+    // the whole group, so no descendant lives on holding our stderr pipe (that kept memsleuth from exiting).
+    const child = spawn(heaptrack, args, { detached: true, stdio: ['ignore', o.pid !== undefined ? 'ignore' : (o.stdio ?? 'inherit'), 'pipe'], env: { ...process.env, ...(o.env ?? {}) }, ...(o.cwd !== undefined ? { cwd: o.cwd } : {}) });
+    heaptrackChild = child;
     let finished = false;
     const exited = new Promise<number | string | null>((resolve) => child.once('close', (code, sig) => { finished = true; resolve(code ?? sig); }));
     // Launched: the pid we care about is heaptrack's child (the shell script execs nothing; the app is its child).
@@ -50,6 +55,9 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
       // Checked again now (still a descendant of the script, same name), so a recycled pid is never hit.
       if (o.pid === undefined && pid !== 0 && childOf(child.pid, o.command?.[0] ?? '') === pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
       try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+      // The rest of its group (interpreter, compressor). The script is our unreaped child, so its pid, which is
+      // the group's id, cannot have been given to anyone else.
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none left */ }
       // Killed, its EXIT trap does not remove its pipe /tmp/heaptrack_fifo<its pid>. The pid is still our unreaped
       // child here, so that pipe is provably the one it made.
       const fifo = `/tmp/heaptrack_fifo${child.pid}`;
@@ -121,6 +129,9 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
     s.maps.stop();
     s.rss.stop();
     undo.runAll();
+    // Nothing of heaptrack's may keep memsleuth running once the report is out.
+    heaptrackChild?.stderr?.destroy();
+    heaptrackChild?.unref();
     undo.disarm();
     rmSync(dir, { recursive: true, force: true });
   }
