@@ -74,6 +74,20 @@ async function tracing(engine: Engine, r: Run): Promise<void> {
   }
 }
 
+/**
+ * The tracer's exit; if it has not come 150 s after the signal (the test's limit is 180 s), a failure that shows
+ * what it printed and which processes were still there, instead of a bare timeout.
+ */
+async function exitedOrExplain(r: Run): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 150_000); });
+  const end = await Promise.race([r.exited, late]);
+  clearTimeout(timer);
+  if (end !== 'late') return end;
+  const ps = spawnSync('ps', ['-eo', 'pid,ppid,pgid,stat,wchan:20,etimes,args'], { encoding: 'utf8' }).stdout;
+  return assert.fail(`the tracer did not exit 150 s after the signal; it printed:\n${r.out()}\nprocesses:\n${ps.split('\n').filter((l) => /memsleuth|heaptrack|pausing|zstd|gzip/.test(l)).join('\n')}`);
+}
+
 /** Direct children of `ppid` whose command line names heaptrack. */
 function childrenOf(ppid: number): number[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
@@ -103,7 +117,7 @@ for (const engine of ['sampler', 'heaptrack'] as const) {
     const r = startTracer(engine);
     await tracing(engine, r);
     r.child.kill('SIGINT');
-    const end = await r.exited;
+    const end = await exitedOrExplain(r);
     assert.deepEqual(end, { code: 0, signal: null }, r.out());
     assert.match(r.out(), new RegExp(`trace user: engine ${engine}, pid \\d+, .* \\(aborted\\)`));
     assert.deepEqual(ourFolders(engine, r), [], 'scratch folder left in TMPDIR');
