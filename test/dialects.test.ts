@@ -190,7 +190,7 @@ test('memsleuth ingest says what it understood: samples, period, clock per sampl
 
 /**
  * Per-process files other than status and smaps_rollup, in logs real loops wrote: one run
- * (test/fixtures/capture-procfiles.sh) read each round's files through four loops, the framed one and three
+ * (test/fixtures/capture-procfiles.sh) read each round's files through five loops, the framed one and four
  * free-form ones, while the two processes slept; each free-form log must give the framed log's samples and its
  * per-process series for the files it printed, pid for pid.
  */
@@ -238,6 +238,8 @@ test('statm, smaps, maps and descriptor counts in real free-form logs read as th
     { name: 'head-tagged', lacks: /\.maps\.(?:count|vss)$/ },
     // "/ # cat /proc/N/statm" and "/ # ls /proc/N/fd | wc -l" echoed by a pty, CRLF; maps instead of smaps.
     { name: 'pty-typed', lacks: /\.map\.|:\d+\.(?:uss|pss|rss|swap|vss|swap_pss)$/ },
+    // `set -x`: "+ cat /proc/N/statm", and "+ ls /proc/N/fd" and "+ wc -l" in either order (the pipeline's two sides trace at once).
+    { name: 'xtrace', lacks: /\.map\.|:\d+\.(?:uss|pss|rss|swap|vss|swap_pss)$/ },
     // `echo "== $p"; cat status statm; cat smaps; ls | wc -l`: nothing names the statm line or the count, so neither is
     // read (a line of numbers is no file of its own); status and smaps are, each for its own process.
     { name: 'plain-loop', lacks: /\.statm\.|\.maps\.|\.fds$/ },

@@ -55,6 +55,7 @@ const STATM_RE = /^\d+ \d+ \d+ \d+ \d+ \d+ \d+$/;
 /** A count of descriptors (`ls /proc/N/fd | wc -l`; busybox wc pads it), and the head of an `ls -l` listing. */
 const COUNT_RE = /^\s*\d+$/;
 const LS_TOTAL_RE = /^total \d+$/;
+const WC_RE = /^[+ ]*wc -l\s*$/;
 
 /** What a header line says: the pid, the files it names, and whether a bare number after it counts descriptors. */
 interface PidHint { pid: number; used: Set<string>; files: Set<string>; fdCount: boolean }
@@ -111,6 +112,8 @@ export class Sectionizer {
   private pendingClocks: ClockAt[] = [];
   /** The pid the last header named, and the per-process kinds it has served. */
   private pidHint: PidHint | undefined;
+  /** The command just set aside was a `wc -l` (its `ls /proc/N/fd` may come next). */
+  private wcBefore = false;
   /** Lines set aside in the whole log, by reason. */
   readonly setAside = new Map<SetAsideReason, number>();
 
@@ -148,7 +151,16 @@ export class Sectionizer {
     if (reason === 'blank' || reason === 'printk') return;
     if (this.open?.explicit) return;
     const pid = text.includes('/proc/') ? pidOfHeader(text) : undefined;
-    if (pid !== undefined) this.pidHint = hintOf(pid, text);
+    if (pid !== undefined) {
+      this.pidHint = hintOf(pid, text);
+      if (this.wcBefore && this.pidHint.files.has('fd')) this.pidHint.fdCount = true;
+      this.wcBefore = false;
+    } else if (WC_RE.test(text)) {
+      // `sh -x` traces the two sides of `ls /proc/N/fd | wc -l` on lines of their own, in either order.
+      const hint = this.pidHint;
+      if (hint?.files.has('fd') && !hint.used.has('fd')) hint.fdCount = true;
+      else this.wcBefore = true;
+    }
   }
 
   /** End of input: whatever is open is kept, with a warning when it looks cut short. */
@@ -171,6 +183,7 @@ export class Sectionizer {
   }
 
   private content(t: string): void {
+    this.wcBefore = false;
     const open = this.open;
     if (open?.explicit) {
       open.section.lines.push(t);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, cleanLine, cleanTerminalText, noControls, stripControls } from './terminal_noise.js';
+import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, cleanLine, cleanTerminalText, isShellLine, noControls, stripControls } from './terminal_noise.js';
 
 // Noise synthesized here, in code: each case is one line as a terminal would save it.
 const KEPT: Array<[string, string, string]> = [
@@ -74,4 +74,13 @@ test('LineCleaner with chunk hints gives what cleanLine gives', () => {
   for (const raw of ['MemTotal:  1 kB\r', '[10:00:01.123] Slab: 2 kB', 'cat meminfo...', '/ # free', '  ', '> > Slab: 3 kB', 'done']) {
     assert.equal(c.clean(raw, CHUNK_NO_CONTROLS | CHUNK_NO_AT), cleanLine(raw, 1)?.text, raw);
   }
+});
+
+test('`sh -x` traces are commands, also when the two sides of a pipeline trace at once', () => {
+  // Lines of a `set -x` loop captured here (test/fixtures/capture-procfiles.sh); the last three are interleaved traces of
+  // `ls /proc/N/fd | wc -l` seen in one run of it.
+  for (const l of ['+ cat /proc/5011/statm', '+ ls /proc/5011/fd', '+ wc -l', '+ set +x', 'wc -l', '+ + ls /proc/3793/fd', '+ ls /proc/3794/fd+ ']) {
+    assert.ok(isShellLine(l), l);
+  }
+  for (const l of ['+1 more line', 'Size:                  4 kB', '5']) assert.ok(!isShellLine(l), l);
 });

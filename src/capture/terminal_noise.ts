@@ -142,7 +142,9 @@ const PROMPT_RE = /^(?:\[[^\]\s]+@[^\]]*\]|[\w.-]+@[\w.-]+(?::[^\s#$]*)?|[~/][^\
 const COMMAND_WORDS: ReadonlySet<string> = new Set([
   'cat', 'echo', 'sleep', 'while', 'for', 'if', 'then', 'fi', 'busybox', 'dmesg', 'ls', 'cd', 'export', 'sh', 'bash', 'date', 'uptime', 'head', 'tail', 'grep',
 ]);
-const BARE_COMMAND_RE = /^(?:do|done|free|date|uptime|while true; do|clear|sync)(?:\s+-[\w-]+)*$/;
+// Two commands of a pipeline trace at once and their bytes may interleave: "+ + ls /proc/12/fd" then "wc -l".
+const XTRACE_RE = /^\+(?: ?\+){0,2} [a-z][\w.-]*(?: |$)/;
+const BARE_COMMAND_RE = /^(?:do|done|free|date|uptime|while true; do|clear|sync|wc)(?:\s+-[\w-]+)*$/;
 
 export const isPrintk = (s: string): boolean => s.charCodeAt(0) === 60 /* < */ || s.charCodeAt(0) === 91 /* [ */ ? PRINTK_RE.test(s) : false;
 
@@ -166,6 +168,8 @@ function shellLine(line: string, noAt: boolean): boolean {
   const c = s.charCodeAt(0);
   if ((noAt ? promptLengthNoAt(s) : promptLength(s)) > 0) return true;
   if (c === 35 /* # */ && s.charCodeAt(1) === 33 /* ! */) return true;
+  // `sh -x` traces each command it runs: "+ cat /proc/12/statm", "++ pidof app" (a nested substitution).
+  if (c === 43 /* + */ && XTRACE_RE.test(s)) return true;
   // Command words are lower-case and at most 7 letters ("busybox"): no slice for the other lines.
   if (c >= 97 && c <= 122) {
     const space = s.indexOf(' ');
