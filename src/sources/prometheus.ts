@@ -273,8 +273,11 @@ async function readInstanceQuery(client: PrometheusClient, instance: string, o: 
     }
   }
   // query_range answers on the step grid: one point per step from startSec, never binned.
-  return assembleTable(raw, instance, { originSec: o.startSec, intervalSec: o.stepSec, slots: Math.floor((o.endSec - o.startSec) / o.stepSec) + 1, perPoint: 1 },
+  const t1 = performance.now();
+  const table = assembleTable(raw, instance, { originSec: o.startSec, intervalSec: o.stepSec, slots: Math.floor((o.endSec - o.startSec) / o.stepSec) + 1, perPoint: 1 },
     seriesKeyOfMetric, notes, 'prometheus');
+  client.stats.parseMs += performance.now() - t1;
+  return table;
 }
 
 /**
