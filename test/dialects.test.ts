@@ -161,19 +161,23 @@ test('memsleuth ingest says what it understood: samples, period, clock per sampl
   assert.ok(d);
   const path = join(dir, 'ingest-summary.log');
   writeFileSync(path, d.render(passes));
-  const program = new Command('memsleuth').exitOverride();
-  ingestCommand.define(program.command('ingest'), () => undefined);
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]): boolean => {
-    if (typeof s === 'string') { out += s; return true; }
-    return (write as (c: Uint8Array, ...r: unknown[]) => boolean)(s, ...rest);
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'memsleuth', 'ingest', path, '--json']);
-  } finally {
-    process.stdout.write = write;
-  }
+  const ingestJson = async (file: string): Promise<string> => {
+    const program = new Command('memsleuth').exitOverride();
+    ingestCommand.define(program.command('ingest'), () => undefined);
+    let out = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]): boolean => {
+      if (typeof s === 'string') { out += s; return true; }
+      return (write as (c: Uint8Array, ...r: unknown[]) => boolean)(s, ...rest);
+    }) as typeof process.stdout.write;
+    try {
+      await program.parseAsync(['node', 'memsleuth', 'ingest', file, '--json']);
+    } finally {
+      process.stdout.write = write;
+    }
+    return out;
+  };
+  const out = await ingestJson(path);
   const r = JSON.parse(out) as {
     samples: number; periodSec: number; clockBySample: [string, number, number][]; sectionsByKind: Record<string, number>;
     pids: { found: number; notFound: number }; setAside: Record<string, number>; clock: { counts: Record<string, number> };
@@ -186,6 +190,12 @@ test('memsleuth ingest says what it understood: samples, period, clock per sampl
   // Each pass: 2 date/meminfo/slabinfo/buddyinfo prompts + 3 process prompts, one error, one clock line.
   assert.deepEqual({ prompt: r.setAside['prompt'], error: r.setAside['error'], clock: r.setAside['clock'] }, { prompt: 60 * 7, error: 60, clock: 60 });
   assert.deepEqual(r.clock.counts, { backwards: 0, repeats: 0, jumps: 0, reboots: 0, unconverted: 0 });
+  // The other per-process files by kind: a pty session typing `cat /proc/N/statm`, `cat /proc/N/maps`, `ls /proc/N/fd | wc -l`.
+  const pty = JSON.parse(await ingestJson(join(framedPath(), '..', 'capture-procfiles-pty-typed-local.txt'))) as typeof r;
+  assert.deepEqual(pty.sectionsByKind, { meminfo: 4, status: 8, statm: 8, maps: 8, fd: 8 });
+  assert.deepEqual(pty.pids, { found: 2, notFound: 0 });
+  const framedProcs = JSON.parse(await ingestJson(framedPath(PROCFILES_FRAMED_NAME))) as typeof r;
+  assert.deepEqual(framedProcs.sectionsByKind, { date: 4, uptime: 4, meminfo: 4, status: 8, statm: 8, smaps: 8, maps: 8, fd: 8 });
 });
 
 /**
