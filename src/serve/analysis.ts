@@ -1,6 +1,7 @@
 /**
  * The dashboard's analysis of a recording: analyzeRecording on the table built from the store, in a worker
- * thread, cached and recomputed at most every `refreshSec` seconds (and only when samples arrived since).
+ * thread that keeps each recording's bins between runs (analysis_worker.ts), cached and recomputed at most
+ * every `refreshSec` seconds (and only when samples arrived since).
  * Concurrent callers share one computation.
  */
 import { Worker } from 'node:worker_threads';
@@ -19,19 +20,43 @@ interface Entry { response: AnalysisResponse; keys: Set<string>; reportData: Rep
 
 export type AnalysisRunner = (job: AnalysisJob, signal: AbortSignal) => Promise<AnalysisJobResult>;
 
-/** Runs a job in a fresh worker thread (one analysis every few seconds at most: start-up cost is noise). */
-export const workerRunner: AnalysisRunner = (job, signal) => new Promise<AnalysisJobResult>((resolve, reject) => {
-  const w = new Worker(new URL('./analysis_worker.js', import.meta.url), { workerData: job });
-  let done = false;
-  const abort = (): void => { void w.terminate(); };
-  signal.addEventListener('abort', abort, { once: true });
-  w.once('message', (r: AnalysisJobResult) => { done = true; resolve(r); void w.terminate(); });
-  w.once('error', (e) => { done = true; reject(e); });
-  w.once('exit', (code) => {
-    signal.removeEventListener('abort', abort);
-    if (!done) reject(new Error(signal.aborted ? 'analysis stopped: the dashboard is closing' : `analysis worker exited with code ${code}`));
+/**
+ * Runs jobs in one worker thread that lives until the signal aborts (analysis_worker.ts): it keeps each
+ * recording's bins between jobs, so a refresh reads only the samples committed since the last one. A worker
+ * that dies fails its jobs; the next job starts a new one (which reads the recordings whole again).
+ */
+export function persistentWorkerRunner(): AnalysisRunner {
+  let worker: Worker | undefined;
+  let nextId = 0;
+  const waiting = new Map<number, { resolve: (r: AnalysisJobResult) => void; reject: (e: Error) => void }>();
+  const failAll = (e: Error): void => {
+    for (const w of waiting.values()) w.reject(e);
+    waiting.clear();
+  };
+  const start = (signal: AbortSignal): Worker => {
+    const w = new Worker(new URL('./analysis_worker.js', import.meta.url), { workerData: { analysisWorker: true } });
+    w.unref();
+    w.on('message', (m: { id: number; result: AnalysisJobResult }) => {
+      const p = waiting.get(m.id);
+      waiting.delete(m.id);
+      p?.resolve(m.result);
+    });
+    w.once('error', (e) => { if (worker === w) worker = undefined; failAll(e); });
+    w.once('exit', (code) => {
+      if (worker === w) worker = undefined;
+      failAll(new Error(signal.aborted ? 'analysis stopped: the dashboard is closing' : `analysis worker exited with code ${code}`));
+    });
+    signal.addEventListener('abort', () => { void w.terminate(); }, { once: true });
+    return w;
+  };
+  return (job, signal) => new Promise<AnalysisJobResult>((resolve, reject) => {
+    if (signal.aborted) { reject(new Error('analysis stopped: the dashboard is closing')); return; }
+    worker ??= start(signal);
+    const id = nextId++;
+    waiting.set(id, { resolve, reject });
+    worker.postMessage({ id, job });
   });
-});
+}
 
 export class AnalysisCache {
   private readonly entries = new Map<number, Entry>();
@@ -41,7 +66,7 @@ export class AnalysisCache {
   constructor(
     private readonly dbPath: string,
     readonly refreshSec: number,
-    private readonly runner: AnalysisRunner = workerRunner,
+    private readonly runner: AnalysisRunner = persistentWorkerRunner(),
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -1,38 +1,48 @@
 /**
- * Runs one analysis of a recording off the server's event loop: building the table and judging every series
- * takes seconds on a week-long recording, and the live updates must keep flowing meanwhile.
+ * Runs the dashboard's analyses off the server's event loop: judging every series of a week-long recording
+ * takes about a second, and the live updates must keep flowing meanwhile. One worker lives as long as the
+ * dashboard and keeps, per recording, the bin means of every series (store/growing_bins.ts): each job reads
+ * only what was committed since the last one (milliseconds), then analyses the ~10,000 bins a series.
  * Opens its own read-only connection (better-sqlite3 handles do not cross threads).
+ *
+ * Messages: in { id, job: AnalysisJob }, out { id, result: AnalysisJobResult }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeRecordingParallel } from '../analyze/report_model.js';
 import { summarySentence } from '../report/analysis_text.js';
 import { buildReportData } from '../report/html/render.js';
-import { openStore } from '../store/store.js';
+import { openStore, type Store } from '../store/store.js';
+import type { GrowingBins } from '../store/growing_bins.js';
 import type { AnalysisJob, AnalysisJobResult } from './analysis.js';
-import { binnedTableFromRecording } from './store_table.js';
+import { growingTableFromRecording } from './store_table.js';
 import { ANALYSIS_MAX_POINTS } from '../model/series_table.js';
 
+let store: Store | undefined;
+const bins = new Map<number, GrowingBins>();
+
 async function run(job: AnalysisJob): Promise<AnalysisJobResult> {
-  const store = openStore(job.dbPath, { readonly: true });
-  try {
-    // Binned (store/binned.ts): a week-long recording is read in bounded memory, as `memsleuth analyze` reads it.
-    const built = binnedTableFromRecording(store, job.recordingId, `${job.dbPath} (recording ${job.recordingId})`, ANALYSIS_MAX_POINTS);
-    if (!built) return { analysis: null, lastSampleId: null, keys: [], error: null };
-    const keys = [...built.table.series.keys()];
-    const analysis = await analyzeRecordingParallel(built.table, {});
-    analysis.summary = summarySentence(analysis);
-    // The report's data block from the same table and analysis, so the dashboard draws what `analyze --html` would.
-    const reportData = buildReportData(analysis, built.table);
-    return { analysis, lastSampleId: built.lastSampleId, keys, error: null, reportData };
-  } finally {
-    store.close();
-  }
+  store ??= openStore(job.dbPath, { readonly: true });
+  let b = bins.get(job.recordingId);
+  if (!b) { b = store.growingBins(job.recordingId, ANALYSIS_MAX_POINTS); bins.set(job.recordingId, b); }
+  const built = growingTableFromRecording(store, b, `${job.dbPath} (recording ${job.recordingId})`);
+  if (!built) return { analysis: null, lastSampleId: null, keys: [], error: null };
+  const keys = [...built.table.series.keys()];
+  const analysis = await analyzeRecordingParallel(built.table, {});
+  analysis.summary = summarySentence(analysis);
+  // The report's data block from the same table and analysis, so the dashboard draws what `analyze --html` would.
+  const reportData = buildReportData(analysis, built.table);
+  return { analysis, lastSampleId: built.lastSampleId, keys, error: null, reportData };
 }
 
 const port = parentPort;
-if (port) {
-  run(workerData as AnalysisJob).then(
-    (r) => port.postMessage(r),
-    (e: unknown) => port.postMessage({ analysis: null, lastSampleId: null, keys: [], error: e instanceof Error ? e.message : String(e) } satisfies AnalysisJobResult),
-  );
+if (port && (workerData as { analysisWorker?: boolean } | undefined)?.analysisWorker === true) {
+  port.on('message', (m: { id: number; job: AnalysisJob }) => {
+    run(m.job).then(
+      (result) => port.postMessage({ id: m.id, result }),
+      (e: unknown) => port.postMessage({
+        id: m.id,
+        result: { analysis: null, lastSampleId: null, keys: [], error: e instanceof Error ? e.message : String(e) } satisfies AnalysisJobResult,
+      }),
+    );
+  });
 }

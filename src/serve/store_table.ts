@@ -3,7 +3,9 @@
  * charts. Works on a read-only Store the caller owns (the recorder writes the same file from another process).
  */
 import type { SeriesTable, BootSegment } from '../model/series_table.js';
-import type { StoreReader } from '../store/reader.js';
+import type { RecordingInfo, StoreReader } from '../store/reader.js';
+import type { BinnedTable } from '../store/binned.js';
+import type { GrowingBins } from '../store/growing_bins.js';
 import type { SeriesColumn } from './api_types.js';
 
 /** One recording, every series on its timeline (the same table `memsleuth analyze FILE` builds). */
@@ -53,7 +55,22 @@ export function tableFromRecording(store: StoreReader, recordingId: number, sour
 export function binnedTableFromRecording(store: StoreReader, recordingId: number, source: string, maxPoints: number): { table: SeriesTable; lastSampleId: number } | undefined {
   const rec = store.listRecordings().find((r) => r.id === recordingId);
   if (!rec || rec.sampleCount === 0) return undefined;
-  const b = store.readBinned(recordingId, { maxBins: maxPoints });
+  return tableOfBins(store, rec, store.readBinned(recordingId, { maxBins: maxPoints }), source);
+}
+
+/**
+ * The same table from bins kept up to date across calls (store/growing_bins.ts): reads only what was committed
+ * since the last call. Bins hold 2^k samples each (between maxBins/2 and maxBins of them), not n/maxBins.
+ */
+export function growingTableFromRecording(store: StoreReader, bins: GrowingBins, source: string): { table: SeriesTable; lastSampleId: number } | undefined {
+  const rec = store.listRecordings().find((r) => r.id === bins.recordingId);
+  if (!rec || rec.sampleCount === 0) return undefined;
+  bins.update();
+  return tableOfBins(store, rec, bins.table(), source);
+}
+
+function tableOfBins(store: StoreReader, rec: RecordingInfo, b: BinnedTable, source: string): { table: SeriesTable; lastSampleId: number } | undefined {
+  const recordingId = rec.id;
   if (b.lastSampleId === null || b.tMs.length === 0) return undefined;
   const t0 = rec.firstSampleMs ?? (b.tMs[0] as number);
   const t = Float64Array.from(b.tMs, (ms) => (ms - t0) / 1000);

@@ -16,6 +16,7 @@ import { BugError, InputError } from '../model/errors.js';
 import { decodeChanges, decodePoints, decodePointsInto, type DecodedPoints } from './codec.js';
 import type { BootReason, SampleWarning, TargetRef } from './writer.js';
 import { readBinned, type BinnedTable, type BinnedOptions } from './binned.js';
+import { GrowingBins } from './growing_bins.js';
 import { currentVersion, layoutOf, layoutSql, type Layout } from './schema.js';
 
 export interface RecordingInfo {
@@ -265,6 +266,11 @@ export class StoreReader {
     const full = this.fullTimeline(recordingId);
     const tl = options.fromMs === undefined && options.toMs === undefined ? full : this.timeline(recordingId, options);
     return readBinned(this.db, recordingId, tl.ids, tl.t, this.flushedUpTo(recordingId), this.sql.tailChanges, options);
+  }
+
+  /** Bin means of every series, kept up to date by update() as the recording grows (growing_bins.ts). */
+  growingBins(recordingId: number, maxBins: number): GrowingBins {
+    return new GrowingBins(this.db, recordingId, this.sql.tailChanges, maxBins);
   }
 
   /** Every series present at one sample, as the writer was given it. */

@@ -549,6 +549,57 @@ test('samples are committed in groups of commitEverySec: another connection sees
   });
 });
 
+test('growingBins: updated as a recording grows (flushes, absent values, new series, bins merging) it holds the bin means of the dense series', () => {
+  withStore((store, file) => {
+    const w = begin(store, undefined, 0);
+    const ro = openStore(file, { readonly: true });
+    try {
+      const bins = ro.growingBins(w.recordingId, 16);
+      assert.equal(bins.update(), 0, 'nothing recorded yet');
+      const total = FLUSH_SAMPLES * 2 + 500;
+      const updates = [1, 7, 300, FLUSH_SAMPLES - 3, FLUSH_SAMPLES + 2, FLUSH_SAMPLES * 2 + 1, total];
+      let seen = 0;
+      for (let i = 0; i < total; i++) {
+        const values = crashValues(i);
+        if (i >= 700) values.set('late', i % 13 === 0 ? 1.5 : i * 4096);
+        if (i % 97 < 5) values.delete('s.3');
+        w.appendSample({ takenAtMs: T0 + i * 1000 + (i % 7), values });
+        if (updates.includes(i + 1)) {
+          seen += bins.update();
+          assert.equal(seen, i + 1);
+          const table = bins.table();
+          const width = bins.binWidth;
+          const nb = Math.ceil((i + 1) / width);
+          assert.ok(nb <= 16 && (i + 1 <= 16 || nb > 8), `${nb} bins of ${width} samples for ${i + 1}`);
+          assert.deepStrictEqual([...table.counts], Array.from({ length: nb }, (_, b) => Math.min(i + 1, (b + 1) * width) - b * width));
+          for (const key of ['s.0', 's.3', 's.15', 'frac', 'late', 'proc.worker:1000.uss', 'proc.worker:1002.uss']) {
+            const exists = ro.listSeries(w.recordingId).some((x) => x.key === key);
+            const dense = exists ? ro.readSeries(w.recordingId, key).v : new Float64Array(i + 1).fill(NaN);
+            const want = Array.from({ length: nb }, (_, b) => {
+              let sum = 0;
+              let cnt = 0;
+              for (let j = b * width; j < Math.min(i + 1, (b + 1) * width); j++) if (Number.isFinite(dense[j])) { sum += dense[j] as number; cnt++; }
+              return cnt > 0 ? sum / cnt : NaN;
+            });
+            const got = table.series.get(key);
+            if (want.every((x) => Number.isNaN(x))) { assert.equal(got, undefined, `${key} has no value yet`); continue; }
+            assert.ok(got, `${key} at ${i + 1} samples`);
+            want.forEach((x, b) => assert.ok(Object.is(got[b], x) || Math.abs((got[b] as number) - x) <= 1e-9 * Math.abs(x), `${key} bin ${b} of ${nb} at ${i + 1} samples: ${got[b]} != ${x}`));
+          }
+        }
+      }
+      // One update over the whole recording gives the same bins as the many small ones.
+      const once = ro.growingBins(w.recordingId, 16);
+      once.update();
+      const a = bins.table();
+      const b = once.table();
+      assert.deepStrictEqual([...b.series.keys()].sort(), [...a.series.keys()].sort());
+      assert.deepStrictEqual(b.counts, a.counts);
+      for (const [k, v] of a.series) v.forEach((x, j) => assert.ok(Object.is(x, b.series.get(k)?.[j]) || Math.abs(x - (b.series.get(k)?.[j] as number)) <= 1e-9 * Math.abs(x), `${k} bin ${j}`));
+    } finally { w.close(); ro.close(); }
+  });
+});
+
 test('minMaxBuckets: min and max per bucket from the change points equal those of the dense series (absent skipped, ranges)', () => {
   withStore((store) => {
     const w = begin(store);
