@@ -31,12 +31,18 @@ int main(void) { for (int i = 0; i < 600; i++) { free(malloc(64)); usleep(100000
 
 let work = { dir: '', cleanup: (): void => undefined };
 let exe = '';
+/** The same program linked statically: LD_PRELOAD never loads heaptrack's library into it. */
+let staticExe = '';
 before(() => {
   if (noGcc !== false) return;
   work = tempDir('trace-signals-engines');
   writeSource(work.dir, 'pausing.c', PAUSING_C);
   gcc(['-O1', '-o', 'pausing', 'pausing.c'], work.dir);
   exe = join(work.dir, 'pausing');
+  try {
+    gcc(['-O1', '-static', '-o', 'pausing-static', 'pausing.c'], work.dir);
+    staticExe = join(work.dir, 'pausing-static');
+  } catch { /* no static libc: that test skips */ }
 });
 after(() => { killLaunched(); work.cleanup(); });
 
@@ -51,8 +57,8 @@ function killLaunched(): void {
 
 interface Run { child: ChildProcess; tmp: string; out: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
 
-function startTracer(engine: Engine, tmp = mkdtempSync(join(work.dir, 'tmp-')), extra: string[] = []): Run {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'memsleuth.js'), 'trace', 'user', '--engine', engine, ...extra, '--', exe], {
+function startTracer(engine: Engine, tmp = mkdtempSync(join(work.dir, 'tmp-')), extra: string[] = [], program = exe): Run {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'memsleuth.js'), 'trace', 'user', '--engine', engine, ...extra, '--', program], {
     env: { ...process.env, TMPDIR: tmp, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -202,4 +208,25 @@ test('sweep: sampler and heaptrack folders with a dead pid go; live pids, other 
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+test('trace user --engine heaptrack: Ctrl-C before heaptrack\'s library is in the program (a static binary: never) ends at once, says heaptrack saw nothing, and leaves no heaptrack process', { skip: skipOf('heaptrack'), timeout: 180_000 }, async (t) => {
+  if (staticExe === '') { t.skip('gcc -static failed (no static libc)'); return; }
+  const r = startTracer('heaptrack', undefined, [], staticExe);
+  t.after(() => { for (const p of readdirSync('/proc')) { try { if (readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0')[0] === staticExe) process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } } });
+  // Until the program runs: heaptrack's reader now waits on its pipe for a writer that will never come.
+  const running = (): boolean => readdirSync('/proc').some((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0')[0] === staticExe; } catch { return false; } });
+  while (!running()) {
+    if (r.child.exitCode !== null) assert.fail(`the tracer exited early: ${r.out()}`);
+    await sleep(50);
+  }
+  r.child.kill('SIGINT');
+  const end = await exitedOrExplain(r);
+  assert.deepEqual(end, { code: 0, signal: null }, r.out());
+  assert.match(r.out(), /problem: heaptrack recorded no allocation calls/);
+  // Nothing of heaptrack's group lives on (its reader blocked on the pipe kept memsleuth from exiting, once).
+  const folder = `${PREFIX.heaptrack}${r.child.pid ?? 0}-`;
+  const ours = (): string[] => readdirSync('/proc').filter((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(folder); } catch { return false; } });
+  while (ours().length > 0) await sleep(50);
+  assert.equal(running(), false, 'the program was stopped');
 });

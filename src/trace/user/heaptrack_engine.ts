@@ -5,7 +5,7 @@
  * exactly like heaptrack's own cleanup, so the target never writes into a closed pipe.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TargetError } from '../../model/errors.js';
@@ -98,6 +98,10 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
         // Stopped before the program was seen (Ctrl-C early): look once more, so it is told to end too.
         if (pid === 0 && o.pid === undefined) pid = childOf(child.pid ?? -1, o.command?.[0] ?? '') ?? 0;
         if (pid !== 0) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+        // A program stopped before heaptrack's library opened its pipe leaves heaptrack's reader blocked in open()
+        // for good (seen under load): a writer that opens and closes the pipe gives it its end of file, and the
+        // script finishes as usual (with little or no data). The pipe is named with the script's pid, our child.
+        if (child.pid !== undefined) releaseReader(`/tmp/heaptrack_fifo${child.pid}`);
       }
       await within(exited, 30_000);
     }
@@ -109,6 +113,10 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
     const printed = await run(print, ['--print-leaks=1', '--print-peaks=0', '--print-allocators=0', '--print-temporary=0', '-f', file], { maxBuffer: 256 << 20, timeout: 300_000 });
     const parsed = parseHeaptrackPrint(printed.stdout, file);
     const problems = [...s.problems, ...parsed.warnings.filter((w) => w.severity !== 'info').map((w) => `heaptrack_print line ${w.line}: ${w.reason}`)];
+    // No allocation call at all is not "no leak": heaptrack saw nothing to judge.
+    if (parsed.value.totals.allocationCalls === 0) {
+      problems.push('heaptrack recorded no allocation calls: the program was stopped before heaptrack\'s library was set up, or it does not allocate through the dynamic C library (a static binary ignores LD_PRELOAD); nothing here says it does not leak');
+    }
     let sites = parsed.value.sites.map((site) => ({ ...site, pids: [pid] }));
     const comm = s.comm ?? commOf(pid);
     if (comm !== undefined) sites = sites.map((x) => ({ ...x, comms: [comm] }));
@@ -135,6 +143,14 @@ export async function traceHeaptrack(o: UserTraceOptions): Promise<UserTraceResu
     undo.disarm();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Opens a FIFO for writing without blocking and closes it: a reader waiting for a writer then reads its end. */
+function releaseReader(fifo: string): void {
+  try {
+    if (!lstatSync(fifo).isFIFO()) return;
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch { /* no reader waiting (ENXIO) or no pipe: nothing to release */ }
 }
 
 /** A child of `ppid` (or of its children) whose comm matches the command's name. */
