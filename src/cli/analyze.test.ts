@@ -3,29 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { seed } from '../../test/corpus.js';
 import { analyzeCommand, parseWindow } from './analyze.js';
+import { runInProcess } from './in_process.js';
 import type { Analysis } from '../model/analysis.js';
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  const program = new Command('memsleuth').exitOverride();
-  let code = -1;
-  analyzeCommand.define(program.command('analyze'), (c) => { code = c; });
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  // The test runner talks to its parent through stdout in binary frames: keep only our text.
-  process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]): boolean => {
-    if (typeof s === 'string') { out += s; return true; }
-    return (write as (c: Uint8Array, ...r: unknown[]) => boolean)(s, ...rest);
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'memsleuth', 'analyze', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return { code, out };
-}
+const run = (args: string[]): Promise<{ code: number; out: string }> => runInProcess(analyzeCommand, args);
 
 test('seed 002 (27 free samples, two full dumps): a kernel slab leak, the three mi_sys caches one cluster, low confidence', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ms-analyze-'));

@@ -3,10 +3,14 @@
  * what flattenSnapshot(toSnapshot(sample)) gives. Used by capture_fast.test.ts and capture_parallel.test.ts.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flattenSnapshot } from '../model/series.js';
+import { buildCaptureScript } from '../capture/script.js';
+import type { FrameFile } from '../capture/framing.js';
+import { flattenSnapshot, type SeriesValues } from '../model/series.js';
+import type { Snapshot } from '../model/snapshot.js';
 import { ingestSeries, ingestSeriesTyped, ingestToSnapshots, rowToMap, type SeriesMeta, type SeriesOptions } from './capture_file.js';
 
 export interface Got { t: number; values: Map<string, number>; meta: SeriesMeta }
@@ -56,4 +60,19 @@ export function withFile<T>(text: string, fn: (path: string) => T): T {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One pass of the capture loop `memsleuth script` prints for these files, run by sh, its output ingested: the
+ * series of each sample, as a board's log would give them.
+ */
+export function oneCapturePass(files: readonly FrameFile[], dir: string): SeriesValues[] {
+  const script = buildCaptureScript({ intervalSec: 1, files }).replace('while true; do', 'for pass in 1; do');
+  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const log = join(dir, 'capture.log');
+  writeFileSync(log, r.stdout);
+  const got: Snapshot[] = [];
+  ingestToSnapshots(log, { intervalSec: 1, onSample: (snap) => got.push(snap) });
+  return got.map((snap) => flattenSnapshot(snap));
 }

@@ -12,10 +12,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellQuote } from '../capture/shell_quote.js';
-import { buildCaptureScript } from '../capture/script.js';
 import { flattenSnapshot } from '../model/series.js';
-import type { Snapshot } from '../model/snapshot.js';
-import { ingestToSnapshots } from './capture_file.js';
+import { oneCapturePass } from './capture_testing.js';
 import { LocalTarget } from './local_target.js';
 import { ShellTarget } from './shell.js';
 import { checkFirstWatched, DMABUF_SYSFS_HEADER, dmabufSysfsCommand, parseWatchSpec, reduceWatched } from './watch_file.js';
@@ -90,17 +88,11 @@ test('a ShellTarget over sh and the LocalTarget give the tree as file.buffers.* 
 });
 
 test('a capture loop (`script --files dmabuf=/sys/kernel/dmabuf/buffers`) lists the tree and ingest reads it as file.dmabuf.*', () => {
-  const script = buildCaptureScript({ intervalSec: 1, files: [
+  const passes = oneCapturePass([
     { name: 'meminfo', path: '/proc/meminfo' },
     { name: 'dmabuf', path: tree, command: dmabufSysfsCommand(shellQuote(tree)) },
-  ] }).replace('while true; do', 'for pass in 1; do');
-  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const log = join(dir, 'capture.log');
-  writeFileSync(log, r.stdout);
-  const got: Snapshot[] = [];
-  ingestToSnapshots(log, { intervalSec: 1, onSample: (snap) => got.push(snap) });
-  assert.equal(got.length, 1);
-  const values = flattenSnapshot(got[0] as Snapshot);
+  ], dir);
+  assert.equal(passes.length, 1);
+  const values = passes[0] as Map<string, number>;
   assert.deepEqual([values.get('file.dmabuf.bytes'), values.get('file.dmabuf.buffers'), values.get('file.dmabuf.udmabuf%2Ebytes')], [WANT.bytes, 3, 1048576]);
 });

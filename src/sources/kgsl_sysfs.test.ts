@@ -11,10 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellQuote } from '../capture/shell_quote.js';
-import { buildCaptureScript } from '../capture/script.js';
 import { flattenSnapshot } from '../model/series.js';
-import type { Snapshot } from '../model/snapshot.js';
-import { ingestToSnapshots } from './capture_file.js';
+import { oneCapturePass } from './capture_testing.js';
 import { LocalTarget } from './local_target.js';
 import { ShellTarget } from './shell.js';
 import { KGSL_SYSFS_HEADER, kgslSysfsCommand, parseWatchSpec, reduceWatched, treeKindOf } from './watch_file.js';
@@ -67,16 +65,10 @@ test('--watch-file /sys/class/kgsl/kgsl/proc is the tree: sh, busybox sh, a Shel
 });
 
 test('a capture loop (`script --files gpu=/sys/class/kgsl/kgsl/proc`) lists the tree and ingest reads it as file.gpu.*', () => {
-  const script = buildCaptureScript({ intervalSec: 1, files: [
+  const passes = oneCapturePass([
     { name: 'meminfo', path: '/proc/meminfo' },
     { name: 'gpu', path: tree, command: kgslSysfsCommand(shellQuote(tree)) },
-  ] }).replace('while true; do', 'for pass in 1; do');
-  const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  const log = join(dir, 'capture.log');
-  writeFileSync(log, r.stdout);
-  const got: Snapshot[] = [];
-  ingestToSnapshots(log, { intervalSec: 1, onSample: (snap) => got.push(snap) });
-  const values = flattenSnapshot(got[0] as Snapshot);
+  ], dir);
+  const values = passes[0] as Map<string, number>;
   assert.deepEqual([values.get('file.gpu.processes'), values.get('file.gpu.pid987%2Egpumem_unmapped'), values.get('file.gpu.imported_mem')], [2, 2097152, 8388608]);
 });
