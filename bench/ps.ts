@@ -37,6 +37,11 @@ const ours = timeCommand(process.execPath, [bin, 'ps', '--limit', '1000']);
 const smem = existsSync('/usr/bin/smem') ? timeCommand('smem', ['-t']) : undefined;
 console.log(`whole command: memsleuth ps ${ours?.toFixed(1)} ms | smem ${smem === undefined ? 'not installed (apt-get install smem)' : `${smem.toFixed(1)} ms`}`
   + (ours !== undefined && smem !== undefined ? ` | ratio ${(ours / smem).toFixed(2)} (target <= 0.4, issue 15)` : ''));
+// What no JavaScript command can go below: Node itself starting and exiting, in the same run.
+const nodeAlone = timeCommand(process.execPath, ['-e', '0']);
+if (nodeAlone !== undefined && ours !== undefined) {
+  console.log(`node start-up alone (node -e 0): ${nodeAlone.toFixed(1)} ms, ${smem !== undefined ? `${(nodeAlone / smem).toFixed(2)}x smem; ` : ''}memsleuth ps beyond it: ${(ours - nodeAlone).toFixed(1)} ms`);
+}
 
 // Per snapshot, inside one process: the C floor reads the same files.
 const floorBin = join(tmpdir(), 'memsleuth-ps-floor');
