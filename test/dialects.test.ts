@@ -155,28 +155,13 @@ test('the clock: a repeat, a jump and a clock going back are reported; /proc/upt
 });
 
 test('memsleuth ingest says what it understood: samples, period, clock per sample, files per kind, pids, lines set aside', async () => {
-  const { Command } = await import('commander');
   const { ingestCommand } = await import('../src/cli/ingest.js');
+  const { runInProcess } = await import('../src/cli/in_process.js');
   const d = DIALECTS.find((x) => x.name === 'busybox-prompt-ansi');
   assert.ok(d);
   const path = join(dir, 'ingest-summary.log');
   writeFileSync(path, d.render(passes));
-  const ingestJson = async (file: string): Promise<string> => {
-    const program = new Command('memsleuth').exitOverride();
-    ingestCommand.define(program.command('ingest'), () => undefined);
-    let out = '';
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string | Uint8Array, ...rest: unknown[]): boolean => {
-      if (typeof s === 'string') { out += s; return true; }
-      return (write as (c: Uint8Array, ...r: unknown[]) => boolean)(s, ...rest);
-    }) as typeof process.stdout.write;
-    try {
-      await program.parseAsync(['node', 'memsleuth', 'ingest', file, '--json']);
-    } finally {
-      process.stdout.write = write;
-    }
-    return out;
-  };
+  const ingestJson = async (file: string): Promise<string> => (await runInProcess(ingestCommand, [file, '--json'])).out;
   const out = await ingestJson(path);
   const r = JSON.parse(out) as {
     samples: number; periodSec: number; clockBySample: [string, number, number][]; sectionsByKind: Record<string, number>;
