@@ -12,6 +12,7 @@
  * The fast path uses a worker thread besides the main one on a large log; "1 thread" is it without.
  *
  *   node dist/bench/ingest.js [--size-mb 1024] [--generic-mb 128] [--keep] [--log FILE (reuse a generated free-form log)]
+ *     [--stamped-log FILE (reuse a stamped one)] [--stamped-only (time just the stamped log, fast and generic path)]
  */
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -33,6 +34,51 @@ function arg(name: string, fallback: number): number {
 /** Replaces every run of digits by itself plus a per-sample delta, so no two samples are the same text. */
 function vary(template: string, delta: number): string {
   return template.replace(/\b\d+\b/g, (d) => String(Number(d) + (Number(d) > 16 ? delta : 0)));
+}
+
+/** minicom's per-line stamp ("[2026-12-07 10:00:01.123] "), ms since the epoch. */
+function minicomStamp(ms: number): string {
+  return `[${new Date(ms).toISOString().slice(0, 23).replace('T', ' ')}] `;
+}
+
+/**
+ * generate()'s loop with a terminal logger's stamp on every line (minicom/SecureCRT style, a date and
+ * milliseconds), as a board's serial console log saved by minicom -O or tio -t: one pass every 5 s, its lines a
+ * millisecond apart, so nearly every stamp differs from the line before.
+ */
+function generateStamped(path: string, bytesWanted: number): number {
+  const meminfo = readFileSync(join(CORPUS, 'meminfo.txt'), 'utf8');
+  const slabinfo = readFileSync(join(CORPUS, 'slabinfo.txt'), 'utf8');
+  const free = readFileSync(join(CORPUS, 'free-procps.txt'), 'utf8');
+  const slabVariants = Array.from({ length: 8 }, (_, i) => vary(slabinfo, i * 3));
+  const t0 = Date.UTC(2026, 11, 7, 0, 0, 0);
+  const fd = openSync(path, 'w');
+  let written = 0;
+  let pending: string[] = [];
+  let pendingLen = 0;
+  try {
+    for (let i = 0; written + pendingLen < bytesWanted; i++) {
+      let mem = vary(meminfo, i % 5000);
+      if (i % 7 === 0) mem = mem.replace('Slab:', `[ ${1000 + i}.123456] usb 1-1: printk in the middle of a dump\nSlab:`);
+      const block = `${'#'.repeat(68)}\ncat meminfo...\n${mem}${'#'.repeat(68)}\ncat slabinfo...\n${slabVariants[i % 8] ?? ''}###################\n${vary(free, i % 5000)}`;
+      const lines = block.split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      const eol = i % 3 === 0 ? '\r\n' : '\n';
+      const t = t0 + i * 5000;
+      const text = lines.map((l, k) => `${minicomStamp(t + k)}${l}${eol}`).join('');
+      pending.push(text);
+      pendingLen += text.length;
+      if (pendingLen > 8 << 20) {
+        written += writeSync(fd, pending.join(''));
+        pending = [];
+        pendingLen = 0;
+      }
+    }
+    written += writeSync(fd, pending.join(''));
+  } finally {
+    closeSync(fd);
+  }
+  return written;
 }
 
 function generate(path: string, bytesWanted: number): number {
@@ -194,6 +240,10 @@ function measure(name: string, path: string, runs: number): LogResult {
   return out;
 }
 
+function printRow(r: LogResult): void {
+  console.log(`${r.name.padEnd(10)}${r.mb.toFixed(0).padStart(8)} ${r.wcRate.toFixed(0).padStart(12)} | ${r.inproc.toFixed(0).padStart(11)} ${(r.wcRate / r.inproc).toFixed(1).padStart(8)} | ${r.one.toFixed(0).padStart(8)} | ${r.cli.toFixed(0).padStart(8)} ${(r.wcRate / r.cli).toFixed(1).padStart(8)} ${r.cliRss !== undefined ? `${r.cliRss.toFixed(0)} MB` : '?'.padStart(9)} | ${r.path}, ${r.samples} samples (CPU ${r.inprocCpu.toFixed(0)} MB/s)`);
+}
+
 function main(): void {
   const sizeMb = arg('--size-mb', 1024);
   const runs = arg('--runs', 3);
@@ -201,12 +251,36 @@ function main(): void {
   const given = logArg >= 0 ? process.argv[logArg + 1] : undefined;
   const path = given ?? join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.log`);
   const framedPath = join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.framed.log`);
+  const stampedArg = process.argv.indexOf('--stamped-log');
+  const stampedGiven = stampedArg >= 0 ? process.argv[stampedArg + 1] : undefined;
+  const stampedPath = stampedGiven ?? join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.stamped.log`);
+  const only = process.argv.includes('--stamped-only');
   const t0 = performance.now();
-  if (given === undefined) generate(path, sizeMb * 1024 * 1024);
-  generateFramed(framedPath, sizeMb * 1024 * 1024);
-  console.log(`generated a free-form and a framed log of ${sizeMb} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${runs} runs each, medians (other jobs share this machine)`);
+  if (given === undefined && !only) generate(path, sizeMb * 1024 * 1024);
+  if (!only) generateFramed(framedPath, sizeMb * 1024 * 1024);
+  if (stampedGiven === undefined) generateStamped(stampedPath, sizeMb * 1024 * 1024);
+  console.log(`generated the logs (free-form, stamped free-form, framed) of ${sizeMb} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${runs} runs each, medians (other jobs share this machine)`);
+  if (only) {
+    // Just the stamped log: the fast path (both threads, and one) next to `wc -l`, and the generic path on it.
+    try {
+      const r = measure('stamped', stampedPath, runs);
+      const g: number[] = [];
+      const gc: number[] = [];
+      for (let k = 0; k < runs; k++) {
+        const x = inProcess(stampedPath, 'generic', 'typed', 1);
+        g.push(x.sec);
+        gc.push(x.cpuSec);
+      }
+      console.log('log        size MB   wc -l MB/s | ingest MB/s  x wc -l | 1 thread | CLI MB/s  x wc -l  peak RSS | path, samples');
+      printRow(r);
+      console.log(`stamped, generic path: ${(r.mb / median(g)).toFixed(0)} MB/s (CPU ${(r.mb / median(gc)).toFixed(0)} MB/s)`);
+    } finally {
+      if (stampedGiven === undefined && !process.argv.includes('--keep')) rmSync(stampedPath, { force: true });
+    }
+    return;
+  }
   try {
-    const results = [measure('free-form', path, runs), measure('framed', framedPath, runs)];
+    const results = [measure('free-form', path, runs), measure('stamped', stampedPath, runs), measure('framed', framedPath, runs)];
     const mapApi = inProcess(path, 'auto', 'map');
     // The generic path (what a noisy log gets), on a prefix: at its speed the whole log would take long.
     const mb = statSync(path).size / (1024 * 1024);
@@ -221,14 +295,13 @@ function main(): void {
     }
     rmSync(prefix, { force: true });
     console.log('log        size MB   wc -l MB/s | ingest MB/s  x wc -l | 1 thread | CLI MB/s  x wc -l  peak RSS | path, samples');
-    for (const r of results) {
-      console.log(`${r.name.padEnd(10)}${r.mb.toFixed(0).padStart(8)} ${r.wcRate.toFixed(0).padStart(12)} | ${r.inproc.toFixed(0).padStart(11)} ${(r.wcRate / r.inproc).toFixed(1).padStart(8)} | ${r.one.toFixed(0).padStart(8)} | ${r.cli.toFixed(0).padStart(8)} ${(r.wcRate / r.cli).toFixed(1).padStart(8)} ${r.cliRss !== undefined ? `${r.cliRss.toFixed(0)} MB` : '?'.padStart(9)} | ${r.path}, ${r.samples} samples (CPU ${r.inprocCpu.toFixed(0)} MB/s)`);
-    }
+    for (const r of results) printRow(r);
     const free = results[0] as LogResult;
     console.log(`free-form Map API (ingestSeries): ${(mb / mapApi.sec).toFixed(0)} MB/s; generic path on the first ${genericMb.toFixed(0)} MB: ${(genericMb / median(generic)).toFixed(0)} MB/s (${g.samples} samples); wc -l ${free.lines} lines`);
-    console.log('targets: free-form >= 150 MB/s, framed >= 700 MB/s, peak RSS independent of the log size');
+    console.log('targets: free-form (plain and stamped) >= 150 MB/s, framed >= 700 MB/s, peak RSS independent of the log size');
   } finally {
     if (given === undefined && !process.argv.includes('--keep')) rmSync(path, { force: true });
+    if (stampedGiven === undefined && !process.argv.includes('--keep')) rmSync(stampedPath, { force: true });
     rmSync(framedPath, { force: true });
   }
   const longMb = arg('--long-line-mb', 300);

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, cleanLine, cleanTerminalText, isShellLine, noControls, stripControls } from './terminal_noise.js';
+import fc from 'fast-check';
+import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, cleanLine, cleanTerminalText, isShellLine, noControls, splitTerminalTime, stampEnd, stripControls } from './terminal_noise.js';
+import { STAMPS } from '../sources/capture_testing.js';
 
 // Noise synthesized here, in code: each case is one line as a terminal would save it.
 const KEPT: Array<[string, string, string]> = [
@@ -83,4 +85,34 @@ test('`sh -x` traces are commands, also when the two sides of a pipeline trace a
     assert.ok(isShellLine(l), l);
   }
   for (const l of ['+1 more line', 'Size:                  4 kB', '5']) assert.ok(!isShellLine(l), l);
+});
+
+test('stampEnd() strips what splitTerminalTime() strips, byte for byte, on every logger stamp and near misses of them', () => {
+  const shapes = Object.values(STAMPS);
+  const noise = '[]:.,-+ T0123456789ZDecMon\t';
+  const lineArb = fc.record({
+    shape: fc.integer({ min: 0, max: shapes.length - 1 }),
+    ms: fc.integer({ min: Date.UTC(2001, 8, 9, 1, 46, 40), max: Date.UTC(2033, 0, 1) }),
+    edits: fc.array(fc.record({ at: fc.nat(), op: fc.integer({ min: 0, max: 2 }), ch: fc.integer({ min: 0, max: noise.length - 1 }) }), { maxLength: 2 }),
+    frac: fc.integer({ min: -1, max: 11 }),
+    text: fc.constantFrom('MemFree:        123 kB', 'kmalloc-64 1 2 3', ' MemFree: 1', '[  12.5] usb', 'nr_free_pages 12', '12 kB', ''),
+  });
+  fc.assert(fc.property(lineArb, ({ shape, ms, edits, frac, text }) => {
+    let stamp = (shapes[shape] as (ms: number) => string)(ms);
+    // Fractions of 0 to 11 digits (the stamps take 1 to 9).
+    if (frac >= 0) stamp = stamp.replace(/([.,])\d+/, (_m, sep: string) => sep + '7'.repeat(frac));
+    for (const e of edits) {
+      const at = e.at % (stamp.length + 1);
+      const ch = noise[e.ch] as string;
+      stamp = e.op === 0 ? stamp.slice(0, at) + ch + stamp.slice(at + 1) : e.op === 1 ? stamp.slice(0, at) + stamp.slice(at + 1) : stamp.slice(0, at) + ch + stamp.slice(at);
+    }
+    const line = stamp + text;
+    const bytes = Buffer.from(line, 'latin1');
+    const i = stampEnd(bytes, 0, bytes.length);
+    const split = splitTerminalTime(line);
+    const rest = split?.[1];
+    if (i >= 0) assert.equal(rest, line.slice(i), JSON.stringify(line));
+    // And it finds every one whose rest starts with a letter (the rows the fast path reads).
+    else assert.ok(rest === undefined || !/^[A-Za-z]/.test(rest), `missed ${JSON.stringify(line)}`);
+  }), { numRuns: 20_000, seed: 12 });
 });

@@ -114,6 +114,142 @@ export function splitTerminalTime(s: string): [TerminalTime, string] | undefined
   return undefined;
 }
 
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+/** Month and weekday names as 24-bit words ("Jan" = J<<16 | a<<8 | n). */
+const word3 = (w: string): number => (w.charCodeAt(0) << 16) | (w.charCodeAt(1) << 8) | w.charCodeAt(2);
+const MONTH_WORDS: ReadonlySet<number> = new Set(MONTHS.map(word3));
+const DAY_WORDS: ReadonlySet<number> = new Set(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].map(word3));
+
+/** n digits at b[i]: the index past them, else -1. */
+function digits(b: Uint8Array, i: number, n: number, end: number): number {
+  if (i + n > end) return -1;
+  for (let k = 0; k < n; k++) if (!isDigit(b[i + k] as number)) return -1;
+  return i + n;
+}
+
+/** "HH:MM:SS" at b[i]: the index past it, else -1. */
+function clock6(b: Uint8Array, i: number, end: number): number {
+  if (i + 8 > end || b[i + 2] !== 58 || b[i + 5] !== 58) return -1;
+  return digits(b, i, 2, end) < 0 || digits(b, i + 3, 2, end) < 0 || digits(b, i + 6, 2, end) < 0 ? -1 : i + 8;
+}
+
+/** An optional fraction ("." or, where `comma`, "," then 1 to 9 digits) at b[i]: the index past it, i when there is none, -1 when it is malformed. */
+function fraction(b: Uint8Array, i: number, end: number, comma: boolean): number {
+  const c = b[i];
+  if (!(c === 46 || (comma && c === 44))) return i;
+  let k = i + 1;
+  while (k < end && isDigit(b[k] as number)) k++;
+  return k === i + 1 || k - i - 1 > 9 ? -1 : k;
+}
+
+/**
+ * The byte-wise twin of splitTerminalTime() for a line whose text goes on with a letter, for readers that scan
+ * bytes (the fast path of capture_fast.ts): where the line's text starts once the stamp splitTerminalTime() would
+ * strip is gone, or -1 when it would strip none, or the text after it does not start with a letter. The time itself
+ * is not read (a caller that needs it hands the line to the cleaner). Kept equal to the regexes by a test.
+ */
+export function stampEnd(b: Uint8Array, p: number, end: number): number {
+  const c = b[p] as number;
+  let i: number;
+  if (c === 91 /* [ */) {
+    i = bracketStamp(b, p + 1, end);
+    if (i < 0) i = grabStamp(b, p + 1, end);
+    if (i < 0) i = dmesgStamp(b, p + 1, end);
+    if (i < 0) return -1;
+    if (b[i] === 32 || b[i] === 9) i++;
+  } else if (isDigit(c)) {
+    if (b[p + 2] !== 58 && b[p + 4] !== 45) {
+      // "1701400000.123456 " (ts %.s): [ \t]+ then text.
+      if (c !== 49 || digits(b, p, 10, end) < 0) return -1;
+      i = fraction(b, p + 10, end, false);
+      if (i < 0 || !(b[i] === 32 || b[i] === 9)) return -1;
+      while (i < end && (b[i] === 32 || b[i] === 9)) i++;
+    } else {
+      i = p;
+      if (b[p + 4] === 45) {
+        // "2024-03-01 " or "2024-03-01T" before the time (TS_BARE_RE's date: "-" only).
+        if (digits(b, p, 4, end) < 0 || digits(b, p + 5, 2, end) < 0 || b[p + 7] !== 45 || digits(b, p + 8, 2, end) < 0) return -1;
+        if (!(b[p + 10] === 32 || b[p + 10] === 84)) return -1;
+        i = p + 11;
+      }
+      i = clock6(b, i, end);
+      if (i >= 0) i = fraction(b, i, end, true);
+      if (i < 0) return -1;
+      // Z, or +HH:MM / +HHMM.
+      if (b[i] === 90) i++;
+      else if (b[i] === 43 || b[i] === 45) {
+        let k = digits(b, i + 1, 2, end);
+        if (k < 0) return -1;
+        if (b[k] === 58) k++;
+        k = digits(b, k, 2, end);
+        if (k < 0) return -1;
+        i = k;
+      }
+      if (!(b[i] === 32 || b[i] === 9)) return -1;
+      i++;
+    }
+  } else if (c >= 65 && c <= 83 && b[p + 3] === 32) {
+    // "Mar 01 10:00:01 " (ts): a month, 1-2 spaces, a 1-2 digit day, the time, an optional "." fraction, a blank.
+    if (p + 4 > end || !MONTH_WORDS.has((c << 16) | ((b[p + 1] as number) << 8) | (b[p + 2] as number))) return -1;
+    i = p + 4;
+    if (b[i] === 32) i++;
+    const d = i;
+    while (i < end && i - d < 2 && isDigit(b[i] as number)) i++;
+    if (i === d || b[i] !== 32) return -1;
+    i = clock6(b, i + 1, end);
+    if (i >= 0) i = fraction(b, i, end, false);
+    if (i < 0 || !(b[i] === 32 || b[i] === 9)) return -1;
+    i++;
+  } else return -1;
+  return i < end && isLetter(b[i] as number) ? i : -1;
+}
+
+/** TS_BRACKET_RE past its "[": the index past its "]", else -1. */
+function bracketStamp(b: Uint8Array, i: number, end: number): number {
+  if (b[i + 2] !== 58) {
+    if (digits(b, i, 4, end) < 0 || !(b[i + 4] === 45 || b[i + 4] === 47) || digits(b, i + 5, 2, end) < 0) return -1;
+    if (!(b[i + 7] === 45 || b[i + 7] === 47) || digits(b, i + 8, 2, end) < 0 || !(b[i + 10] === 32 || b[i + 10] === 84)) return -1;
+    i += 11;
+  }
+  i = clock6(b, i, end);
+  if (i >= 0) i = fraction(b, i, end, true);
+  return i >= 0 && b[i] === 93 /* ] */ ? i + 1 : -1;
+}
+
+/** TS_GRAB_RE past its "[" ("    1.234567 0.000021]"): the index past its "]", else -1. */
+function grabStamp(b: Uint8Array, i: number, end: number): number {
+  while (i < end && (b[i] === 32 || b[i] === 9)) i++;
+  for (let part = 0; part < 2; part++) {
+    if (part === 1) {
+      if (b[i] !== 32) return -1;
+      while (i < end && b[i] === 32) i++;
+    }
+    const d = i;
+    while (i < end && isDigit(b[i] as number)) i++;
+    if (i === d || b[i] !== 46) return -1;
+    const f = ++i;
+    while (i < end && isDigit(b[i] as number)) i++;
+    if (i === f) return -1;
+  }
+  return b[i] === 93 ? i + 1 : -1;
+}
+
+/** TS_DMESG_T_RE past its "[" ("Mon Dec  7 01:24:03 2026]"): the index past its "]", else -1. */
+function dmesgStamp(b: Uint8Array, i: number, end: number): number {
+  if (i + 24 > end || !DAY_WORDS.has(((b[i] as number) << 16) | ((b[i + 1] as number) << 8) | (b[i + 2] as number)) || b[i + 3] !== 32) return -1;
+  if (!MONTH_WORDS.has(((b[i + 4] as number) << 16) | ((b[i + 5] as number) << 8) | (b[i + 6] as number)) || b[i + 7] !== 32) return -1;
+  i += 8;
+  while (i < end && b[i] === 32) i++;
+  const d = i;
+  while (i < end && i - d < 2 && isDigit(b[i] as number)) i++;
+  if (i === d || b[i] !== 32) return -1;
+  i = clock6(b, i + 1, end);
+  if (i < 0 || b[i] !== 32) return -1;
+  i = digits(b, i + 1, 4, end);
+  return i >= 0 && b[i] === 93 ? i + 1 : -1;
+}
+
 /**
  * The last stamp read, kept: a logger stamps every line, often with the same text for a whole dump, and most of
  * the cost of a stamp is building its time. TerminalTime objects are never changed once returned.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fixtures, seed } from '../../test/corpus.js';
 import { canTakeFastPath } from './capture_fast.js';
-import { series, reference, withFile } from './capture_testing.js';
+import { STAMPS, series, reference, stampLines, withFile } from './capture_testing.js';
 
 
 const realCaptures = (): { name: string; path: string; text: string }[] => [
@@ -254,6 +254,71 @@ test('lines set aside are counted alike on both paths (blank, separators, echoed
       assert.ok((want['separator'] ?? 0) > 0 && (want['command'] ?? 0) > 0, name);
       assert.deepEqual(aside('auto', false), want, `${name}: sequential`);
       assert.deepEqual(aside('auto', { minBytes: 0, rangeBytes: 30_000, workers: 1 }), want, `${name}: parallel`);
+    });
+  }
+});
+
+/** The plain loop capture (a real one) `copies` times over, MemFree varied per copy. */
+function plainLog(copies: number): string {
+  const f = fixtures(/^capture-seed-loop-local\.txt$/)[0];
+  assert.ok(f);
+  const out: string[] = [];
+  for (let i = 0; i < copies; i++) out.push(f.text.replace(/^MemFree: +\d+/gm, `MemFree:        ${1000 + i}`));
+  return out.join('');
+}
+
+test('a logger\'s stamp on every line: dated stamps take the fast path, timed as the generic path times them; others hand over', () => {
+  const want: Record<string, string> = { minicom: 'fast', iso: 'fast', epoch: 'fast', ts: 'fast', dmesgT: 'fast', tio: 'generic', grabserial: 'generic' };
+  assert.deepEqual(Object.keys(want).sort(), Object.keys(STAMPS).sort());
+  for (const [name, stamp] of Object.entries(STAMPS)) {
+    for (const crlf of [false, true]) {
+      let text = stampLines(plainLog(3), stamp);
+      if (crlf) text = text.replace(/\n/g, '\r\n');
+      withFile(text, (path) => {
+        const ref = reference(path, 5);
+        assert.equal(ref.length, 9, name);
+        const { got, path: which } = series(path, { intervalSec: 5 });
+        assert.equal(which, want[name], `${name}${crlf ? ' CRLF' : ''}`);
+        assert.deepStrictEqual(got, ref, `${name}${crlf ? ' CRLF' : ''}`);
+        assert.deepStrictEqual(series(path, { intervalSec: 5, path: 'generic' }).got, ref);
+        if (want[name] === 'fast') assert.ok(got.every((g) => g.meta.timestamp.source === 'terminal'), name);
+      });
+    }
+  }
+});
+
+test('stamped logs: a sample without stamps, a handover with the clock carried over, stamps that only look right', () => {
+  const stamp = STAMPS['minicom'] as (ms: number) => string;
+  const stamped = stampLines(plainLog(4), stamp);
+  const lines = stamped.split('\n');
+  const memTotals = lines.flatMap((l, i) => (l.includes('] MemTotal:') ? [i] : []));
+  const unstamp = (ls: string[], from: number, to: number): string[] => ls.map((l, i) => (i >= from && i < to ? l.slice(l.indexOf('] ') + 2) : l));
+  const variants: [string, string[], 'fast' | 'fast+generic'][] = [
+    // Sample 5's lines lost their stamps: timed one period after sample 4 (the generic clock's rule), still fast.
+    ['an unstamped sample', unstamp(lines, (memTotals[4] as number) - 2, memTotals[5] as number), 'fast'],
+    // A note in sample 7, which has no stamps: the generic path goes on from its start with the clock the fast
+    // path had (a fresh clock would time it by its index).
+    ['a handover in an unstamped sample', (() => {
+      const ls = unstamp(lines, (memTotals[6] as number) - 2, memTotals[7] as number);
+      ls.splice((memTotals[6] as number) + 3, 0, 'a note typed into the console', 'and another line of it');
+      return ls;
+    })(), 'fast+generic'],
+    // Stamps the cleaner does not strip whole: a bad month, a 10-digit fraction, two blanks, a missing "]".
+    ['stamps that only look right (from sample 3 on)', lines.map((l, i) => {
+      if (i < (memTotals[2] as number)) return l;
+      if (i % 11 === 0) return l.replace(/^\[2026-12-07 /, '[2026-13-07 ');
+      if (i % 13 === 0) return l.replace(/^(\[[^\]]*\.\d{3})\]/, '$10000000]');
+      if (i % 17 === 0) return l.replace(/^(\[[^\]]*\]) /, '$1  ');
+      if (i % 19 === 0) return l.replace(/^(\[[^\]]*)\] /, '$1 ');
+      return l;
+    }), 'fast+generic'],
+  ];
+  for (const [name, ls, wantPath] of variants) {
+    withFile(ls.join('\n'), (path) => {
+      const ref = reference(path, 5);
+      const { got, path: which } = series(path, { intervalSec: 5 });
+      assert.equal(which, wantPath, name);
+      assert.deepStrictEqual(got, ref, name);
     });
   }
 });

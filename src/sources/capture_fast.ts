@@ -25,7 +25,8 @@ import { keyPart, processKey, type SeriesValues } from '../model/series.js';
 import type { SnapshotWarning } from '../model/snapshot.js';
 import type { FreeRow } from '../model/proc_files.js';
 import { DEFAULT_PAGE_SIZE } from '../model/units.js';
-import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls } from '../capture/terminal_noise.js';
+import { CHUNK_NO_AT, CHUNK_NO_CONTROLS, LineCleaner, noControls, stampEnd } from '../capture/terminal_noise.js';
+import type { TerminalTime } from '../capture/section.js';
 import { FREE_ROW_RE, SHAPES, SHAPE_OF, isSeparator } from '../capture/shapes.js';
 import { MARKER, parseMarker, type Marker } from '../capture/markers.js';
 import { parseBootId, parseDate, parseUptime } from '../capture/clock.js';
@@ -232,6 +233,8 @@ export interface ResumePoint {
   freeHeader: string | undefined;
   /** Lines set aside before `byte` by the scan that stopped (ASIDE_REASONS order); absent: none counted. */
   aside?: number[];
+  /** The clock as the samples before `byte` left it; absent: no sample before. */
+  clock?: ClockSeed;
 }
 
 /** Why the fast path set a line aside, as the generic path names it (ReadReport.setAside). */
@@ -252,6 +255,61 @@ export function addAside(into: Record<string, number>, counts: ArrayLike<number>
 }
 
 /** The start of a file. */
+/**
+ * What the generic clock (capture_file.ts SampleClock) holds after the samples before a resume point: the log's
+ * primary source, the last sample's time and the period since the one before, and the offsets learnt to the
+ * primary from samples that had both. Undefined: no sample before.
+ */
+export interface ClockSeed {
+  primary: string | undefined;
+  prevSec: number;
+  prevPeriod: number;
+  offsets: [string, number][];
+}
+
+/**
+ * SampleClock for the samples this path delivers, which carry one source at most: a logger's dated stamp on the
+ * line that opened a section ('terminal'), a framed sample's date (and uptime), or none ('index'). It follows
+ * SampleClock.place() step by step; a sample whose source the generic clock would convert (not the log's primary
+ * one) is not this path's (fits()).
+ */
+export class FastClock {
+  primary: string | undefined;
+  prevSec: number | undefined;
+  prevPeriod: number;
+  private readonly offsets = new Map<string, number>();
+  constructor(private readonly interval: number, seed?: ClockSeed) {
+    this.prevPeriod = interval;
+    if (seed) {
+      this.primary = seed.primary;
+      this.prevSec = seed.prevSec;
+      this.prevPeriod = seed.prevPeriod;
+      for (const [k, v] of seed.offsets) this.offsets.set(k, v);
+    }
+  }
+
+  /** True when the generic clock would time a sample of this source by that source itself. */
+  fits(source: 'terminal' | 'date' | 'index'): boolean {
+    return source === 'index' || this.primary === undefined || this.primary === source;
+  }
+
+  /** The sample's time on the axis (sec: its source's reading; uptime: a framed sample's, NaN when none), as place() gives it. */
+  place(source: 'terminal' | 'date' | 'index', sec: number, index: number, uptime = NaN): number {
+    if (source === 'index') sec = this.prevSec === undefined || this.primary === undefined ? index * this.interval : this.prevSec + this.prevPeriod;
+    else {
+      this.primary ??= source;
+      if (!Number.isNaN(uptime)) this.offsets.set('uptime', sec - uptime);
+    }
+    if (this.prevSec !== undefined && sec > this.prevSec) this.prevPeriod = sec - this.prevSec;
+    this.prevSec = sec;
+    return sec;
+  }
+
+  seed(): ClockSeed | undefined {
+    return this.prevSec === undefined ? undefined : { primary: this.primary, prevSec: this.prevSec, prevPeriod: this.prevPeriod, offsets: [...this.offsets] };
+  }
+}
+
 export const FILE_START: ResumePoint = { byte: 0, line: 0, index: 0, counts: [-1, -1, -1], freeHeader: undefined };
 
 const isAlpha = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -360,6 +418,7 @@ export class FastScan {
   private startIndex = 0;
   private readonly startCounts = new Int32Array(3).fill(-1);
   private startFreeHeader: string | undefined;
+  private startClock: ClockSeed | undefined;
   /** Line and kind of the first section this scan opened (-1: none yet). */
   firstOpenLine = -1;
   firstOpenKind = -1;
@@ -372,6 +431,13 @@ export class FastScan {
   private readonly asideAtSample = new Float64Array(ASIDE_REASONS.length);
   /** A framed sample was delivered: free-form samples after it are timed by the generic clock. */
   private sawExplicit = false;
+  /** The clock of the delivered samples; a line of this scan had a logger's stamp (hot rows are then looked at
+   * past one); the stamp of the line slowLine() is placing; the open sample's time from the first stamped line
+   * that opened a section in it (NaN: none yet). */
+  private clock: FastClock;
+  private stamped = false;
+  private lineTime: TerminalTime | undefined;
+  private sampleSec = NaN;
   /** The value of the last number read by num(). */
   private v = 0;
   private scratch = new Uint8Array(256);
@@ -380,6 +446,7 @@ export class FastScan {
   constructor(keys: KeyTable, options: SeriesOptions, private readonly onRow: OnRow) {
     this.row = newSeriesRow(keys);
     this.interval = options.intervalSec ?? 1;
+    this.clock = new FastClock(this.interval);
   }
 
   /**
@@ -387,8 +454,10 @@ export class FastScan {
    * sample or section, `line` lines before, `index` samples before, carrying `counts` and `freeHeader`. What it
    * learnt of names is kept (guesses only).
    */
-  reset(pos: number, line: number, index: number, counts: ArrayLike<number>, freeHeader: string | undefined): void {
+  reset(pos: number, line: number, index: number, counts: ArrayLike<number>, freeHeader: string | undefined, clock?: ClockSeed): void {
     this.open = false;
+    this.clock = new FastClock(this.interval, clock);
+    this.startClock = clock;
     this.mode = Mode.None;
     this.explicit = false;
     this.sampleExplicit = false;
@@ -412,11 +481,14 @@ export class FastScan {
     if (this.open) {
       return {
         byte: this.samplePos, line: this.firstLine - 1, index: this.index, counts: Array.from(this.sampleCounts), freeHeader: this.sampleFreeHeader,
-        aside: Array.from(this.asideAtSample),
+        aside: Array.from(this.asideAtSample), ...withClock(this.clock.seed()),
       };
     }
     // No sample open: only before this scan's first section (after one, a sample is always open).
-    return { byte: this.startPos, line: this.startLine, index: this.startIndex, counts: Array.from(this.startCounts), freeHeader: this.startFreeHeader };
+    return {
+      byte: this.startPos, line: this.startLine, index: this.startIndex, counts: Array.from(this.startCounts), freeHeader: this.startFreeHeader,
+      ...withClock(this.startClock),
+    };
   }
 
   /** Samples delivered by this scan since reset(). */
@@ -466,12 +538,22 @@ export class FastScan {
         p = nl + 1;
         continue;
       }
+      // A logger's stamp in front of a row: the row starts past it (stampEnd() strips what the cleaner would).
+      let q = p;
+      let h = c;
+      if (this.stamped && !this.sampleExplicit) {
+        const s = stampEnd(u8, p, end);
+        if (s > 0) {
+          q = s;
+          h = u8[q] as number;
+        }
+      }
       if (this.mode === Mode.Slab) {
-        if (isAlpha(c) && (c > 83 || u8[p + 3] !== SP)) nl = this.slabRow(u8, dv, p, end);
+        if (isAlpha(h) && (h > 83 || u8[q + 3] !== SP)) nl = this.slabRow(u8, dv, q, end);
       } else if (this.mode === Mode.Meminfo) {
-        if (isAlpha(c) && !(c === 77 && end - p >= 9 && sameBytes(MEMTOTAL, u8, p, p + 9))) nl = this.memRow(u8, p, end);
+        if (isAlpha(h) && !(h === 77 && end - q >= 9 && sameBytes(MEMTOTAL, u8, q, q + 9))) nl = this.memRow(u8, q, end);
       } else if (this.mode === Mode.Vmstat) {
-        if (c >= 97 && c <= 122) nl = this.vmRow(u8, p, end);
+        if (h >= 97 && h <= 122) nl = this.vmRow(u8, q, end);
       }
       if (nl < 0) {
         nl = buf.indexOf(LF, p);
@@ -932,11 +1014,15 @@ export class FastScan {
   private slowLine(raw: string): void {
     const cleaner = this.cleaner;
     const t = cleaner.clean(raw, CHUNK_NO_CONTROLS | CHUNK_NO_AT);
+    if (cleaner.time) this.stamped = true;
     if (t === undefined) {
       this.count(asideIndex(cleaner.aside));
       return;
     }
-    if (cleaner.time) throw new Stop();
+    // A tag learnt from this log (terminal_noise.ts) is stripped from every later line by the generic path's
+    // cleaner too, but a scan started mid-file (a range) would not know it: not this path's.
+    if (cleaner.tag !== undefined) throw new Stop();
+    this.lineTime = cleaner.time;
     if (isSeparator(t)) {
       this.count(A_SEPARATOR);
       return this.closeSection();
@@ -998,8 +1084,13 @@ export class FastScan {
   private openSection(kind: FastKind, t: string): void {
     // A free-form section inside a frame, or after framed samples (timed by another clock): the generic path's.
     if (this.sampleExplicit || this.sawExplicit) throw new Stop();
+    // The line's stamp times the section (the sample's, if it is its first stamped one): a dated stamp only, read
+    // as the generic clock reads it ('terminal'); a time of day or a relative stamp is the generic path's.
+    const time = this.lineTime;
+    if (time !== undefined && (time.epochMs === undefined || time.relative === true)) throw new Stop();
     if (this.open && (this.kinds & KIND_BIT[kind]) !== 0) this.emit();
     if (!this.open) this.startSample(this.lineNo);
+    if (time !== undefined && Number.isNaN(this.sampleSec)) this.sampleSec = (time.epochMs as number) / 1000;
     this.noteOpen(KIND_INDEX[kind]);
     if (kind === 'free' && !FREE_ROW_RE.test(t)) this.freeHeader = t;
     this.mode = MODE_OF[kind];
@@ -1155,13 +1246,32 @@ export class FastScan {
     this.dateMs = undefined;
     this.uptimeSec = undefined;
     this.bootId = undefined;
+    this.sampleSec = NaN;
   }
 
   /** Delivers the open sample: keys in flattenSnapshot's order (meminfo bytes, counts, free, slab). */
   emit(): void {
     if (!this.open) return;
+    if (this.sections.length === 0) {
+      this.open = false;
+      return;
+    }
+    // Its time first: a sample this path cannot time as the generic clock would stays open (resumed at its start).
+    let timestamp: SampleTimestamp;
+    const clock = this.clock;
+    if (this.sampleExplicit) {
+      // Framed samples are timed by their date section (the generic clock's first choice), else not ours.
+      if (this.dateMs === undefined || !clock.fits('date')) throw new Stop();
+      const sec = clock.place('date', this.dateMs / 1000, this.index, this.uptimeSec ?? NaN);
+      timestamp = { sec, source: 'date', epochMs: this.dateMs };
+      if (this.uptimeSec !== undefined) timestamp.uptimeSec = this.uptimeSec;
+      if (this.bootId !== undefined) timestamp.bootId = this.bootId;
+      this.sawExplicit = true;
+    } else if (!Number.isNaN(this.sampleSec)) {
+      if (!clock.fits('terminal')) throw new Stop();
+      timestamp = { sec: clock.place('terminal', this.sampleSec, this.index), source: 'terminal' };
+    } else timestamp = { sec: clock.place('index', NaN, this.index), source: 'index' };
     this.open = false;
-    if (this.sections.length === 0) return;
     const row = this.row;
     let n = 0;
     const freeN = (this.freeMem ? 8 : 0) + (this.freeSwap ? 8 : 0);
@@ -1176,15 +1286,6 @@ export class FastScan {
     for (const k of this.vmK) ids[n++] = k;
     n = this.processValues(n);
     row.count = n;
-    let timestamp: SampleTimestamp;
-    if (this.sampleExplicit) {
-      // Framed samples are timed by their date section (the generic clock's first choice), else not ours.
-      if (this.dateMs === undefined) throw new Stop();
-      timestamp = { sec: this.dateMs / 1000, source: 'date', epochMs: this.dateMs };
-      if (this.uptimeSec !== undefined) timestamp.uptimeSec = this.uptimeSec;
-      if (this.bootId !== undefined) timestamp.bootId = this.bootId;
-      this.sawExplicit = true;
-    } else timestamp = { sec: this.index * this.interval, source: 'index' };
     const sec = timestamp.sec;
     const meta: SeriesMeta = {
       index: this.index, firstLine: this.firstLine, sections: this.sections, kinds: this.sections.slice(),
@@ -1227,6 +1328,11 @@ export class FastScan {
     this.closeSection();
     this.emit();
   }
+}
+
+/** `{ clock }` when there is a seed (optional properties stay absent, not undefined). */
+export function withClock(clock: ClockSeed | undefined): { clock?: ClockSeed } {
+  return clock === undefined ? {} : { clock };
 }
 
 /** All samples delivered (`samples` in all), or where the generic path goes on. */
@@ -1316,7 +1422,7 @@ export function scanSeriesFast(
   path: string, options: SeriesOptions, keys: KeyTable, onRow: OnRow, from: ResumePoint = FILE_START, chunkBytes = 4 << 20,
 ): FastResult {
   const scan = new FastScan(keys, options, onRow);
-  scan.reset(from.byte, from.line, from.index, from.counts, from.freeHeader);
+  scan.reset(from.byte, from.line, from.index, from.counts, from.freeHeader, from.clock);
   const fd = openSync(path, 'r');
   try {
     let how: DriveEnd | 'eof' = drive(scan, fd, from.byte, -1, new ScanBuffers(chunkBytes));

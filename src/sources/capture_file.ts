@@ -10,7 +10,7 @@ import type { ProcessSample, Snapshot, SnapshotWarning } from '../model/snapshot
 import type { Zone } from '../model/proc_files.js';
 import { SeriesFlattener, type SeriesValues } from '../model/series.js';
 import {
-  FAST_KINDS, FILE_START, KeyTable, addAside, MAX_LINE_BYTES, canTakeFastPath, growRow, newSeriesRow, scanSeriesFast, type ResumePoint, type SeriesRow,
+  FAST_KINDS, FILE_START, KeyTable, addAside, MAX_LINE_BYTES, canTakeFastPath, growRow, newSeriesRow, scanSeriesFast, type ClockSeed, type ResumePoint, type SeriesRow,
 } from './capture_fast.js';
 import { PARALLEL_MIN_BYTES, scanSeriesParallel, type ParallelOptions } from './capture_parallel.js';
 
@@ -230,8 +230,9 @@ export function readCaptureFile(path: string, options: ReadOptions = {}): Genera
 }
 
 /**
- * readCaptureFile() from a sample's start (a ResumePoint the fast path found: it never takes a line with a
- * terminal time, so the clock has nothing to carry). The sectionizer is primed with what it would carry there.
+ * readCaptureFile() from a sample's start (a ResumePoint the fast path found). The sectionizer is primed with what
+ * it would carry there, the clock with what the samples before left it (the fast path takes only a logger's
+ * dated stamps, so there are no times of day to carry).
  */
 function* readCaptureFrom(path: string, options: ReadOptions, from: ResumePoint): Generator<CaptureSample> {
   const queue: RawSample[] = [];
@@ -242,6 +243,7 @@ function* readCaptureFrom(path: string, options: ReadOptions, from: ResumePoint)
   primeSectionizer(sectionizer, from);
   primed = true;
   const clock = new SampleClock(options.intervalSec ?? 1, options.report?.clock ?? newClockReport());
+  if (from.clock) clock.seed(from.clock);
   const lines = new ChunkedLines(path, options.chunkBytes ?? DEFAULT_CHUNK, from.byte, from.line);
   const cleaner = new LineCleaner();
   const push = (raw: string, lineNo: number, hints: number): void => {
@@ -344,6 +346,14 @@ class SampleClock {
   private prevPeriod: number;
   constructor(private readonly intervalSec: number, private readonly report: ClockReport) {
     this.prevPeriod = intervalSec;
+  }
+
+  /** The state the samples before a resume point left (the fast path's FastClock kept it). */
+  seed(s: ClockSeed): void {
+    this.primary = s.primary;
+    this.prevSec = s.prevSec;
+    this.prevPeriod = s.prevPeriod;
+    for (const [k, v] of s.offsets) this.offsets.set(k, v);
   }
 
   stamp(raw: RawSample, index: number): SampleTimestamp {

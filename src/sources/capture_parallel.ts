@@ -21,7 +21,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { SnapshotWarning } from '../model/snapshot.js';
 import {
-  FAST_KINDS, FastScan, KeyTable, ScanBuffers, drive, finish, growRow, newSeriesRow, scanSeriesFast,
+  FAST_KINDS, FastClock, FastScan, KeyTable, ScanBuffers, drive, finish, growRow, newSeriesRow, scanSeriesFast, withClock,
   type FastResult, type OnRow, type ResumePoint, type SeriesRow,
 } from './capture_fast.js';
 import type { SampleTimestamp, SeriesMeta, SeriesOptions } from './capture_file.js';
@@ -110,7 +110,7 @@ export function planRanges(path: string, rangeBytes: number): Range[] {
     const framed = head.indexOf(FRAMED_NEEDLE.subarray(1)) === 0 || head.indexOf(FRAMED_NEEDLE) >= 0;
     for (let at = rangeBytes; at < size; at += rangeBytes) {
       const n = readSync(fd, probe, 0, probe.length, at - 1);
-      const i = framed ? beginLine(probe.subarray(0, n)) : probe.subarray(0, n).indexOf(NEEDLE);
+      const i = framed ? beginLine(probe.subarray(0, n)) : memTotalLine(probe.subarray(0, n));
       if (i < 0) continue;
       const cut = at + i;
       if (cut > (starts.at(-1) as number) && cut < size) starts.push(cut);
@@ -119,6 +119,23 @@ export function planRanges(path: string, rangeBytes: number): Range[] {
   } finally {
     closeSync(fd);
   }
+}
+
+const MEMTOTAL = Buffer.from('MemTotal:');
+
+/**
+ * Where a "MemTotal:" line starts in buf (at the LF before it), or -1: one that starts with it, else (a logger's
+ * stamp or a tag on every line) the first line that holds it past a prefix. A wrong guess costs only speed: the
+ * join check then fails and the scan goes on sequentially.
+ */
+function memTotalLine(buf: Buffer): number {
+  const i = buf.indexOf(NEEDLE);
+  if (i >= 0) return i;
+  for (let m = buf.indexOf(MEMTOTAL); m >= 0; m = buf.indexOf(MEMTOTAL, m + 1)) {
+    const lf = buf.lastIndexOf(10, m);
+    if (lf >= 0 && m - lf <= 64) return lf;
+  }
+  return -1;
 }
 
 /** Where "\n@@ms TAG begin" starts in buf (at its LF), or -1. */
@@ -339,11 +356,30 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
     results.set(r.k, r);
   };
   const aside: number[] = [];
-  const carryPoint = (): ResumePoint => ({ byte: (ranges[next] as Range).start, line: carry.line, index: carry.index, counts: [...carry.counts], freeHeader: carry.freeHeader, aside: [...aside] });
+  // The clock of the delivered samples, as one sequential scan's would stand (a range's scan starts with none).
+  const clock = new FastClock(interval);
+  const carryPoint = (): ResumePoint => ({
+    byte: (ranges[next] as Range).start, line: carry.line, index: carry.index, counts: [...carry.counts], freeHeader: carry.freeHeader, aside: [...aside],
+    ...withClock(clock.seed()),
+  });
+  /** A sample's source: 'index' (no time), 'terminal' (a logger's dated stamp: no epoch ms) or 'date' (framed). */
+  const sourceOf = (r: RangeResult, s: number): 'index' | 'terminal' | 'date' =>
+    Number.isNaN(r.times[3 * s] as number) ? 'index' : Number.isNaN(r.times[3 * s + 1] as number) ? 'terminal' : 'date';
+  /** True when the clock times every sample of r by its own source (the range's scan checked that only within it). */
+  const clockFits = (r: RangeResult): boolean => {
+    let primary = clock.primary;
+    for (let s = 0; s < r.samples; s++) {
+      const source = sourceOf(r, s);
+      if (source === 'index') continue;
+      if (primary !== undefined && primary !== source) return false;
+      primary ??= source;
+    }
+    return true;
+  };
 
   /** Delivers range `next`; false when the scan must go on sequentially from resumeAt. */
   const deliver = (r: RangeResult): boolean => {
-    if (r.error !== undefined || (next > 0 && (r.firstOpenLine !== 1 || r.firstOpenKind !== expectKind))) {
+    if (r.error !== undefined || (next > 0 && (r.firstOpenLine !== 1 || r.firstOpenKind !== expectKind)) || !clockFits(r)) {
       resumeAt = carryPoint();
       return false;
     }
@@ -376,17 +412,17 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
       const warnings: SnapshotWarning[] = [];
       for (const w of r.warnings) if (w.sample === s) warnings.push({ ...w.warning, line: w.warning.line + carry.line });
       const index = carry.index + s;
-      const date = r.times[3 * s] as number;
+      const source = sourceOf(r, s);
+      const up = r.times[3 * s + 2] as number;
+      const sec = clock.place(source, r.times[3 * s] as number, index, up);
       let timestamp: SampleTimestamp;
-      if (Number.isNaN(date)) timestamp = { sec: index * interval, source: 'index' };
+      if (source !== 'date') timestamp = { sec, source };
       else {
-        timestamp = { sec: date, source: 'date', epochMs: r.times[3 * s + 1] as number };
-        const up = r.times[3 * s + 2] as number;
+        timestamp = { sec, source: 'date', epochMs: r.times[3 * s + 1] as number };
         if (!Number.isNaN(up)) timestamp.uptimeSec = up;
         const boot = r.bootIds[s];
         if (boot !== undefined) timestamp.bootId = boot;
       }
-      const sec = timestamp.sec;
       const meta: SeriesMeta = {
         index, firstLine: carry.line + (hdr[HDR * s + 1] as number), sections, kinds: sections.slice(),
         timestamp, warnings,
@@ -408,7 +444,10 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
     const at = r.resume as ResumePoint;
     const counts = [...carry.counts];
     for (let i = 0; i < counts.length; i++) if ((at.counts[i] as number) >= 0) counts[i] = at.counts[i] as number;
-    resumeAt = { byte: at.byte, line: carry.line + at.line, index: carry.index + at.index, counts, freeHeader: at.freeHeader ?? carry.freeHeader, aside: sum(aside, at.aside) };
+    resumeAt = {
+      byte: at.byte, line: carry.line + at.line, index: carry.index + at.index, counts, freeHeader: at.freeHeader ?? carry.freeHeader, aside: sum(aside, at.aside),
+      ...withClock(clock.seed()),
+    };
     return false;
   };
 

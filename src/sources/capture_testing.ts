@@ -76,3 +76,44 @@ export function oneCapturePass(files: readonly FrameFile[], dir: string): Series
   ingestToSnapshots(log, { intervalSec: 1, onSample: (snap) => got.push(snap) });
   return got.map((snap) => flattenSnapshot(snap));
 }
+
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const p2 = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * The per-line stamps of the usual terminal loggers (terminal_noise.ts reads them), by the time they print, in
+ * ms since the epoch: the ones with a date time a sample on both paths ('terminal'); the others (a time of day,
+ * grabserial's relative seconds) are the generic path's.
+ */
+export const STAMPS: Record<string, (ms: number) => string> = {
+  // minicom / SecureCRT "[2026-12-07 10:00:01.123] "
+  minicom: (ms) => `[${new Date(ms).toISOString().slice(0, 23).replace('T', ' ')}] `,
+  // ISO 8601 with a T, a fraction and an offset (the time is printed an hour ahead, +01:00)
+  iso: (ms) => `${new Date(ms + 3_600_000).toISOString().slice(0, 23)}+01:00 `,
+  // moreutils `ts %.s`
+  epoch: (ms) => `${(ms / 1000).toFixed(6)} `,
+  // moreutils `ts` default "Dec 07 10:00:01 " (no year: the current one)
+  ts: (ms) => {
+    const d = new Date(ms);
+    return `${MONTH_NAMES[d.getUTCMonth()]} ${p2(d.getUTCDate())} ${d.toISOString().slice(11, 19)} `;
+  },
+  // dmesg -T "[Mon Dec  7 01:24:03 2026] "
+  dmesgT: (ms) => {
+    const d = new Date(ms);
+    return `[${DAY_NAMES[d.getUTCDay()]} ${MONTH_NAMES[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)} ${d.getUTCFullYear()}] `;
+  },
+  // tio -t "[10:00:01.123] " (a time of day)
+  tio: (ms) => `[${new Date(ms).toISOString().slice(11, 23)}] `,
+  // grabserial -t "[    1.234567 0.000021] " (relative)
+  grabserial: (ms) => `[${((ms % 1e7) / 1000).toFixed(6).padStart(12, ' ')} 0.000021] `,
+};
+
+/** Every line of text (LF or CRLF ends) with a logger's stamp: line k printed at t0 + k * stepMs. */
+export function stampLines(text: string, stamp: (ms: number) => string, t0 = Date.UTC(2026, 11, 7, 9, 59, 58), stepMs = 7): string {
+  const lines = text.split('\n');
+  const last = lines.pop();
+  const out = lines.map((l, k) => `${stamp(t0 + k * stepMs)}${l}`);
+  if (last !== undefined && last !== '') out.push(`${stamp(t0 + lines.length * stepMs)}${last}`);
+  return `${out.join('\n')}${last === '' ? '\n' : ''}`;
+}
