@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ingestSeries } from '../src/sources/capture_file.js';
+import { reference, series } from '../src/sources/capture_testing.js';
 import { tableFromCaptureLog } from '../src/cli/analyze.js';
 import { analyzeRecording } from '../src/analyze/report_model.js';
 import { DIALECTS, PROCFILES_FRAMED_NAME, framedPath, readPasses, type Pass } from './dialects.js';
@@ -71,6 +72,37 @@ test('every dialect reads statm, smaps, maps and /proc/N/fd as the framed captur
     const path = join(dir, `procfiles-${d.name}.log`);
     writeFileSync(path, d.render(procPasses));
     sameAsFramed(`${d.name} (statm, smaps, maps, fd)`, read(path), d.timeTolerance, want, d.lacks);
+  }
+});
+
+test('the fast path reads every dialect as the generic path does; the stamped ones of the system files take it all the way', () => {
+  // Every dialect, whole: the fast path (where it reads any of it) and the generic path give the same samples.
+  for (const d of DIALECTS) {
+    const path = join(dir, `paths-${d.name}.log`);
+    writeFileSync(path, d.render(passes));
+    const want = reference(path, 1);
+    assert.equal(want.length, passes.length, d.name);
+    assert.deepStrictEqual(series(path, {}).got, want, `${d.name} (auto)`);
+    assert.deepStrictEqual(series(path, { path: 'generic' }).got, want, `${d.name} (generic)`);
+  }
+  // The stamped dialects with a date in their stamps, of the recording's meminfo alone (what the fast path reads in
+  // free-form logs): fast path == generic path == framed capture, the same samples, times and values.
+  const memOnly = passes.map((p) => ({ ...p, buddyinfo: [], procs: [] }));
+  const framedMem = framed.values.map((v) => new Map([...v].filter(([k]) => k.startsWith('meminfo.'))));
+  for (const name of ['minicom-crlf-printk', 'ts-syslog-stamps', 'dmesg-T-stamps']) {
+    const d = DIALECTS.find((x) => x.name === name);
+    assert.ok(d, name);
+    const path = join(dir, `meminfo-${name}.log`);
+    writeFileSync(path, d.render(memOnly));
+    const fast = series(path, {});
+    assert.equal(fast.path, 'fast', name);
+    assert.deepStrictEqual(fast.got, reference(path, 1), name);
+    assert.deepStrictEqual(series(path, { path: 'generic' }).got, fast.got, name);
+    assert.deepEqual(fast.got.map((g) => g.values), framedMem, `${name}: values`);
+    assert.ok(fast.got.every((g) => g.meta.timestamp.source === 'terminal'), name);
+    const t0 = fast.got[0]?.t as number;
+    const f0 = framed.t[0] as number;
+    assert.deepEqual(fast.got.map((g) => g.t - t0), framed.t.map((t) => t - f0), `${name}: times`);
   }
 });
 

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fixtures } from '../../test/corpus.js';
 import { planRanges } from './capture_parallel.js';
-import { series, reference, withFile } from './capture_testing.js';
+import { STAMPS, series, reference, stampLines, withFile } from './capture_testing.js';
 import type { SeriesOptions } from './capture_file.js';
 
 /** The plain capture `copies` times over (3 samples each, about 27 KB a sample), MemFree varied per copy. */
@@ -54,6 +55,15 @@ test('ranges start at a MemTotal line and cover the file', () => {
   });
 });
 
+test('ranges of a stamped log start at a stamped MemTotal line', () => {
+  withFile(stampLines(bigLog(4), STAMPS['minicom'] as (ms: number) => string), (path) => {
+    const ranges = planRanges(path, 20_000);
+    assert.ok(ranges.length > 5);
+    const text = readFileSync(path, 'latin1');
+    for (const r of ranges.slice(1)) assert.match(text.slice(r.start, r.start + 40), /^\[[-0-9 :.]+\] MemTotal:/);
+  });
+});
+
 test('the parallel fast path equals the generic path value for value, line for line', () => {
   const variants: [string, string, 'fast' | 'fast+generic'][] = [
     ['plain', bigLog(12), 'fast'],
@@ -67,6 +77,16 @@ test('the parallel fast path equals the generic path value for value, line for l
     ['a headerless free row in a later range (the header comes from an earlier one)', insertBefore(bigLog(12), 'slabinfo - version', 25, 'Mem:        24684096      462668    23900104        8788      564172    24221428'), 'fast+generic'],
     ['samples that do not start at MemTotal (the joins fail: sequential from there)', slabFirstLog(36), 'fast'],
     ['meminfo only', bigLog(12).replace(/^slabinfo - version[^]*?(?=^#{68})/gm, ''), 'fast'],
+    // A logger's stamp on every line: ranges cut at stamped MemTotal lines, samples timed by the stamps, the clock
+    // carried from range to range (an unstamped sample is timed one period after the one before, in another range).
+    ['minicom stamps', stampLines(bigLog(12), STAMPS['minicom'] as (ms: number) => string), 'fast'],
+    ['ts %.s stamps, CRLF', stampLines(bigLog(12), STAMPS['epoch'] as (ms: number) => string).replace(/\n/g, '\r\n'), 'fast'],
+    ['dmesg -T stamps, two samples without stamps', (() => {
+      const ls = stampLines(bigLog(12), STAMPS['dmesgT'] as (ms: number) => string).split('\n');
+      const starts = ls.flatMap((l, i) => (l.includes('] MemTotal:') ? [i] : []));
+      for (const k of [13, 27]) for (let i = (starts[k] as number) - 2; i < (starts[k + 1] as number); i++) ls[i] = (ls[i] as string).slice((ls[i] as string).indexOf('] ') + 2);
+      return ls.join('\n');
+    })(), 'fast'],
   ];
   for (const [name, text, wantPath] of variants) {
     withFile(text, (path) => {
