@@ -85,11 +85,11 @@ test('the fast path reads every dialect as the generic path does; the stamped on
     assert.deepStrictEqual(series(path, {}).got, want, `${d.name} (auto)`);
     assert.deepStrictEqual(series(path, { path: 'generic' }).got, want, `${d.name} (generic)`);
   }
-  // The stamped dialects with a date in their stamps, of the recording's meminfo alone (what the fast path reads in
+  // The stamped dialects (a date or a time of day in their stamps), of the recording's meminfo alone (what the fast path reads in
   // free-form logs): fast path == generic path == framed capture, the same samples, times and values.
   const memOnly = passes.map((p) => ({ ...p, buddyinfo: [], procs: [] }));
   const framedMem = framed.values.map((v) => new Map([...v].filter(([k]) => k.startsWith('meminfo.'))));
-  for (const name of ['minicom-crlf-printk', 'ts-syslog-stamps', 'dmesg-T-stamps']) {
+  for (const name of ['minicom-crlf-printk', 'tio-time-of-day', 'ts-syslog-stamps', 'dmesg-T-stamps']) {
     const d = DIALECTS.find((x) => x.name === name);
     assert.ok(d, name);
     const path = join(dir, `meminfo-${name}.log`);
@@ -99,7 +99,7 @@ test('the fast path reads every dialect as the generic path does; the stamped on
     assert.deepStrictEqual(fast.got, reference(path, 1), name);
     assert.deepStrictEqual(series(path, { path: 'generic' }).got, fast.got, name);
     assert.deepEqual(fast.got.map((g) => g.values), framedMem, `${name}: values`);
-    assert.ok(fast.got.every((g) => g.meta.timestamp.source === 'terminal'), name);
+    assert.ok(fast.got.every((g) => g.meta.timestamp.source === (name === 'tio-time-of-day' ? 'terminal-tod' : 'terminal')), name);
     const t0 = fast.got[0]?.t as number;
     const f0 = framed.t[0] as number;
     assert.deepEqual(fast.got.map((g) => g.t - t0), framed.t.map((t) => t - f0), `${name}: times`);

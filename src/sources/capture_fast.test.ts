@@ -267,8 +267,8 @@ function plainLog(copies: number): string {
   return out.join('');
 }
 
-test('a logger\'s stamp on every line: dated stamps take the fast path, timed as the generic path times them; others hand over', () => {
-  const want: Record<string, string> = { minicom: 'fast', iso: 'fast', epoch: 'fast', ts: 'fast', dmesgT: 'fast', tio: 'generic', grabserial: 'generic' };
+test('a logger\'s stamp on every line: stamps with a date or a time of day take the fast path, timed as the generic path times them; relative ones hand over', () => {
+  const want: Record<string, string> = { minicom: 'fast', iso: 'fast', epoch: 'fast', ts: 'fast', dmesgT: 'fast', tio: 'fast', grabserial: 'generic' };
   assert.deepEqual(Object.keys(want).sort(), Object.keys(STAMPS).sort());
   for (const [name, stamp] of Object.entries(STAMPS)) {
     for (const crlf of [false, true]) {
@@ -281,9 +281,20 @@ test('a logger\'s stamp on every line: dated stamps take the fast path, timed as
         assert.equal(which, want[name], `${name}${crlf ? ' CRLF' : ''}`);
         assert.deepStrictEqual(got, ref, `${name}${crlf ? ' CRLF' : ''}`);
         assert.deepStrictEqual(series(path, { intervalSec: 5, path: 'generic' }).got, ref);
-        if (want[name] === 'fast') assert.ok(got.every((g) => g.meta.timestamp.source === 'terminal'), name);
+        if (want[name] === 'fast') assert.ok(got.every((g) => g.meta.timestamp.source === (name === 'tio' ? 'terminal-tod' : 'terminal')), name);
       });
     }
+  }
+  // tio's time of day across midnight, inside a sample and between two: the day is counted on both paths.
+  // (lines 11 ms apart: midnight falls inside sample 1 for the first start, between samples 2 and 3 for the second)
+  for (const t0 of [Date.UTC(2026, 11, 7, 23, 59, 57), Date.UTC(2026, 11, 7, 23, 59, 53, 433)]) {
+    withFile(stampLines(plainLog(3), STAMPS['tio'] as (ms: number) => string, t0, 11), (path) => {
+      const ref = reference(path, 5);
+      const { got, path: which } = series(path, { intervalSec: 5 });
+      assert.equal(which, 'fast');
+      assert.deepStrictEqual(got, ref);
+      assert.ok((got.at(-1)?.t as number) > 86400, 'the day was counted');
+    });
   }
 });
 

@@ -265,7 +265,15 @@ export interface ClockSeed {
   prevSec: number;
   prevPeriod: number;
   offsets: [string, number][];
+  /** Days counted and the last time of day of the logger's time-of-day stamps ('terminal-tod'), if any. */
+  tod?: [number, number];
 }
+
+/** The times of day of a sample's sections, in order, as SampleClock.timeOfDay() needs them: the first, the last,
+ * and how often the day turned between them (a time an hour or more before the one before). */
+export interface TodTimes { first: number; last: number; wraps: number }
+
+export type FastSource = 'terminal' | 'terminal-tod' | 'date' | 'index';
 
 /**
  * SampleClock for the samples this path delivers, which carry one source at most: a logger's dated stamp on the
@@ -278,6 +286,8 @@ export class FastClock {
   prevSec: number | undefined;
   prevPeriod: number;
   private readonly offsets = new Map<string, number>();
+  /** SampleClock.days for 'terminal-tod' (undefined: no time of day yet). */
+  private tod: [number, number] | undefined;
   constructor(private readonly interval: number, seed?: ClockSeed) {
     this.prevPeriod = interval;
     if (seed) {
@@ -285,16 +295,27 @@ export class FastClock {
       this.prevSec = seed.prevSec;
       this.prevPeriod = seed.prevPeriod;
       for (const [k, v] of seed.offsets) this.offsets.set(k, v);
+      if (seed.tod) this.tod = [seed.tod[0], seed.tod[1]];
     }
   }
 
   /** True when the generic clock would time a sample of this source by that source itself. */
-  fits(source: 'terminal' | 'date' | 'index'): boolean {
+  fits(source: FastSource): boolean {
     return source === 'index' || this.primary === undefined || this.primary === source;
   }
 
+  /** SampleClock.timeOfDay() over a sample's sections: the first one's time on a day-counting axis. */
+  timeOfDay(t: TodTimes): number {
+    const d = (this.tod ??= [0, -1]);
+    if (d[1] >= 0 && t.first + 3600 < d[1]) d[0] += 86400;
+    const v = t.first + d[0];
+    d[0] += 86400 * t.wraps;
+    d[1] = t.last;
+    return v;
+  }
+
   /** The sample's time on the axis (sec: its source's reading; uptime: a framed sample's, NaN when none), as place() gives it. */
-  place(source: 'terminal' | 'date' | 'index', sec: number, index: number, uptime = NaN): number {
+  place(source: FastSource, sec: number, index: number, uptime = NaN): number {
     if (source === 'index') sec = this.prevSec === undefined || this.primary === undefined ? index * this.interval : this.prevSec + this.prevPeriod;
     else {
       this.primary ??= source;
@@ -306,7 +327,10 @@ export class FastClock {
   }
 
   seed(): ClockSeed | undefined {
-    return this.prevSec === undefined ? undefined : { primary: this.primary, prevSec: this.prevSec, prevPeriod: this.prevPeriod, offsets: [...this.offsets] };
+    if (this.prevSec === undefined) return undefined;
+    const seed: ClockSeed = { primary: this.primary, prevSec: this.prevSec, prevPeriod: this.prevPeriod, offsets: [...this.offsets] };
+    if (this.tod) seed.tod = [this.tod[0], this.tod[1]];
+    return seed;
   }
 }
 
@@ -438,6 +462,9 @@ export class FastScan {
   private stamped = false;
   private lineTime: TerminalTime | undefined;
   private sampleSec = NaN;
+  /** The open sample's sections' times of day (a logger's stamps without a date), in order; the delivered one's. */
+  private todSecs: number[] = [];
+  readonly todTimes: TodTimes = { first: NaN, last: NaN, wraps: 0 };
   /** The value of the last number read by num(). */
   private v = 0;
   private scratch = new Uint8Array(256);
@@ -1087,10 +1114,14 @@ export class FastScan {
     // The line's stamp times the section (the sample's, if it is its first stamped one): a dated stamp only, read
     // as the generic clock reads it ('terminal'); a time of day or a relative stamp is the generic path's.
     const time = this.lineTime;
-    if (time !== undefined && (time.epochMs === undefined || time.relative === true)) throw new Stop();
+    if (time !== undefined && time.relative === true) throw new Stop();
     if (this.open && (this.kinds & KIND_BIT[kind]) !== 0) this.emit();
     if (!this.open) this.startSample(this.lineNo);
-    if (time !== undefined && Number.isNaN(this.sampleSec)) this.sampleSec = (time.epochMs as number) / 1000;
+    if (time !== undefined) {
+      // A time of day (tio): every section's counts (SampleClock.timeOfDay() sees each).
+      if (time.epochMs === undefined) this.todSecs.push(time.secOfDay);
+      else if (Number.isNaN(this.sampleSec)) this.sampleSec = time.epochMs / 1000;
+    }
     this.noteOpen(KIND_INDEX[kind]);
     if (kind === 'free' && !FREE_ROW_RE.test(t)) this.freeHeader = t;
     this.mode = MODE_OF[kind];
@@ -1247,6 +1278,7 @@ export class FastScan {
     this.uptimeSec = undefined;
     this.bootId = undefined;
     this.sampleSec = NaN;
+    this.todSecs.length = 0;
   }
 
   /** Delivers the open sample: keys in flattenSnapshot's order (meminfo bytes, counts, free, slab). */
@@ -1267,6 +1299,16 @@ export class FastScan {
       if (this.uptimeSec !== undefined) timestamp.uptimeSec = this.uptimeSec;
       if (this.bootId !== undefined) timestamp.bootId = this.bootId;
       this.sawExplicit = true;
+    } else if (this.todSecs.length > 0) {
+      // Both kinds of stamp in one sample: the generic clock would learn an offset between them.
+      if (!Number.isNaN(this.sampleSec) || !clock.fits('terminal-tod')) throw new Stop();
+      const secs = this.todSecs;
+      const t = this.todTimes;
+      t.first = secs[0] as number;
+      t.last = secs[secs.length - 1] as number;
+      t.wraps = 0;
+      for (let i = 1; i < secs.length; i++) if ((secs[i] as number) + 3600 < (secs[i - 1] as number)) t.wraps++;
+      timestamp = { sec: clock.place('terminal-tod', clock.timeOfDay(t), this.index), source: 'terminal-tod' };
     } else if (!Number.isNaN(this.sampleSec)) {
       if (!clock.fits('terminal')) throw new Stop();
       timestamp = { sec: clock.place('terminal', this.sampleSec, this.index), source: 'terminal' };

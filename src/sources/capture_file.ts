@@ -231,8 +231,7 @@ export function readCaptureFile(path: string, options: ReadOptions = {}): Genera
 
 /**
  * readCaptureFile() from a sample's start (a ResumePoint the fast path found). The sectionizer is primed with what
- * it would carry there, the clock with what the samples before left it (the fast path takes only a logger's
- * dated stamps, so there are no times of day to carry).
+ * it would carry there, the clock with what the samples before left it.
  */
 function* readCaptureFrom(path: string, options: ReadOptions, from: ResumePoint): Generator<CaptureSample> {
   const queue: RawSample[] = [];
@@ -354,6 +353,7 @@ class SampleClock {
     this.prevSec = s.prevSec;
     this.prevPeriod = s.prevPeriod;
     for (const [k, v] of s.offsets) this.offsets.set(k, v);
+    if (s.tod) this.days.set('terminal-tod', { offset: s.tod[0], last: s.tod[1] });
   }
 
   stamp(raw: RawSample, index: number): SampleTimestamp {

@@ -79,6 +79,7 @@ test('the parallel fast path equals the generic path value for value, line for l
     ['meminfo only', bigLog(12).replace(/^slabinfo - version[^]*?(?=^#{68})/gm, ''), 'fast'],
     // A logger's stamp on every line: ranges cut at stamped MemTotal lines, samples timed by the stamps, the clock
     // carried from range to range (an unstamped sample is timed one period after the one before, in another range).
+    ['tio time-of-day stamps across midnight (the day counted from range to range)', stampLines(bigLog(12), STAMPS['tio'] as (ms: number) => string, Date.UTC(2026, 11, 7, 23, 59, 0)), 'fast'],
     ['minicom stamps', stampLines(bigLog(12), STAMPS['minicom'] as (ms: number) => string), 'fast'],
     ['ts %.s stamps, CRLF', stampLines(bigLog(12), STAMPS['epoch'] as (ms: number) => string).replace(/\n/g, '\r\n'), 'fast'],
     ['dmesg -T stamps, two samples without stamps', (() => {

@@ -22,7 +22,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import type { SnapshotWarning } from '../model/snapshot.js';
 import {
   FAST_KINDS, FastClock, FastScan, KeyTable, ScanBuffers, drive, finish, growRow, newSeriesRow, scanSeriesFast, withClock,
-  type FastResult, type OnRow, type ResumePoint, type SeriesRow,
+  type FastResult, type FastSource, type OnRow, type ResumePoint, type SeriesRow,
 } from './capture_fast.js';
 import type { SampleTimestamp, SeriesMeta, SeriesOptions } from './capture_file.js';
 
@@ -55,7 +55,11 @@ export interface RangeResult {
   secs: Uint8Array<ArrayBuffer>;
   /** Pids of the samples' processes, one after another. */
   pids: Int32Array<ArrayBuffer>;
-  /** Per sample (3 slots): a framed sample's date (s; NaN for a sample timed by its index), epoch ms, uptime (NaN: none). */
+  /**
+   * Per sample (TIMES slots), by its source (the 4th slot, SOURCES order): 'index' (NaN, NaN, NaN), 'terminal' (the
+   * stamp's s, NaN, NaN), 'date' (a framed sample's date in s, epoch ms, uptime or NaN), 'terminal-tod' (TodTimes:
+   * first, last, wraps; the day count is the delivering side's).
+   */
   times: Float64Array<ArrayBuffer>;
   /** Per sample: a framed sample's boot id. */
   bootIds: (string | undefined)[];
@@ -96,6 +100,8 @@ const NEEDLE = Buffer.from('\nMemTotal:');
 const FRAMED_NEEDLE = Buffer.from('\n@@ms ');
 const BEGIN = Buffer.from(' begin');
 const HDR = 6;
+const TIMES = 4;
+const SOURCES: readonly FastSource[] = ['index', 'terminal', 'date', 'terminal-tod'];
 /** A worker that has posted nothing for this long is taken for dead: the scan goes on without it. */
 const STALL_MS = 60_000;
 
@@ -182,7 +188,7 @@ export class RangeParser {
     const last = k === this.ranges.length - 1;
     // Fresh arrays each time (a worker gives them away), sized from the last range's.
     this.hdr = new Int32Array(Math.max(HDR * 256, this.nSamples * HDR + 128));
-    this.times = new Float64Array(this.hdr.length / HDR * 3);
+    this.times = new Float64Array(this.hdr.length / HDR * TIMES);
     this.secs = new Uint8Array(Math.max(4096, this.nSecs + (this.nSecs >> 3)));
     this.pids = new Int32Array(Math.max(256, this.nPids + (this.nPids >> 3)));
     this.nSecs = 0;
@@ -255,10 +261,21 @@ export class RangeParser {
     for (const sec of sections) this.secs[this.nSecs++] = FAST_KINDS.indexOf(sec as (typeof FAST_KINDS)[number]);
     for (const pid of pids) this.pids[this.nPids++] = pid;
     const ts = meta.timestamp;
-    const framed = ts.source !== 'index';
-    this.times[this.nSamples * 3] = framed ? ts.sec : NaN;
-    this.times[this.nSamples * 3 + 1] = ts.epochMs ?? NaN;
-    this.times[this.nSamples * 3 + 2] = ts.uptimeSec ?? NaN;
+    const t = this.nSamples * TIMES;
+    const times = this.times;
+    times[t] = times[t + 1] = times[t + 2] = NaN;
+    times[t + 3] = SOURCES.indexOf(ts.source as FastSource);
+    if (ts.source === 'terminal') times[t] = ts.sec;
+    else if (ts.source === 'date') {
+      times[t] = ts.sec;
+      times[t + 1] = ts.epochMs ?? NaN;
+      times[t + 2] = ts.uptimeSec ?? NaN;
+    } else if (ts.source === 'terminal-tod') {
+      const tod = this.scan.todTimes;
+      times[t] = tod.first;
+      times[t + 1] = tod.last;
+      times[t + 2] = tod.wraps;
+    }
     this.bootIds[this.nSamples] = ts.bootId;
     const { ids, values } = row;
     const outIds = this.ids, outValues = this.values;
@@ -363,8 +380,7 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
     ...withClock(clock.seed()),
   });
   /** A sample's source: 'index' (no time), 'terminal' (a logger's dated stamp: no epoch ms) or 'date' (framed). */
-  const sourceOf = (r: RangeResult, s: number): 'index' | 'terminal' | 'date' =>
-    Number.isNaN(r.times[3 * s] as number) ? 'index' : Number.isNaN(r.times[3 * s + 1] as number) ? 'terminal' : 'date';
+  const sourceOf = (r: RangeResult, s: number): FastSource => SOURCES[r.times[TIMES * s + 3] as number] as FastSource;
   /** True when the clock times every sample of r by its own source (the range's scan checked that only within it). */
   const clockFits = (r: RangeResult): boolean => {
     let primary = clock.primary;
@@ -413,12 +429,16 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
       for (const w of r.warnings) if (w.sample === s) warnings.push({ ...w.warning, line: w.warning.line + carry.line });
       const index = carry.index + s;
       const source = sourceOf(r, s);
-      const up = r.times[3 * s + 2] as number;
-      const sec = clock.place(source, r.times[3 * s] as number, index, up);
+      const t = TIMES * s;
+      const up = source === 'date' ? r.times[t + 2] as number : NaN;
+      const reading = source === 'terminal-tod'
+        ? clock.timeOfDay({ first: r.times[t] as number, last: r.times[t + 1] as number, wraps: r.times[t + 2] as number })
+        : r.times[t] as number;
+      const sec = clock.place(source, reading, index, up);
       let timestamp: SampleTimestamp;
       if (source !== 'date') timestamp = { sec, source };
       else {
-        timestamp = { sec, source: 'date', epochMs: r.times[3 * s + 1] as number };
+        timestamp = { sec, source: 'date', epochMs: r.times[t + 1] as number };
         if (!Number.isNaN(up)) timestamp.uptimeSec = up;
         const boot = r.bootIds[s];
         if (boot !== undefined) timestamp.bootId = boot;
