@@ -1,8 +1,10 @@
 /**
- * Capture-log ingestion against the floor, on two logs generated from this machine's real corpus files (numbers
+ * Capture-log ingestion against the floor, on three logs generated from this machine's real corpus files (numbers
  * varied per sample):
  *  - free-form: the seed loop's output (meminfo, slabinfo, procps free between "####" separators, echoed
  *    "cat meminfo...", printk lines mid-block, CRLF);
+ *  - stamped: the same loop saved by a serial logger that stamps every line ("[2026-12-07 00:00:01.123] ", minicom
+ *    style, a millisecond apart);
  *  - framed: what the `memsleuth script` loop writes (frame markers, date -u, /proc/uptime, boot_id, meminfo,
  *    vmstat, buddyinfo, slabinfo).
  * For each it times `wc -l` and memsleuth's full ingestion (clean -> sectionize -> parse every section ->
