@@ -1,6 +1,8 @@
 /**
  * The byte-scanning path of ingestSeries() (capture_file.ts) for the common capture loop: meminfo, slabinfo and
- * free dumps between "####" separators, echoed "cat ...", printk lines, CRLF. It reads reused Buffers and parses
+ * free dumps between "####" separators, echoed "cat ...", printk lines, CRLF, and a terminal logger's stamp on every
+ * line (minicom, tio, ts, ISO, dmesg -T: stampEnd() skips it on a hot row; the cleaner reads the time of a line that
+ * opens a section, which times the sample as the generic clock would, FastClock). It reads reused Buffers and parses
  * the two line shapes that are nearly all of such a log (meminfo "Key:  123 kB" and the standard slabinfo row)
  * in place, byte by byte, making no string per line and finding each such line's end as it parses it; every
  * other line is decoded and goes through the same cleaner, shape tests and parser (parseFree) as the generic path.
@@ -11,7 +13,7 @@
  *
  * It gives the generic path's answer or none: it follows the sectionizer's rules for these three kinds, and at
  * the first thing the generic path would handle differently or warn about (a line it does not know, a control
- * byte, non-ASCII text, an "@", a terminal timestamp, a date/uptime section, a duplicate key, a wrapped row...)
+ * byte, non-ASCII text, an "@", a relative terminal stamp, a date/uptime section, a duplicate key, a wrapped row...)
  * it stops and says so, with where the sample it was reading began (byte, line, and what the sectionizer carries
  * from one sample to the next: the last free header and each kind's line count); ingestSeries() then runs the
  * generic path from there, so nothing before that sample is read twice. Every byte of a hot line is checked against the classes its shape allows, every other line's
