@@ -43,14 +43,25 @@ const run = promisify(execFile);
 export const DEFAULT_SAMPLE_BYTES = 256 * 1024;
 export const DEFAULT_FRAMES = 32;
 
-interface Stream { server: Server; sockets: Set<Socket>; closed: Promise<void>; acc: SampleAccumulator; keepers: Map<number, MapsKeeper>; broken: string[] }
+interface Stream {
+  server: Server; sockets: Set<Socket>; acc: SampleAccumulator; keepers: Map<number, MapsKeeper>; broken: string[];
+  /** Resolves when every connection has closed and no new one came during a short settle, or after limitMs. */
+  quiet: (limitMs: number) => Promise<void>;
+}
+
+/**
+ * Long enough for the event loop to accept a connection the kernel already queued: a forked child or an exec'd
+ * image that connected just before the program exited. Connections open and close all through a run (exec closes
+ * one, fork opens another), so "none open" is only the end once none has come for this long.
+ */
+const SETTLE_MS = 200;
 
 function listen(path: string, acc: SampleAccumulator): Promise<Stream> {
   const sockets = new Set<Socket>();
   const keepers = new Map<number, MapsKeeper>();
   const broken: string[] = [];
   let next = 0;
-  let onIdle: (() => void) | undefined;
+  let waiters: (() => void)[] = [];
   const server = createServer((sock) => {
     const id = ++next;
     sockets.add(sock);
@@ -71,13 +82,22 @@ function listen(path: string, acc: SampleAccumulator): Promise<Stream> {
     sock.on('close', () => {
       if (reader.broken !== undefined) broken.push(reader.broken);
       sockets.delete(sock);
-      if (sockets.size === 0) onIdle?.();
+      if (sockets.size === 0) { const w = waiters; waiters = []; for (const f of w) f(); }
     });
   });
-  const closed = new Promise<void>((resolve) => { onIdle = resolve; });
+  const noneOpen = (): Promise<void> => (sockets.size === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve)));
+  const quiet = async (limitMs: number): Promise<void> => {
+    const end = Date.now() + limitMs;
+    while (Date.now() < end) {
+      if ((await within(noneOpen(), end - Date.now())) === 'timeout') return;
+      const seen = next;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(SETTLE_MS, Math.max(0, end - Date.now()))));
+      if (sockets.size === 0 && next === seen) return;
+    }
+  };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => resolve({ server, sockets, closed, acc, keepers, broken }));
+    server.listen(path, () => resolve({ server, sockets, quiet, acc, keepers, broken }));
   });
 }
 
@@ -198,7 +218,7 @@ export async function traceSampler(o: UserTraceOptions): Promise<UserTraceResult
       // The library sends in batches (at most 50 ms old) and on exit or detach: wait for its connections to close.
       // After a detach that found the library's lock taken the connection stays open: closing our end makes the
       // holder's next send fail, which switches it off.
-      if (ended === 'exited' || !s.target.launched) await within(stream.closed, 3000);
+      if (ended === 'exited' || !s.target.launched) await stream.quiet(3000);
       if (!s.target.launched) for (const c of stream.sockets) c.destroy();
       const endNs = process.hrtime.bigint();
       const durationSec = Number(endNs - tStart) / 1e9;
