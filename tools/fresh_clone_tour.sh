@@ -97,7 +97,7 @@ run "run without a command" 2 node bin/memsleuth.js run
 if [ "$skip_tests" = 0 ]; then
   run "npm test (README line 2)" 0 npm test
   # Each failure's diagnostics (location, error), then the suite's closing block: failed and skipped tests by name, then the runner's counts.
-  grep -A 8 '^not ok' "$work/out.$step" | grep -E '^not ok|location:|error:|failureType:' | head -n 40 | sed 's/^/    /'
+  grep -A 14 '^not ok' "$work/out.$step" | grep -v -E '^--$|duration_ms|stack:|Test\.|TestContext|node:internal|async |code:|name:|operator:' | head -n 60 | sed 's/^/    /'
   sed -n '/^[0-9]* \(failed\|skipped\):$/,$p' "$work/out.$step" | grep -v '^full TAP' | tail -n 60 | sed 's/^/    /'
   grep -q '^[0-9]* \(failed\|skipped\):$' "$work/out.$step" || tail -n 8 "$work/out.$step" | sed 's/^/    /'
 fi
