@@ -159,3 +159,22 @@ test('symbolizeSites: a cross toolchain prefix that is not installed names the p
   assert.match(r.problems[0] ?? '', /tool-missing: neither "arm-linux-gnueabihf-addr2line" nor "arm-linux-gnueabihf-gdb" is installed: install binutils-arm-linux-gnueabihf/);
   assert.deepEqual(r.sites[0]?.stack, [{ address: hex(a['main'] ?? 0n) }]);
 });
+
+test('symbolizeSites: a frame without line information (crt1\'s _start) is a problem only where its site has no file:line at all', async (t) => {
+  const leaky = buildLeaky();
+  t.after(leaky.cleanup);
+  const run = await runUntilReady(leaky.nopie);
+  t.after(run.stop);
+  const a = printedAddresses(run.lines);
+  // -no-pie: the symbol table's addresses are the run-time ones.
+  const start = /^([0-9a-f]+) T _start$/m.exec(execFileSync('nm', [leaky.nopie], { encoding: 'utf8' }))?.[1];
+  assert.ok(start !== undefined, 'nm lists _start');
+  const inStart = hex(BigInt(`0x${start}`) + 4n);
+  const placed = await symbolizeSites([site([{ address: hex(a['main'] ?? 0n) }, { address: inStart }])], { maps: run.maps });
+  assert.equal(placed.sites[0]?.stack[0]?.line, lineOf(MAIN_C, '@main-site'));
+  assert.deepEqual(placed.problems, []);
+  const unplaced = await symbolizeSites([site([{ address: inStart }])], { maps: run.maps });
+  await run.stop();
+  assert.equal(unplaced.problems.length, 1, unplaced.problems.join('\n'));
+  assert.match(unplaced.problems[0] ?? '', /no line information/);
+});

@@ -245,11 +245,12 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
 
   // 3. Fill, then splice inlined callees in front of their frames (from the back, so indexes hold).
   const inserts: Array<{ site: number; frame: number; frames: Frame[] }> = [];
+  const lineless: Array<{ site: number; problem: string }> = [];
   for (const { job, result } of answers) {
     const f = out[job.site]?.stack[job.frame];
     if (f === undefined) continue;
     // User-space no-debug-info was said once per binary while planning; everything else is said here.
-    if (result.status === 'not-found') problems.add(`${result.file}: not-found: no line information for ${result.query}${result.detail !== undefined ? ` (${result.detail})` : ''}`);
+    if (result.status === 'not-found') lineless.push({ site: job.site, problem: `${result.file}: not-found: no line information for ${result.query}${result.detail !== undefined ? ` (${result.detail})` : ''}` });
     else if (result.status !== 'ok' && (result.status !== 'no-debug-info' || result.detail !== undefined)) {
       problems.add(`${result.file}: ${result.status}${result.detail !== undefined ? `: ${result.detail}` : ''}`);
     }
@@ -260,6 +261,11 @@ export async function symbolizeSites(sites: AllocationSite[], options: Symbolize
       const extra = result.frames.slice(0, -1).map((s) => inlineFrame(f, s));
       inserts.push({ site: job.site, frame: job.frame, frames: extra });
     }
+  }
+  // A frame without line information matters only where it leaves its site unplaced: in a stack that has a
+  // file:line elsewhere (crt1's _start under every main, a libc stub) it is no problem worth a line per trace.
+  for (const { site, problem } of lineless) {
+    if (!(out[site]?.stack.some((fr) => fr.file !== undefined && fr.line !== undefined) ?? false)) problems.add(problem);
   }
   inserts.sort((a, b) => (a.site - b.site) || (b.frame - a.frame));
   for (const ins of inserts) out[ins.site]?.stack.splice(ins.frame, 0, ...ins.frames);
