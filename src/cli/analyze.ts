@@ -10,29 +10,18 @@ import type { SeriesTable } from '../model/series_table.js';
 import type { Analysis, AttributionNode } from '../model/analysis.js';
 import { FAIL_ON, choice, count, duration, type FailOn } from './option_types.js';
 import { checkOutputPath, writeOutputFile } from './output_files.js';
+import type { FleetFlags } from './analyze_fleet.js';
 
-export interface AnalyzeFlags {
+/** The flags of `analyze`; those of a fleet source (prometheus+http://...) are cli/analyze_fleet.ts's. */
+export interface AnalyzeFlags extends Omit<FleetFlags, 'failOn'> {
   window?: string;
-  json?: boolean;
   failOn?: FailOn;
   junit?: string;
   /** Seconds (option_types.duration). */
   interval?: number;
   recording?: number;
   top?: number;
-  html?: string;
   md?: string;
-  /** Fleet analysis (SOURCE prometheus+http://...): cli/analyze_fleet.ts. */
-  match?: string;
-  range?: string;
-  step?: string;
-  end?: string;
-  metricsOut?: string;
-  push?: string;
-  workers?: string;
-  slabTop?: string;
-  all?: boolean;
-  read?: string;
 }
 
 /** "FROM..TO" with seconds or 30s/10m/2h, either side open: "10m..", "..1h", "600..1800". */
