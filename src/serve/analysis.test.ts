@@ -29,3 +29,31 @@ test('analysis worker: one worker keeps the bins between jobs; each job sees the
     rec.cleanup();
   }
 });
+
+test('analysis worker: samples that only fill the open bin keep the last verdicts (with a note); a completed bin re-runs the analysis', async () => {
+  const rec = makeRecording(40);
+  const stop = new AbortController();
+  try {
+    const run = persistentWorkerRunner();
+    // 8 bins at most: 40 samples are 5 complete bins of 8.
+    const job = { dbPath: rec.dbPath, recordingId: rec.writer.recordingId, maxBins: 8 };
+    const first = await run(job, stop.signal);
+    assert.equal(first.error, null);
+    const toSec = first.analysis?.window.toSec;
+    let id = 0;
+    for (let i = 0; i < 3; i++) id = rec.append();
+    const kept = await run(job, stop.signal);
+    assert.equal(kept.lastSampleId, id, 'the new samples are read');
+    assert.equal(kept.analysis?.window.toSec, toSec, 'the verdicts of the complete bins stand');
+    assert.deepStrictEqual(kept.analysis?.leaks, first.analysis?.leaks);
+    assert.ok(kept.analysis?.notes.some((n) => n === 'verdicts from the first 40 samples (5 bins of 8); the 3 samples since join when their bin is complete'), kept.analysis?.notes.join('\n'));
+    for (let i = 0; i < 5; i++) id = rec.append();
+    const rerun = await run(job, stop.signal);
+    assert.equal(rerun.lastSampleId, id);
+    assert.ok((rerun.analysis?.window.toSec ?? 0) > (toSec ?? 0), 'a complete bin: analysed again');
+    assert.ok(!rerun.analysis?.notes.some((n) => n.startsWith('verdicts from the first ')));
+  } finally {
+    stop.abort();
+    rec.cleanup();
+  }
+});

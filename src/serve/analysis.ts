@@ -9,7 +9,11 @@ import type { Analysis } from '../model/analysis.js';
 import type { ReportData } from '../report/html/report_data.js';
 import type { AnalysisResponse, ChartSpec } from './api_types.js';
 
-export interface AnalysisJob { dbPath: string; recordingId: number }
+export interface AnalysisJob {
+  dbPath: string; recordingId: number;
+  /** Bins kept per series (default ANALYSIS_MAX_POINTS); tests make it small to see bins fill. */
+  maxBins?: number;
+}
 export interface AnalysisJobResult {
   analysis: Analysis | null; lastSampleId: number | null; keys: string[]; error: string | null;
   /** The HTML report's data block (buildReportData) of the same table and analysis; absent from runners that skip it. */
