@@ -193,7 +193,10 @@ test('a real Prometheus scrapes memsleuth exporter and node_exporter; analyze re
     const endMs = Date.now() - 2000;
     await assertSameSamples(url, 'memsleuth_meminfo_bytes', 'local', endMs - 600_000, endMs);
     if (nodeExporter) await assertSameSamples(url, 'node_memory_MemFree_bytes', `127.0.0.1:${nodePort}`, endMs - 600_000, endMs);
-    // The fleet through remote read and through query_range at the scrape interval (5 s): the same verdicts.
+    // The fleet through remote read and through query_range at the scrape interval (5 s): every instance read
+    // either way, with as many points. (Their verdicts are compared on the backfilled fleet below, where the data
+    // are fixed: this machine's live memory over 10 minutes can sit on a verdict's edge, and raw samples with
+    // scrape jitter and 5 s steps may then fall on either side of it; seen once under load.)
     const end = String(Math.floor(endMs / 1000));
     const viaRemote = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--end', end, '--read', 'remote', '--json', '--workers', '1']);
     const viaQuery = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--end', end, '--read', 'query', '--step', '5s', '--json', '--workers', '1']);
@@ -208,7 +211,6 @@ test('a real Prometheus scrapes memsleuth exporter and node_exporter; analyze re
       assert.equal(a.read, 'remote-read');
       assert.equal(b.read, 'query_range');
       assert.ok(Math.abs(a.samples - b.samples) <= 2, `${name}: ${a.samples} raw samples, ${b.samples} steps of 5 s`);
-      assert.deepEqual([a.verdict, a.leaks.map((l) => l.kind)], [b.verdict, b.leaks.map((l) => l.kind)], `${name}: the same verdict either way`);
     }
     // The text output says how it read.
     const text = await runCliAsync(['analyze', `prometheus+${url}`, '--range', '10m', '--read', 'remote']);
