@@ -25,6 +25,8 @@ export class LiveFeed {
   private lastId: number | null;
   private lastMs: number | null;
   private count: number;
+  /** The values at lastId, once a poll has read them: the next samples' values step from them. */
+  private lastValues: ReadonlyMap<string, number> | undefined;
   /** Last error of a poll (file locked for long, removed, ...); polling goes on. */
   lastError: Error | undefined;
 
@@ -65,7 +67,14 @@ export class LiveFeed {
       if (newer.length === 0) return [];
       this.count = this.store.sampleCount(this.recordingId);
       const base = this.count - newer.length;
-      fresh = newer.map((r, i) => ({ sampleId: r.id, takenAtMs: r.takenAtMs, sampleCount: base + i + 1, values: this.store.valuesAt(r.id) }));
+      // Each new sample's values from the previous one's and its own changes (milliseconds); valuesAt looks up
+      // every series per sample (tens of ms at a thousand series), kept for the first poll and old files.
+      const stepped = this.lastValues !== undefined && this.lastId !== null
+        ? this.store.valuesAfter(this.recordingId, this.lastId, this.lastValues, (newer[newer.length - 1] as { id: number }).id)
+        : undefined;
+      const byId = new Map((stepped ?? []).map((x) => [x.id, x.values]));
+      fresh = newer.map((r, i) => ({ sampleId: r.id, takenAtMs: r.takenAtMs, sampleCount: base + i + 1, values: byId.get(r.id) ?? this.store.valuesAt(r.id) }));
+      this.lastValues = fresh[fresh.length - 1]?.values;
       const last = newer[newer.length - 1];
       if (last) { this.lastId = last.id; this.lastMs = Math.max(this.lastMs ?? -Infinity, last.takenAtMs); }
       this.lastError = undefined;

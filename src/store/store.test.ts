@@ -11,11 +11,12 @@ import type { Snapshot } from '../model/snapshot.js';
 import { bytes, kib } from '../model/units.js';
 import { decodeChanges, decodePoints, decodePointsInto, encodeChanges, encodePoints } from './codec.js';
 import { crashValues } from './crash_child.js';
-import { fixturesDir } from '../../test/corpus.js';
+import { corpusDir, fixturesDir } from '../../test/corpus.js';
 import { SCHEMA_VERSION, FLUSH_SAMPLES, chunkId } from './schema.js';
 import { defaultDbPath, openStore, type Store } from './store.js';
 
-const CORPUS_MEMINFO = '/work/shared/corpus/local-6.18/meminfo.txt';
+/** A real /proc/meminfo of this kernel, from the repository's own corpus (test/corpus/SOURCES.md). */
+const CORPUS_MEMINFO = join(corpusDir, 'local-6.18', 'meminfo.txt');
 const T0 = 1_735_689_600_000;
 
 function tempDir(): string { return mkdtempSync(join(tmpdir(), 'memsleuth-store-')); }
@@ -645,5 +646,31 @@ test('stored values are finite: NaN and Infinity from a source read back as abse
       assert.ok([...s.v].every((v) => Number.isNaN(v) || Number.isFinite(v)), `${key}: ${[...s.v].join(',')}`);
       assert.ok(![...s.v].some((v) => v === Infinity || v === -Infinity), key);
     }
+  });
+});
+
+test('valuesAfter: the values of the next samples stepped by their own changes equal valuesAt at each (flushed, pending, a series appearing and going)', () => {
+  withStore((store) => {
+    const r = prng(11);
+    const w = begin(store);
+    const n = FLUSH_SAMPLES + 300;
+    let noisy = 1 << 30;
+    for (let i = 0; i < n; i++) {
+      noisy += Math.round((r() - 0.5) * 100) * 1024;
+      const values = new Map<string, number>([['flat', 42], ['noisy', noisy], ['fraction', r()]]);
+      if (i % 500 >= 200 && i % 500 < 260) values.set('flicker', i % 7);
+      if (i >= 900) values.set('late', i);
+      w.appendSample({ takenAtMs: T0 + i * 1000, values });
+    }
+    const ids = store.readSamples(w.recordingId).map((s) => s.id);
+    // Stepping from before a flush, across it, into the pending tail.
+    for (const start of [0, 150, 850, 1000, n - 40]) {
+      const from = ids[start] as number;
+      const stepped = store.valuesAfter(w.recordingId, from, store.valuesAt(from), ids[ids.length - 1] as number);
+      assert.ok(stepped !== undefined);
+      assert.deepEqual(stepped.map((x) => x.id), ids.slice(start + 1));
+      for (const x of stepped) assert.deepStrictEqual(x.values, store.valuesAt(x.id), `sample ${x.id} from ${from}`);
+    }
+    w.close();
   });
 });
