@@ -154,7 +154,7 @@ async function dashboardRows(db: string): Promise<void> {
       const inc = await get('/api/analysis');
       const p2 = JSON.parse(inc.body) as { lastSampleId: number | null; analysis: { verdict: string; window: { samples: number } } | null };
       const rss2 = process.resourceUsage().maxRSS / 1024;
-      console.log(`dashboard analysis refresh after ${c.added} new samples (bins kept by the worker, only new samples read): ${ms.toFixed(0)} ms from the commit to the SSE analysis event, ${cpu.toFixed(0)} ms CPU (server and worker: the feed's poll, the read of the new samples, the analysis of ~10,000 bins a series); ${p2.analysis?.window.samples ?? '?'} samples, last sample ${p2.lastSampleId === c.lastId ? 'current' : 'STALE'}, verdict ${p2.analysis?.verdict ?? '?'}; peak RSS of the server ${rss2.toFixed(0)} MB (target < ${TARGET_RSS_MB} MB: ${verdict(rss2 < TARGET_RSS_MB)})`);
+      console.log(`dashboard analysis refresh after ${c.added} new samples (bins kept by the worker, only new samples read): ${ms.toFixed(0)} ms from the commit to the SSE analysis event, ${cpu.toFixed(0)} ms CPU (server and worker: the feed's poll stepping each new sample from the last, the read of the new samples into the bins, and the analysis of ~10,000 bins a series only when a bin is complete); ${p2.analysis?.window.samples ?? '?'} samples, last sample ${p2.lastSampleId === c.lastId ? 'current' : 'STALE'}, verdict ${p2.analysis?.verdict ?? '?'}; peak RSS of the server ${rss2.toFixed(0)} MB (target < ${TARGET_RSS_MB} MB: ${verdict(rss2 < TARGET_RSS_MB)})`);
     }
     events.abort();
   } finally {
