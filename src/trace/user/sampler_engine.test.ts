@@ -72,11 +72,15 @@ int main(int argc, char **argv) {
     sink = m;
     free(sink = reallocarray(NULL, 10, 10));
   } else if (!strcmp(mode, "serve")) {
-    /* Attach target: READY, then leak and churn until the file STOP_FILE appears. */
+    /* Attach target: READY, then leak and churn until the file STOP_FILE appears, and once more after it: an
+       injection holds the process still until its hooks are in, so a STOP_FILE written meanwhile still meets one
+       hooked leak (without it, the loop could see the file first thing and exit with nothing traced). */
     const char *stop = getenv("STOP_FILE");
     printf("READY\\n"); fflush(stdout);
-    for (long n = 0; !stop || access(stop, F_OK) != 0; n++) {
+    for (;;) {
+      int last = stop && access(stop, F_OK) == 0;
       sink = leak_here(400); churn(99);
+      if (last) break;
       usleep(2000);
     }
   }
