@@ -54,33 +54,13 @@ function generateStamped(path: string, bytesWanted: number): number {
   const free = readFileSync(join(CORPUS, 'free-procps.txt'), 'utf8');
   const slabVariants = Array.from({ length: 8 }, (_, i) => vary(slabinfo, i * 3));
   const t0 = Date.UTC(2026, 11, 7, 0, 0, 0);
-  const fd = openSync(path, 'w');
-  let written = 0;
-  let pending: string[] = [];
-  let pendingLen = 0;
-  try {
-    for (let i = 0; written + pendingLen < bytesWanted; i++) {
-      let mem = vary(meminfo, i % 5000);
-      if (i % 7 === 0) mem = mem.replace('Slab:', `[ ${1000 + i}.123456] usb 1-1: printk in the middle of a dump\nSlab:`);
-      const block = `${'#'.repeat(68)}\ncat meminfo...\n${mem}${'#'.repeat(68)}\ncat slabinfo...\n${slabVariants[i % 8] ?? ''}###################\n${vary(free, i % 5000)}`;
-      const lines = block.split('\n');
-      if (lines.at(-1) === '') lines.pop();
-      const eol = i % 3 === 0 ? '\r\n' : '\n';
-      const t = t0 + i * 5000;
-      const text = lines.map((l, k) => `${minicomStamp(t + k)}${l}${eol}`).join('');
-      pending.push(text);
-      pendingLen += text.length;
-      if (pendingLen > 8 << 20) {
-        written += writeSync(fd, pending.join(''));
-        pending = [];
-        pendingLen = 0;
-      }
-    }
-    written += writeSync(fd, pending.join(''));
-  } finally {
-    closeSync(fd);
-  }
-  return written;
+  return writeLog(path, bytesWanted, (i) => {
+    const lines = loopPass(i, meminfo, slabVariants, free).split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    const eol = i % 3 === 0 ? '\r\n' : '\n';
+    const t = t0 + i * 5000;
+    return lines.map((l, k) => `${minicomStamp(t + k)}${l}${eol}`).join('');
+  });
 }
 
 function generate(path: string, bytesWanted: number): number {
@@ -89,16 +69,28 @@ function generate(path: string, bytesWanted: number): number {
   const free = readFileSync(join(CORPUS, 'free-procps.txt'), 'utf8');
   // Slab text is 25 KB a sample: a few precomputed variants keep generation fast; meminfo and free vary every time.
   const slabVariants = Array.from({ length: 8 }, (_, i) => vary(slabinfo, i * 3));
+  return writeLog(path, bytesWanted, (i) => {
+    const block = loopPass(i, meminfo, slabVariants, free);
+    return i % 3 === 0 ? block.replace(/\n/g, '\r\n') : block;
+  });
+}
+
+/** One pass of a board's hand-written loop (banners, `cat` echoes, a printk line now and then), varied by i. */
+function loopPass(i: number, meminfo: string, slabVariants: string[], free: string): string {
+  let mem = vary(meminfo, i % 5000);
+  if (i % 7 === 0) mem = mem.replace('Slab:', `[ ${1000 + i}.123456] usb 1-1: printk in the middle of a dump\nSlab:`);
+  return `${'#'.repeat(68)}\ncat meminfo...\n${mem}${'#'.repeat(68)}\ncat slabinfo...\n${slabVariants[i % 8] ?? ''}###################\n${vary(free, i % 5000)}`;
+}
+
+/** Writes pass(0), pass(1), ... to path in 8 MB batches until bytesWanted; returns the bytes written. */
+function writeLog(path: string, bytesWanted: number, pass: (i: number) => string): number {
   const fd = openSync(path, 'w');
   let written = 0;
   let pending: string[] = [];
   let pendingLen = 0;
   try {
     for (let i = 0; written + pendingLen < bytesWanted; i++) {
-      let mem = vary(meminfo, i % 5000);
-      if (i % 7 === 0) mem = mem.replace('Slab:', `[ ${1000 + i}.123456] usb 1-1: printk in the middle of a dump\nSlab:`);
-      const block = `${'#'.repeat(68)}\ncat meminfo...\n${mem}${'#'.repeat(68)}\ncat slabinfo...\n${slabVariants[i % 8] ?? ''}###################\n${vary(free, i % 5000)}`;
-      const text = i % 3 === 0 ? block.replace(/\n/g, '\r\n') : block;
+      const text = pass(i);
       pending.push(text);
       pendingLen += text.length;
       if (pendingLen > 8 << 20) {
@@ -125,30 +117,13 @@ function generateFramed(path: string, bytesWanted: number): number {
   const m = (rest: string): string => `@@ms script ${rest}\n`;
   const sec = (name: string, text: string): string => `${m(`sec ${name}`)}${text}${text.endsWith('\n') ? '' : '\n'}${m('end 0')}`;
   const t0 = Date.UTC(2026, 11, 7, 0, 0, 0);
-  const fd = openSync(path, 'w');
-  let written = 0;
-  let pending: string[] = [];
-  let pendingLen = 0;
-  try {
-    for (let i = 0; written + pendingLen < bytesWanted; i++) {
-      const d = new Date(t0 + i * 5000);
-      const date = `${['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()]} ${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)} UTC ${d.getUTCFullYear()}`;
-      const text = m('begin') + sec('date', date) + sec('uptime', `${(1000 + i * 5).toFixed(2)} ${(3000 + i * 9).toFixed(2)}`)
-        + sec('boot_id', '0e4c1d3a-5b7e-4c1f-9a51-2f0d3c5e7a10') + sec('meminfo', vary(meminfo, i % 5000)) + sec('vmstat', vmVariants[i % 8] ?? '')
-        + sec('buddyinfo', buddyinfo) + sec('slabinfo', slabVariants[i % 8] ?? '') + m('done');
-      pending.push(text);
-      pendingLen += text.length;
-      if (pendingLen > 8 << 20) {
-        written += writeSync(fd, pending.join(''));
-        pending = [];
-        pendingLen = 0;
-      }
-    }
-    written += writeSync(fd, pending.join(''));
-  } finally {
-    closeSync(fd);
-  }
-  return written;
+  return writeLog(path, bytesWanted, (i) => {
+    const d = new Date(t0 + i * 5000);
+    const date = `${['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()]} ${['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${d.toISOString().slice(11, 19)} UTC ${d.getUTCFullYear()}`;
+    return m('begin') + sec('date', date) + sec('uptime', `${(1000 + i * 5).toFixed(2)} ${(3000 + i * 9).toFixed(2)}`)
+      + sec('boot_id', '0e4c1d3a-5b7e-4c1f-9a51-2f0d3c5e7a10') + sec('meminfo', vary(meminfo, i % 5000)) + sec('vmstat', vmVariants[i % 8] ?? '')
+      + sec('buddyinfo', buddyinfo) + sec('slabinfo', slabVariants[i % 8] ?? '') + m('done');
+  });
 }
 
 interface Timing { sec: number; rssMb?: number; cpuSec?: number }
