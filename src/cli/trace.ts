@@ -94,7 +94,8 @@ function defineKernel(cmd: Command, setExitCode: (code: number) => void): void {
         const out: string[] = [];
         out.push(`engine ${result.engine} (${result.engineReason}); window ${result.windowSec} s, settle ${result.settleSec} s${result.minAgeSec > 0 ? `, objects older than ${result.minAgeSec} s` : ''}${result.interrupted ? ' (interrupted: no settle period)' : ''}`);
         if (result.lost.total > 0) {
-          out.push(`LOST EVENTS: ${result.lost.total} - outstanding counts below are unreliable (use --engine bpftrace or narrow with --cache/--call-site/--min-bytes)`);
+          const remedy = result.engine === 'bpftrace' ? '--sample N' : '--engine bpftrace';
+          out.push(`LOST EVENTS: ${result.lost.total} - outstanding counts below are unreliable (use ${remedy} or narrow with --cache/--call-site/--min-bytes)`);
           for (const d of result.lost.detail) out.push(`  ${d}`);
         } else out.push('lost events: 0');
         out.push(`allocations ${result.counters.allocs}, matched frees ${result.counters.matchedFrees}`);

@@ -13,6 +13,7 @@ import type { EngineContext, EngineOutcome, EngineSample } from './engine.js';
 import { emptyOutput, parseBpftraceLine, bpftraceProgram, isSafeCacheName } from './bpftrace_program.js';
 import type { BpftraceProgramOptions, SiteStats } from './bpftrace_program.js';
 import { summarizeBySite } from './outstanding.js';
+import { recursionMissesOf } from './recursion_misses.js';
 
 /** bpftrace's version, or undefined when it is not installed. */
 export function bpftraceVersion(path = 'bpftrace'): string | undefined {
@@ -95,8 +96,16 @@ export async function runBpftraceEngine(ctx: EngineContext, bpftracePath: string
   let interrupted = false;
   let attachedReported = false;
   const rl = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  // Read at every sample while bpftrace still holds its programs (at the final dump it may be gone): the
+  // last reading is at most one interval early, so the count is a floor.
+  let misses: number | undefined;
+  let samplesSeen = 0;
   rl.on('line', (line) => {
     parseBpftraceLine(out, line);
+    if (out.samples.length !== samplesSeen && child.pid !== undefined) {
+      samplesSeen = out.samples.length;
+      misses = recursionMissesOf(child.pid) ?? misses;
+    }
     // bpftrace prints attached_probes before attaching; BEGIN (memsleuth-start) runs once all are attached.
     if (!attachedReported && out.startNs !== undefined) {
       attachedReported = true;
@@ -149,6 +158,11 @@ export async function runBpftraceEngine(ctx: EngineContext, bpftracePath: string
   const lost = { total: (full ? untracked : 0) + out.lostEvents, detail: [] as string[] };
   if (full) lost.detail.push(`bpftrace map full (${s.maxTracked} objects, raise --max-tracked): ${untracked} allocations not tracked`);
   if (out.lostEvents > 0) lost.detail.push(`bpftrace output: ${out.lostEvents} lost events`);
+  if (misses !== undefined && misses > 0) {
+    lost.total += misses;
+    lost.detail.push(`at least ${misses} kmem events skipped by the kernel because a BPF program was already running on that CPU `
+      + '(e.g. an RCU free in softirq): each skipped free leaves a freed object counted as outstanding, so a site is a leak only by objects well beyond this count');
+  }
   if (!full && untracked > 0) warnings.push(`${untracked} allocations were seen allocated again before a free (a free path without a kmem tracepoint)`);
   const outcome: EngineOutcome = {
     summaries,

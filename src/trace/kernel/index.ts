@@ -22,7 +22,7 @@ export async function chooseEngine(wanted: KernelTraceOptions['engine'], bpftrac
     return { engine: 'bpftrace', reason: `asked for (bpftrace ${version})` };
   }
   return version !== undefined
-    ? { engine: 'bpftrace', reason: `bpftrace ${version} found: aggregates in the kernel, loses nothing` }
+    ? { engine: 'bpftrace', reason: `bpftrace ${version} found: aggregates in the kernel, no event buffer to overflow` }
     : { engine: 'ftrace', reason: 'bpftrace not found on PATH: using ftrace (expect lost events under heavy load; install bpftrace)' };
 }
 

@@ -7,7 +7,7 @@ import type { UndoFailure } from './tracefs_state.js';
 export type KernelEngineName = 'bpftrace' | 'ftrace';
 
 export interface KernelTraceOptions {
-  /** 'auto' (default): bpftrace when installed (aggregates in the kernel, loses nothing), else ftrace. */
+  /** 'auto' (default): bpftrace when installed (aggregates in the kernel: no event buffer to overflow, but the kernel may skip events, counted as lost), else ftrace. */
   engine?: KernelEngineName | 'auto';
   /** Window in which allocations are tracked. Default 30 s. */
   durationSec?: number;

@@ -88,7 +88,8 @@ test('bpftrace program, sampled 1 in 16: the address test guards allocations and
   const p = bpftraceProgram({ ...base, sampleEvery: 16 });
   for (const probe of ['tracepoint:kmem:kmalloc', 'tracepoint:kmem:kmem_cache_alloc', 'tracepoint:kmem:kfree, tracepoint:kmem:kmem_cache_free']) {
     const line = p.split('\n').find((l) => l.startsWith(`${probe} /`)) ?? '';
-    assert.match(line, /&& \(\(uint64\)args->ptr >> 6\) % 16 == 0\/ \{$/, line);
+    // First, so that the 15 events in 16 it rejects skip the rest of the predicate.
+    assert.match(line, / \/\(\(uint64\)args->ptr >> 6\) % 16 == 0 && elapsed < /, line);
   }
 });
 
@@ -110,4 +111,15 @@ test('a sampled outcome is scaled back up and says its error', async () => {
   // 100 sampled objects: sqrt(15/1600) = 0.097, ±19% at two standard errors.
   assert.match(s.warnings[0] ?? '', /one object in 16 tracked .* ±19% for the top site \(100 sampled objects\)/);
   assert.equal(scaleSampled(outcome, 1), outcome);
+});
+
+test('recursion misses: summed over the program fds of a real bpftrace run, absent field is undefined', async () => {
+  const { parseRecursionMisses } = await import('./recursion_misses.js');
+  const { readFileSync } = await import('node:fs');
+  const { fixturesDir } = await import('../../../test/corpus.js');
+  const { join } = await import('node:path');
+  // Six programs; the two free tracepoints' programs skipped 9 and 13,188 frees (test/fixtures/SOURCES.md).
+  assert.equal(parseRecursionMisses(readFileSync(join(fixturesDir, 'bpftrace-prog-fdinfo-local.txt'), 'latin1')), 13197);
+  assert.equal(parseRecursionMisses('pos:\t0\nmap_type:\t6\nmax_entries:\t1\n'), undefined);
+  assert.equal(parseRecursionMisses('\u0000garbage recursion_misses: x\n'), undefined);
 });

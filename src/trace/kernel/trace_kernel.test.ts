@@ -73,7 +73,9 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
   test('bpftrace: leaked sockets/eventfds/pipes put alloc_empty_file and sock_alloc_inode on top', { skip: noBpftrace, timeout: 120_000 }, async () => {
     const { result, leaked } = await traceWhile('bpftrace', 'leak');
     assert.ok(leaked > 1000, `workload leaked only ${leaked}`);
-    assert.equal(result.lost.total, 0, result.lost.detail.join('; '));
+    // No map overflow, no output loss: the only losses are events the kernel skipped (a BPF program already
+    // running on that CPU, common on a loaded machine), and those are counted and said.
+    assert.ok(result.lost.detail.every((d) => /skipped by the kernel/.test(d)), result.lost.detail.join('; '));
     for (const sym of ['alloc_empty_file', 'sock_alloc_inode']) {
       const s = bySymbol(result.sites, sym);
       assert.ok(s !== undefined, `${sym} not reported: ${result.sites.map((x) => x.stack[0]?.symbol).join(', ')}`);
@@ -90,7 +92,9 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
   test('bpftrace sampled 1 in 8: the leaking sites are found, counts scaled up within the stated error', { skip: noBpftrace, timeout: 120_000 }, async () => {
     const { result, leaked } = await traceWhile('bpftrace', 'leak', { sampleEvery: 8 });
     assert.ok(leaked > 1000, `workload leaked only ${leaked}`);
-    assert.equal(result.lost.total, 0, result.lost.detail.join('; '));
+    // No map overflow, no output loss: the only losses are events the kernel skipped (a BPF program already
+    // running on that CPU, common on a loaded machine), and those are counted and said.
+    assert.ok(result.lost.detail.every((d) => /skipped by the kernel/.test(d)), result.lost.detail.join('; '));
     const line = result.warnings.find((w) => w.startsWith('sampled: one object in 8 tracked'));
     assert.ok(line !== undefined, result.warnings.join('; '));
     for (const sym of ['alloc_empty_file', 'sock_alloc_inode']) {
@@ -111,9 +115,11 @@ describe('trace kernel (live)', { skip: skipLive }, () => {
     const { result, iterations } = await traceWhile('bpftrace', 'churn');
     for (const sym of ['alloc_empty_file', 'sock_alloc_inode', 'alloc_pipe_info']) {
       const before = bySymbol(quiet.sites, sym)?.count ?? 0;
-      const bound = 50 + 3 * before + iterations / 64 / 2;
+      // Frees the kernel skipped (a BPF program already running on that CPU: RCU frees in softirq) are
+      // reported as lost events; each can leave one freed object outstanding, thousands on a loaded machine.
+      const bound = 50 + 3 * before + iterations / 64 / 2 + result.lost.total;
       const n = bySymbol(result.sites, sym)?.count ?? 0;
-      assert.ok(n < bound, `${sym}: ${n} objects outstanding after settling (${iterations} iterations, ${before} without the workload, bound ${bound.toFixed(0)})`);
+      assert.ok(n < bound, `${sym}: ${n} objects outstanding after settling (${iterations} iterations, ${before} without the workload, ${result.lost.total} lost events, bound ${bound.toFixed(0)})`);
     }
   });
 
