@@ -138,8 +138,8 @@ export interface ProcStatus {
   fdSize?: number;
   /** Every "Vm*", "Rss*", "HugetlbPages" kB line, in bytes. */
   bytes: Record<string, Bytes>;
-  /** Every line, raw, by key. */
-  fields: Record<string, string>;
+  /** Every line, raw, by key (when parsed with rawFields: `memsleuth parse`, not the samplers). */
+  fields?: Record<string, string>;
 }
 
 /** Kinds of mappings, by name: what an engineer groups by. */

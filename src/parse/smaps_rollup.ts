@@ -9,7 +9,8 @@
  *   Pss_Dirty:         58072 kB
  */
 import type { Parsed, ParseWarning } from '../model/parsed.js';
-import { warning, withFiniteValues } from '../model/parsed.js';
+import { warning } from '../model/parsed.js';
+import { kilobytes } from './kilobytes.js';
 import type { Bytes } from '../model/units.js';
 import type { ProcessMemory, SmapsRollup } from '../model/proc_files.js';
 import { looksLikeHeader, parseMapHeader } from './smaps.js';
@@ -40,13 +41,11 @@ export function parseSmapsRollup(text: string): Parsed<SmapsRollup> {
       continue;
     }
     const colon = line.indexOf(':');
-    const m = colon > 0 ? /^(\d+)\s*kB$/.exec(line.slice(colon + 1).trim()) : null;
-    const digits = m?.[1];
-    if (digits === undefined) {
+    const v = colon > 0 ? kilobytes(line.slice(colon + 1).trim()) : NaN;
+    if (Number.isNaN(v)) {
       warnings.push(warning(lineNo, line, 'expected "Key: N kB"; skipped'));
       continue;
     }
-    const v = Number(digits);
     if (!Number.isSafeInteger(v)) {
       warnings.push(warning(lineNo, line, 'number too large to hold exactly; skipped'));
       continue;
@@ -56,7 +55,8 @@ export function parseSmapsRollup(text: string): Parsed<SmapsRollup> {
   for (const key of ['Rss', 'Pss', 'Private_Clean', 'Private_Dirty', 'Swap'] as const) {
     if (bytes[key] === undefined && n > 0) warnings.push(warning(0, '', `no "${key}:" line; counted as 0 in the process summary`));
   }
-  return withFiniteValues({ value: { bytes, memory: rollupMemory(bytes) }, warnings });
+  // Every value passed Number.isSafeInteger and the summary only adds them: nothing non-finite can leave.
+  return { value: { bytes, memory: rollupMemory(bytes) }, warnings };
 }
 
 function rollupMemory(b: Record<string, Bytes>): ProcessMemory {

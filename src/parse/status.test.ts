@@ -13,7 +13,7 @@ test('status: every real sample parses with no warnings and a name and pid', () 
   for (const f of files) {
     const { value, warnings } = parseStatus(f.text);
     assert.deepEqual(warnings, [], f.name);
-    assert.ok(value.name && value.pid !== undefined && Object.keys(value.fields).length > 30, f.name);
+    assert.ok(value.name && value.pid !== undefined && Object.keys(value.fields ?? {}).length > 30, f.name);
   }
 });
 
@@ -22,6 +22,14 @@ const typed = (s: ProcStatus): Omit<ProcStatus, 'fields'> => {
   const { fields: _fields, ...rest } = s;
   return rest;
 };
+
+test('status: the samplers\' lean parse (rawFields off) gives every real sample the same typed record as the full parse', () => {
+  for (const f of files) {
+    const lean = parseStatus(f.text, { rawFields: false });
+    assert.deepEqual(lean.value, typed(parseStatus(f.text).value), f.name);
+    assert.deepEqual(lean.warnings, [], f.name);
+  }
+});
 
 test('status: kernel thread has identity but no sizes (gopsutil ksoftirqd)', () => {
   const { value } = parseStatus(corpus('status', /ksoftirqd/)[0]!.text);
@@ -38,9 +46,9 @@ test('status: spaces instead of tabs read like tabs (procfs kube-proxy)', () => 
       VmLib: k(4), VmPTE: k(264), VmSwap: 0, HugetlbPages: 0,
     },
   });
-  assert.equal(value.fields['NStgid'], '26235\t1');
-  assert.equal(value.fields['Groups'], '');
-  assert.equal(value.fields['State'], 'S (sleeping)');
+  assert.equal(value.fields?.['NStgid'], '26235\t1');
+  assert.equal(value.fields?.['Groups'], '');
+  assert.equal(value.fields?.['State'], 'S (sleeping)');
 });
 
 test('status: a leading empty line is skipped; VmPMD and VmSwap kept (procfs prometheus)', () => {
@@ -66,8 +74,8 @@ test('status: 6.18 python3 (local-6.18)', () => {
       VmLib: k(4672), VmPTE: k(172), VmSwap: 0, HugetlbPages: 0,
     },
   });
-  assert.equal(value.fields['untag_mask'], '0xffffffffffffffff');
-  assert.equal(value.fields['Kthread'], '0');
+  assert.equal(value.fields?.['untag_mask'], '0xffffffffffffffff');
+  assert.equal(value.fields?.['Kthread'], '0');
 });
 
 test('status: kthreadd captured here has no kB line', () => {
@@ -75,14 +83,14 @@ test('status: kthreadd captured here has no kB line', () => {
   assert.equal(value.name, 'kthreadd');
   assert.equal(value.pid, 2);
   assert.deepEqual(value.bytes, {});
-  assert.equal(value.fields['Kthread'], '1');
+  assert.equal(value.fields?.['Kthread'], '1');
 });
 
 test('status: CRLF, junk and bad numbers are reported with their line', () => {
   const { value, warnings } = parseStatus('Name:\tx y\r\nPid:\tabc\r\ngarbage\r\nVmRSS:\t12 MB\r\nVmSize:\t 8 kB\r\n');
   assert.deepEqual(typed(value), { name: 'x y', bytes: { VmSize: 8192 } });
   assert.deepEqual(warnings.map((w) => [w.line, w.severity]), [[2, 'data-loss'], [3, 'data-loss']]);
-  assert.equal(value.fields['VmRSS'], '12 MB');
+  assert.equal(value.fields?.['VmRSS'], '12 MB');
 });
 
 test('status: not a status file says so', () => {

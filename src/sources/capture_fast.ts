@@ -1240,7 +1240,7 @@ export class FastScan {
       }
       case 'status': {
         // As toSnapshot() reads it; anything it would warn about is the generic path's.
-        const r = parseStatus(lines.length ? `${lines.join('\n')}\n` : '');
+        const r = parseStatus(lines.length ? `${lines.join('\n')}\n` : '', { rawFields: false });
         if (r.warnings.length > 0 || r.value.pid !== this.secPid || this.procs.get(this.secPid)?.status) throw new Stop();
         this.process(this.secPid, r.value.name).status = r.value;
         return;

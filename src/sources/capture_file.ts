@@ -567,7 +567,7 @@ export function toSnapshot(sample: CaptureSample): Snapshot {
       case 'pagetypeinfo': { const r = parsePagetypeinfo(text); snap.pagetypeinfo = r.value; add(r.warnings); break; }
       case 'vmstat': { const r = parseVmstat(text); snap.vmstat = r.value; add(r.warnings); break; }
       case 'status': {
-        const r = parseStatus(text);
+        const r = parseStatus(text, { rawFields: false });
         add(r.warnings);
         // The file's own Pid: first; a header's pid only for a status without one (some vendor kernels trim it).
         const pid = r.value.pid ?? s.pid;

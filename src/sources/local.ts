@@ -135,7 +135,7 @@ function readProcesses(
     const dir = join(proc, String(pid));
     const status = read(join(dir, 'status'));
     if ('error' in status) continue; // the process exited between readdir and read
-    const st = parseStatus(status.text).value;
+    const st = parseStatus(status.text, { rawFields: false }).value;
     const sample: ProcessSample = { pid, comm: st.name ?? String(pid), status: st };
     // Kernel threads have no user memory: no Vm* lines in status, an empty smaps_rollup.
     const isKernelThread = st.bytes['VmSize'] === undefined;
