@@ -28,6 +28,9 @@ test('status: the samplers\' lean parse (rawFields off) gives every real sample 
     const lean = parseStatus(f.text, { rawFields: false });
     assert.deepEqual(lean.value, typed(parseStatus(f.text).value), f.name);
     assert.deepEqual(lean.warnings, [], f.name);
+    // The same file copied by hand: indented lines and CRLF endings.
+    const copied = f.text.split('\n').map((l) => `  ${l}\r`).join('\n');
+    assert.deepEqual(parseStatus(copied, { rawFields: false }).value, typed(parseStatus(copied).value), `${f.name}, copied by hand`);
   }
 });
 

@@ -20,11 +20,6 @@ const INT = /^\d+$/;
 type IntField = 'pid' | 'ppid' | 'tgid' | 'threads' | 'fdSize';
 const INT_FIELDS: Record<string, IntField> = { Pid: 'pid', PPid: 'ppid', Tgid: 'tgid', Threads: 'threads', FDSize: 'fdSize' };
 
-/**
- * One pass over the text, no regular expression per line: `ps` parses ~55 lines for each of hundreds of
- * processes a snapshot, and the generic line handling (split, regex, trims) was 2x the cost of reading the files.
- * Every number is checked with Number.isSafeInteger, so no non-finite value can leave (no withFiniteValues walk).
- */
 export interface StatusOptions {
   /** Keep every line's raw text in `fields` (`memsleuth parse`); samplers leave it off and skip the lines they do not use. */
   rawFields?: boolean;
@@ -33,6 +28,11 @@ export interface StatusOptions {
 /** First letters of the keys a sampler uses: Vm*, Rss*, HugetlbPages, Name, Pid, PPid, Tgid, Threads, FDSize. */
 const USED_FIRST = new Set([...'VRHNPTF'].map((c) => c.charCodeAt(0)));
 
+/**
+ * One pass over the text, no regular expression per line: `ps` parses ~55 lines for each of hundreds of
+ * processes a snapshot, and the generic line handling (split, regex, trims) was 2x the cost of reading the files.
+ * Every number is checked with Number.isSafeInteger, so no non-finite value can leave (no withFiniteValues walk).
+ */
 export function parseStatus(text: string, options: StatusOptions = { rawFields: true }): Parsed<ProcStatus> {
   const warnings: ParseWarning[] = [];
   const keepRaw = options.rawFields === true;
@@ -42,7 +42,8 @@ export function parseStatus(text: string, options: StatusOptions = { rawFields: 
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     lineNo++;
-    if (!keepRaw && !USED_FIRST.has(text.charCodeAt(start))) { start = end + 1; continue; }
+    // A line that starts with a key no sampler uses is skipped unread (one indented by hand is read in full).
+    if (!keepRaw && !USED_FIRST.has(text.charCodeAt(start)) && text.charCodeAt(start) > 32) { start = end + 1; continue; }
     const stop = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
     const line = text.slice(start, stop);
     start = end + 1;

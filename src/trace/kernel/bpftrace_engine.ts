@@ -96,14 +96,15 @@ export async function runBpftraceEngine(ctx: EngineContext, bpftracePath: string
   let interrupted = false;
   let attachedReported = false;
   const rl = createInterface({ input: child.stdout, crlfDelay: Infinity });
-  // Read at every sample while bpftrace still holds its programs (at the final dump it may be gone): the
-  // last reading is at most one interval early, so the count is a floor.
+  // Read at every sample and at the final dump while bpftrace still holds its programs (by the time its last
+  // line is read it may be gone: then the reading before stands, at most one interval early, so a floor).
   let misses: number | undefined;
-  let samplesSeen = 0;
+  let readings = 0;
   rl.on('line', (line) => {
     parseBpftraceLine(out, line);
-    if (out.samples.length !== samplesSeen && child.pid !== undefined) {
-      samplesSeen = out.samples.length;
+    const marks = out.samples.length + (out.finalNs !== undefined ? 1 : 0);
+    if (marks !== readings && child.pid !== undefined) {
+      readings = marks;
       misses = recursionMissesOf(child.pid) ?? misses;
     }
     // bpftrace prints attached_probes before attaching; BEGIN (memsleuth-start) runs once all are attached.
