@@ -584,6 +584,9 @@ export interface ShellTargetOptions extends Omit<FramedTargetOptions, 'name'> {
   name?: string;
 }
 
+/** How long an exited command's stderr may take to deliver its last bytes before the exit is reported without them. */
+const STDERR_GRACE_MS = 500;
+
 class ChildLink implements Link {
   private stderrTail = '';
   private readonly exited: Promise<void>;
@@ -603,11 +606,19 @@ class ChildLink implements Link {
       child.on('error', (e) => { closeOnce(`cannot run "${argv0}": ${e.message}`); resolve(); });
       // 'exit', not 'close': a grandchild stuck in a cat (a FIFO, a hung driver) keeps the pipes open after the shell died.
       child.on('exit', (code, signal) => {
-        const last = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
-        closeOnce(`"${argv0}" exited (${signal ?? `status ${code}`})${last ? `: ${last}` : ''}`);
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        resolve();
+        const report = (): void => {
+          const last = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
+          closeOnce(`"${argv0}" exited (${signal ?? `status ${code}`})${last ? `: ${last}` : ''}`);
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          resolve();
+        };
+        // The command's last words ("board unreachable") can still be in the pipe when 'exit' comes: the two race,
+        // and on a loaded machine 'exit' wins. Wait for stderr's end, but briefly: a grandchild may hold it open.
+        const stderr = child.stderr;
+        if (stderr === null || stderr.readableEnded || stderr.destroyed) { report(); return; }
+        const grace = setTimeout(report, STDERR_GRACE_MS);
+        stderr.once('close', () => { clearTimeout(grace); report(); });
       });
     });
   }
