@@ -15,8 +15,13 @@
  *
  *   node dist/bench/ingest.js [--size-mb 1024] [--generic-mb 128] [--keep] [--log FILE (reuse a generated free-form log)]
  *     [--stamped-log FILE (reuse a stamped one)] [--stamped-only (time just the stamped log, fast and generic path)]
+ *     [--framed-log FILE (reuse a framed one; generated there if missing)] [--framed-only (time just the framed log, with node's own floors)]
+ *
+ * With --framed-only it also times node's floors on the same file in the same rounds: reading it in 4 MB chunks
+ * and counting LFs with Buffer.indexOf (what any JS reader pays), and the same with a JS loop over every byte
+ * (what a parser that looks at each byte once pays at least).
  */
-import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -221,6 +226,65 @@ function printRow(r: LogResult): void {
   console.log(`${r.name.padEnd(10)}${r.mb.toFixed(0).padStart(8)} ${r.wcRate.toFixed(0).padStart(12)} | ${r.inproc.toFixed(0).padStart(11)} ${(r.wcRate / r.inproc).toFixed(1).padStart(8)} | ${r.one.toFixed(0).padStart(8)} | ${r.cli.toFixed(0).padStart(8)} ${(r.wcRate / r.cli).toFixed(1).padStart(8)} ${r.cliRss !== undefined ? `${r.cliRss.toFixed(0)} MB` : '?'.padStart(9)} | ${r.path}, ${r.samples} samples (CPU ${r.inprocCpu.toFixed(0)} MB/s)`);
 }
 
+/** Node's floor: the file read in 4 MB chunks, lines counted with Buffer.indexOf (memchr) or a JS loop over each byte. */
+function nodeFloor(path: string, how: 'indexOf' | 'bytes'): { sec: number; lines: number } {
+  const buf = Buffer.allocUnsafe(4 << 20);
+  const u8 = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  const fd = openSync(path, 'r');
+  const t0 = performance.now();
+  let lines = 0;
+  try {
+    for (let pos = 0; ;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      pos += n;
+      if (how === 'indexOf') {
+        for (let i = buf.indexOf(10, 0); i >= 0 && i < n; i = buf.indexOf(10, i + 1)) lines++;
+      } else {
+        for (let i = 0; i < n; i++) if (u8[i] === 10) lines++;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { sec: (performance.now() - t0) / 1000, lines };
+}
+
+/**
+ * Just the framed log, every timing interleaved round by round (the machine is shared): `wc -l`, `cat`, node's two
+ * floors, ingestion on both threads and on one, and the CLI.
+ */
+function framedOnly(path: string, runs: number): void {
+  const mb = statSync(path).size / (1024 * 1024);
+  const t: Record<string, number[]> = { wc: [], cat: [], indexOf: [], bytes: [], two: [], twoCpu: [], one: [], cli: [] };
+  let last = inProcess(path, 'auto');
+  for (let r = 0; r < runs; r++) {
+    const w0 = performance.now();
+    execFileSync('wc', ['-l', path], { encoding: 'utf8' });
+    t.wc?.push((performance.now() - w0) / 1000);
+    t.cat?.push(timeCommand('cat', [path], '/dev/null').sec);
+    t.indexOf?.push(nodeFloor(path, 'indexOf').sec);
+    t.bytes?.push(nodeFloor(path, 'bytes').sec);
+    last = inProcess(path, 'auto');
+    t.two?.push(last.sec);
+    t.twoCpu?.push(last.cpuSec);
+    t.one?.push(inProcess(path, 'auto', 'typed', 1).sec);
+    t.cli?.push(timeCommand(process.execPath, [BIN, 'ingest', path, '--json'], '/dev/null').sec);
+  }
+  const rate = (k: string): number => mb / median(t[k] ?? []);
+  const wc = rate('wc');
+  const row = (name: string, k: string): string => `  ${name.padEnd(38)}${rate(k).toFixed(0).padStart(6)} MB/s  (${(wc / rate(k)).toFixed(1)} x wc -l)`;
+  console.log(`framed log, ${mb.toFixed(0)} MB, ${last.samples} samples (${last.path}); medians of ${runs} interleaved rounds`);
+  console.log(row('wc -l', 'wc'));
+  console.log(row('cat > /dev/null', 'cat'));
+  console.log(row('node floor: read + indexOf(LF)', 'indexOf'));
+  console.log(row('node floor: read + JS loop on each byte', 'bytes'));
+  console.log(row('memsleuth in-process, 1 thread', 'one'));
+  console.log(`${row('memsleuth in-process, 2 threads (wall)', 'two')}, CPU ${rate('twoCpu').toFixed(0)} MB/s`);
+  console.log(row('memsleuth CLI ingest --json', 'cli'));
+  console.log('target: framed >= 700 MB/s and >= 1/10 of wc -l');
+}
+
 function main(): void {
   const sizeMb = arg('--size-mb', 1024);
   const runs = arg('--runs', 3);
@@ -233,6 +297,22 @@ function main(): void {
   const stampedPath = stampedGiven ?? join(tmpdir(), `memsleuth-bench-ingest-${process.pid}.stamped.log`);
   const only = process.argv.includes('--stamped-only');
   const t0 = performance.now();
+  if (process.argv.includes('--framed-only')) {
+    const framedArg = process.argv.indexOf('--framed-log');
+    const framedGiven = framedArg >= 0 ? process.argv[framedArg + 1] : undefined;
+    const fp = framedGiven ?? framedPath;
+    // A --framed-log that does not exist yet is generated there and kept.
+    if (framedGiven === undefined || !existsSync(fp)) {
+      generateFramed(fp, sizeMb * 1024 * 1024);
+      console.log(`generated the framed log of ${sizeMb} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    try {
+      framedOnly(fp, runs);
+    } finally {
+      if (framedGiven === undefined && !process.argv.includes('--keep')) rmSync(fp, { force: true });
+    }
+    return;
+  }
   if (given === undefined && !only) generate(path, sizeMb * 1024 * 1024);
   if (!only) generateFramed(framedPath, sizeMb * 1024 * 1024);
   if (stampedGiven === undefined) generateStamped(stampedPath, sizeMb * 1024 * 1024);

@@ -94,6 +94,11 @@ test('odd but valid shapes stay on the fast path or hand over, never differ', ()
     ['a huge meminfo value', (t) => t.replace(/^MemFree: +\d+/m, 'MemFree:        123456789012345678901234')],
     ['a 17-digit slab number', (t) => t.replace(/^(kmalloc-64 +)\d+/m, '$112345678901234567')],
     ['"tunables" misspelt', (t) => t.replace(/^(kmalloc-64 .*): tunables/m, '$1: tunable ')],
+    // SLUB prints zero tunables, which a row's scan compares as one block; anything else is read column by column.
+    ['SLAB\'s non-zero tunables', (t) => t.replace(/^(kmalloc-64 .*): tunables +0 +0 +0/m, '$1: tunables  120   60    8')],
+    ['zero tunables one column wider', (t) => t.replace(/^(kmalloc-64 .*): tunables +0 +0 +0/m, '$1: tunables     0    0    0')],
+    ['cut right after "slabdata"', (t) => t.slice(0, t.lastIndexOf(': slabdata') + 10)],
+    ['cut one byte after "slabdata"', (t) => t.slice(0, t.lastIndexOf(': slabdata') + 11)],
   ];
   for (const [name, edit] of variants) {
     withFile(edit(f.text), (path) => {

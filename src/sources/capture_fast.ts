@@ -199,6 +199,21 @@ const PROC_SUFFIXES = ['uss', 'pss', 'rss', 'swap', 'vss', 'swap_pss', 'anon', .
 const NOT_NAMES: readonly Buffer[] = [...COMMAND_WORDS, 'tunables', 'slabdata'].map((w) => Buffer.from(w));
 const TUNABLES = Buffer.from('tunables');
 const SLABDATA = Buffer.from('slabdata');
+/**
+ * The tunables of every SLUB row as /proc/slabinfo prints them ("%4u" zeros) up to "slabdata": a row holding
+ * exactly these bytes reads as label(TUNABLES), three zero columns and label(SLABDATA) would read it.
+ */
+const ZERO_TUNABLES = Buffer.from(' : tunables    0    0    0 : slabdata');
+const ZERO_WORDS = Int32Array.from({ length: ZERO_TUNABLES.length >> 2 }, (_, k) => ZERO_TUNABLES.readInt32BE(4 * k));
+
+/** True when buf[i...] is ZERO_TUNABLES with a byte after it (as label() wants one after "slabdata"). */
+function zeroTunables(buf: Uint8Array, dv: DataView, i: number, end: number): boolean {
+  const n = ZERO_TUNABLES.length;
+  if (i + n >= end) return false;
+  for (let k = 0; k < ZERO_WORDS.length; k++) if (dv.getInt32(i + 4 * k) !== ZERO_WORDS[k]) return false;
+  for (let j = ZERO_WORDS.length * 4; j < n; j++) if (buf[i + j] !== ZERO_TUNABLES[j]) return false;
+  return true;
+}
 
 const enum Mode { None, Meminfo, Slab, Free, Vmstat, Lines }
 const KIND_BIT = { meminfo: 1, slabinfo: 2, free: 4, vmstat: 8, buddyinfo: 16, date: 32, uptime: 64, boot_id: 128, status: 256, smaps_rollup: 512 } as const;
@@ -623,6 +638,38 @@ export class FastScan {
     return i;
   }
 
+  /** A slabinfo column from i: one or more blanks, then 1 to 16 digits; the index past them (value in this.v), else -1. */
+  private col(buf: Uint8Array, dv: DataView, i: number, end: number): number {
+    const ws = i;
+    // Columns are right-aligned in runs of spaces: four at a time first.
+    while (i + 4 <= end && dv.getUint32(i) === SPACES4) i += 4;
+    let c = buf[i] as number;
+    while ((c === SP || c === TAB) && i < end) c = buf[++i] as number;
+    if (i === ws) return -1;
+    const from = i;
+    let v = 0;
+    while (c >= 48 && c <= 57 && i < end) {
+      v = v * 10 + c - 48;
+      c = buf[++i] as number;
+    }
+    if (i === from || i - from > 16) return -1;
+    this.v = v;
+    return i;
+  }
+
+  /** ": tunables" or ": slabdata" from i (blanks around the colon, at least one byte after the word): the index past the word, else -1. */
+  private label(buf: Uint8Array, dv: DataView, i: number, end: number, word: Uint8Array): number {
+    let ws = i;
+    while (i + 4 <= end && dv.getUint32(i) === SPACES4) i += 4;
+    while (i < end && isBlank(buf[i] as number)) i++;
+    if (i === ws || i >= end || buf[i] !== COLON) return -1;
+    ws = ++i;
+    while (i < end && isBlank(buf[i] as number)) i++;
+    if (i === ws || end - i < 9) return -1;
+    for (let j = 0; j < 8; j++) if (buf[i + j] !== word[j]) return -1;
+    return i + 8;
+  }
+
   /** The standard slabinfo row of an open slabinfo section at buf[st]: its line's end (LF or end), else -1. */
   private slabRow(buf: Uint8Array, dv: DataView, st: number, end: number): number {
     let i = st;
@@ -650,53 +697,23 @@ export class FastScan {
       if (i >= end || buf[i - 1] === COLON) return -1;
     }
     const nameEnd = i;
-    // 5 numbers, ": tunables" and 3, ": slabdata" and 3.
-    let activeObjs = 0, objSize = 0, pagesPerSlab = 0, numSlabs = 0;
-    for (let k = 0; ; k++) {
-      let ws = i;
-      // Columns are padded with runs of spaces: four at a time first.
-      while (i + 4 <= end && dv.getUint32(i) === SPACES4) i += 4;
-      while (i < end) {
-        const c = buf[i] as number;
-        if (c !== SP && c !== TAB) break;
-        i++;
-      }
-      if (i === ws) return -1;
-      if (k === 5 || k === 8) {
-        if (i >= end || buf[i] !== COLON) return -1;
-        ws = ++i;
-        while (i < end) {
-          const c = buf[i] as number;
-          if (c !== SP && c !== TAB) break;
-          i++;
-        }
-        if (i === ws || end - i < 9) return -1;
-        const w = k === 5 ? TUNABLES : SLABDATA;
-        for (let j = 0; j < 8; j++) if (buf[i + j] !== w[j]) return -1;
-        ws = i += 8;
-        while (i + 4 <= end && dv.getUint32(i) === SPACES4) i += 4;
-        while (i < end) {
-          const c = buf[i] as number;
-          if (c !== SP && c !== TAB) break;
-          i++;
-        }
-        if (i === ws) return -1;
-      }
-      const from = i;
-      let v = 0;
-      while (i < end) {
-        const d = (buf[i] as number) - 48;
-        if (d < 0 || d > 9) break;
-        v = v * 10 + d;
-        i++;
-      }
-      if (i === from || i - from > 16) return -1;
-      if (k === 0) activeObjs = v;
-      else if (k === 2) objSize = v;
-      else if (k === 4) pagesPerSlab = v;
-      else if (k === 9) numSlabs = v;
-      else if (k === 10) break;
+    // 5 numbers, ": tunables" and 3, ": slabdata" and 3, each column read once, in line (no per-column switch).
+    if ((i = this.col(buf, dv, i, end)) < 0) return -1;
+    const activeObjs = this.v;
+    if ((i = this.col(buf, dv, i, end)) < 0 || (i = this.col(buf, dv, i, end)) < 0) return -1;
+    const objSize = this.v;
+    if ((i = this.col(buf, dv, i, end)) < 0 || (i = this.col(buf, dv, i, end)) < 0) return -1;
+    const pagesPerSlab = this.v;
+    if (zeroTunables(buf, dv, i, end)) i += ZERO_TUNABLES.length;
+    else {
+      // SLAB's tunables (or SLUB's columns padded otherwise): read as any other columns.
+      if ((i = this.label(buf, dv, i, end, TUNABLES)) < 0) return -1;
+      for (let k = 0; k < 3; k++) if ((i = this.col(buf, dv, i, end)) < 0) return -1;
+      if ((i = this.label(buf, dv, i, end, SLABDATA)) < 0) return -1;
     }
+    if ((i = this.col(buf, dv, i, end)) < 0 || (i = this.col(buf, dv, i, end)) < 0) return -1;
+    const numSlabs = this.v;
+    if ((i = this.col(buf, dv, i, end)) < 0) return -1;
     const nl = this.lineEnd(buf, i, end);
     if (nl < 0) return -1;
     if (id < 0) {
