@@ -137,6 +137,8 @@ export class Stop extends Error {}
 class Names {
   readonly names: string[] = [];
   readonly bytes: Uint8Array[] = [];
+  /** Each name's whole big-endian 4-byte words, for nameAt(). */
+  readonly words: Int32Array[] = [];
   private readonly byHash = new Map<number, number>();
   private readonly byName = new Map<string, number>();
 
@@ -166,7 +168,9 @@ class Names {
     const n = this.names.length;
     if (n >= MAX_NAMES) throw new Stop();
     this.names.push(name);
-    this.bytes.push(Buffer.from(name, 'latin1'));
+    const bytes = Buffer.from(name, 'latin1');
+    this.bytes.push(bytes);
+    this.words.push(Int32Array.from({ length: bytes.length >> 2 }, (_, k) => bytes.readInt32BE(4 * k)));
     this.byName.set(name, n);
     return n;
   }
@@ -180,6 +184,18 @@ function latin1(buf: Uint8Array, start: number, end: number): string {
 function sameBytes(a: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
   if (a.length !== end - start) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== buf[start + i]) return false;
+  return true;
+}
+
+/**
+ * buf[st, st + name.length) equals name (words: its whole big-endian words), compared four bytes at a time: the
+ * name guessed for a hot row is nearly always right, and this is most of what checking it costs. The caller has
+ * checked that the bytes are there.
+ */
+function nameAt(buf: Uint8Array, dv: DataView, st: number, name: Uint8Array, words: Int32Array): boolean {
+  const nw = words.length;
+  for (let k = 0; k < nw; k++) if (dv.getInt32(st + 4 * k) !== words[k]) return false;
+  for (let j = nw << 2; j < name.length; j++) if (buf[st + j] !== name[j]) return false;
   return true;
 }
 
@@ -595,9 +611,9 @@ export class FastScan {
       if (this.mode === Mode.Slab) {
         if (isAlpha(h) && (h > 83 || u8[q + 3] !== SP)) nl = this.slabRow(u8, dv, q, end);
       } else if (this.mode === Mode.Meminfo) {
-        if (isAlpha(h) && !(h === 77 && end - q >= 9 && sameBytes(MEMTOTAL, u8, q, q + 9))) nl = this.memRow(u8, q, end);
+        if (isAlpha(h) && !(h === 77 && end - q >= 9 && sameBytes(MEMTOTAL, u8, q, q + 9))) nl = this.memRow(u8, dv, q, end);
       } else if (this.mode === Mode.Vmstat) {
-        if (h >= 97 && h <= 122) nl = this.vmRow(u8, q, end);
+        if (h >= 97 && h <= 122) nl = this.vmRow(u8, dv, q, end);
       }
       if (nl < 0) {
         nl = buf.indexOf(LF, p);
@@ -679,10 +695,8 @@ export class FastScan {
       const nb = this.slabNames.bytes[guess] as Uint8Array;
       const n = nb.length;
       if (st + n < end) {
-        let k = 0;
-        while (k < n && buf[st + k] === nb[k]) k++;
         const b = buf[st + n] as number;
-        if (k === n && (b === SP || b === TAB)) {
+        if ((b === SP || b === TAB) && nameAt(buf, dv, st, nb, this.slabNames.words[guess] as Int32Array)) {
           id = guess;
           i = st + n;
         }
@@ -778,17 +792,13 @@ export class FastScan {
   }
 
   /** A "Key:  123 [kB]" line of an open meminfo section at buf[st]: its line's end (LF or end), else -1. */
-  private memRow(buf: Uint8Array, st: number, end: number): number {
+  private memRow(buf: Uint8Array, dv: DataView, st: number, end: number): number {
     let keyEnd = -1;
     const guess = this.memPrev < 0 ? this.memFirst : this.memFollow[this.memPrev] as number;
     if (guess >= 0) {
       const nb = this.memNames.bytes[guess] as Uint8Array;
       const n = nb.length;
-      if (st + n < end && buf[st + n] === COLON) {
-        let k = 0;
-        while (k < n && buf[st + k] === nb[k]) k++;
-        if (k === n) keyEnd = st + n;
-      }
+      if (st + n < end && buf[st + n] === COLON && nameAt(buf, dv, st, nb, this.memNames.words[guess] as Int32Array)) keyEnd = st + n;
     }
     let id = keyEnd >= 0 ? guess : -1;
     if (id < 0) {
@@ -964,7 +974,7 @@ export class FastScan {
         if (this.secLines === 0 || this.slabRow(this.bytesOf(t), this.scratchView, 0, t.length) < 0) throw new Stop();
         return;
       case Mode.Vmstat:
-        if (this.vmRow(this.bytesOf(t), 0, t.length) < 0) throw new Stop();
+        if (this.vmRow(this.bytesOf(t), this.scratchView, 0, t.length) < 0) throw new Stop();
         return;
       case Mode.Lines:
         this.secText.push(t);
@@ -976,17 +986,13 @@ export class FastScan {
   }
 
   /** A "name 123" line of an open vmstat section at buf[st]: its line's end (LF or end), else -1. */
-  private vmRow(buf: Uint8Array, st: number, end: number): number {
+  private vmRow(buf: Uint8Array, dv: DataView, st: number, end: number): number {
     let keyEnd = -1;
     const guess = this.vmPrev < 0 ? this.vmFirst : this.vmFollow[this.vmPrev] as number;
     if (guess >= 0) {
       const nb = this.vmNames.bytes[guess] as Uint8Array;
       const n = nb.length;
-      if (st + n < end && buf[st + n] === SP) {
-        let k = 0;
-        while (k < n && buf[st + k] === nb[k]) k++;
-        if (k === n) keyEnd = st + n;
-      }
+      if (st + n < end && buf[st + n] === SP && nameAt(buf, dv, st, nb, this.vmNames.words[guess] as Int32Array)) keyEnd = st + n;
     }
     let id = keyEnd >= 0 ? guess : -1;
     if (id < 0) {
@@ -1112,7 +1118,7 @@ export class FastScan {
 
   /** A meminfo line that came as a string (MemTotal, which opens the section, or one that needed cleaning). */
   private memString(t: string): void {
-    if (this.memRow(this.bytesOf(t), 0, t.length) < 0) throw new Stop();
+    if (this.memRow(this.bytesOf(t), this.scratchView, 0, t.length) < 0) throw new Stop();
   }
 
   /** A cleaned (ASCII) line's bytes, in a reused Uint8Array: the scanners see one array type. */
