@@ -498,8 +498,9 @@ export class FastScan {
   /** The open sample's sections' times of day (a logger's stamps without a date), in order; the delivered one's. */
   private todSecs: number[] = [];
   readonly todTimes: TodTimes = { first: NaN, last: NaN, wraps: 0 };
-  /** The value of the last number read by num(). */
+  /** The value of the last number read by num() or col(); a slabinfo row's columns but the tunables (slabRow()). */
   private v = 0;
+  private readonly cols = new Float64Array(8);
   private scratch = new Uint8Array(256);
   private scratchView = new DataView(this.scratch.buffer);
 
@@ -711,13 +712,12 @@ export class FastScan {
       if (i >= end || buf[i - 1] === COLON) return -1;
     }
     const nameEnd = i;
-    // 5 numbers, ": tunables" and 3, ": slabdata" and 3, each column read once, in line (no per-column switch).
-    if ((i = this.col(buf, dv, i, end)) < 0) return -1;
-    const activeObjs = this.v;
-    if ((i = this.col(buf, dv, i, end)) < 0 || (i = this.col(buf, dv, i, end)) < 0) return -1;
-    const objSize = this.v;
-    if ((i = this.col(buf, dv, i, end)) < 0 || (i = this.col(buf, dv, i, end)) < 0) return -1;
-    const pagesPerSlab = this.v;
+    // 5 numbers, ": tunables" and 3, ": slabdata" and 3. Few call sites of col(), in loops: V8 inlines them all.
+    const cv = this.cols;
+    for (let k = 0; k < 5; k++) {
+      if ((i = this.col(buf, dv, i, end)) < 0) return -1;
+      cv[k] = this.v;
+    }
     if (zeroTunables(buf, dv, i, end)) i += ZERO_TUNABLES.length;
     else {
       // SLAB's tunables (or SLUB's columns padded otherwise): read as any other columns.
@@ -725,9 +725,11 @@ export class FastScan {
       for (let k = 0; k < 3; k++) if ((i = this.col(buf, dv, i, end)) < 0) return -1;
       if ((i = this.label(buf, dv, i, end, SLABDATA)) < 0) return -1;
     }
-    if ((i = this.col(buf, dv, i, end)) < 0 || (i = this.col(buf, dv, i, end)) < 0) return -1;
-    const numSlabs = this.v;
-    if ((i = this.col(buf, dv, i, end)) < 0) return -1;
+    for (let k = 5; k < 8; k++) {
+      if ((i = this.col(buf, dv, i, end)) < 0) return -1;
+      cv[k] = this.v;
+    }
+    const activeObjs = cv[0] as number, objSize = cv[2] as number, pagesPerSlab = cv[4] as number, numSlabs = cv[6] as number;
     const nl = this.lineEnd(buf, i, end);
     if (nl < 0) return -1;
     if (id < 0) {
