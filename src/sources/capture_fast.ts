@@ -609,12 +609,16 @@ export class FastScan {
           h = u8[q] as number;
         }
       }
-      if (this.mode === Mode.Slab) {
-        if (isAlpha(h) && (h > 83 || u8[q + 3] !== SP)) nl = this.slabRow(u8, dv, q, end);
-      } else if (this.mode === Mode.Meminfo) {
+      const mode = this.mode;
+      if (mode === Mode.Slab || mode === Mode.Vmstat) {
+        nl = this.hotRow(mode, u8, dv, q, end);
+        // The rows after it, in a loop of their own: a row changes nothing the dispatch above looks at.
+        if (nl >= 0 && q === p && nl - p < MAX_LINE_BYTES - 2 && (!this.stamped || this.sampleExplicit)) {
+          p = this.hotRun(mode, u8, dv, nl + 1, end);
+          continue;
+        }
+      } else if (mode === Mode.Meminfo) {
         if (isAlpha(h) && !(h === 77 && end - q >= 9 && sameBytes(MEMTOTAL, u8, q, q + 9))) nl = this.memRow(u8, dv, q, end);
-      } else if (this.mode === Mode.Vmstat) {
-        if (h >= 97 && h <= 122) nl = this.vmRow(u8, dv, q, end);
       }
       if (nl < 0) {
         nl = buf.indexOf(LF, p);
@@ -626,6 +630,33 @@ export class FastScan {
       } else if (nl - p >= MAX_LINE_BYTES - 2) throw new Stop();
       p = nl + 1;
     }
+  }
+
+  /** A slabinfo or vmstat row of the open section at buf[q] (a line's first byte past any stamp): its line's end, else -1. */
+  private hotRow(mode: Mode, u8: Uint8Array, dv: DataView, q: number, end: number): number {
+    const h = u8[q] as number;
+    if (mode === Mode.Slab) return isAlpha(h) && (h > 83 || u8[q + 3] !== SP) ? this.slabRow(u8, dv, q, end) : -1;
+    return h >= 97 && h <= 122 ? this.vmRow(u8, dv, q, end) : -1;
+  }
+
+  /**
+   * Rows of the open slabinfo or vmstat section from p (a line start, no logger's stamps to strip), read as chunk()
+   * reads them: where the first line that is not one starts (a row that returns -1 changed nothing, chunk() reads
+   * that line again).
+   */
+  private hotRun(mode: Mode, u8: Uint8Array, dv: DataView, p: number, end: number): number {
+    while (p < end) {
+      this.lineNo++;
+      this.p = p;
+      const nl = this.hotRow(mode, u8, dv, p, end);
+      if (nl < 0) {
+        this.lineNo--;
+        break;
+      }
+      if (nl - p >= MAX_LINE_BYTES - 2) throw new Stop();
+      p = nl + 1;
+    }
+    return p;
   }
 
   /** After a number: blanks to the line's end (LF, CR LF, or the end); its LF (or end), else -1. */
