@@ -77,6 +77,15 @@ test('the parallel fast path equals the generic path value for value, line for l
     ['a headerless free row in a later range (the header comes from an earlier one)', insertBefore(bigLog(12), 'slabinfo - version', 25, 'Mem:        24684096      462668    23900104        8788      564172    24221428'), 'fast+generic'],
     ['samples that do not start at MemTotal (the joins fail: sequential from there)', slabFirstLog(36), 'fast'],
     ['meminfo only', bigLog(12).replace(/^slabinfo - version[^]*?(?=^#{68})/gm, ''), 'fast'],
+    // Keys the first range never saw (a cache created later, from sample 20 on; its own row copied under a new
+    // name): those samples are renumbered value by value, the others delivered as views of their scanner's row.
+    ['a slab cache that appears after the first range', (() => {
+      const lines = bigLog(12).split('\n');
+      const rows = lines.flatMap((l, i) => (l.startsWith('kmalloc-64 ') ? [i] : []));
+      assert.equal(rows.length, 36);
+      for (const i of rows.slice(20).reverse()) lines.splice(i, 0, (lines[i] as string).replace('kmalloc-64 ', 'late-cache '));
+      return lines.join('\n');
+    })(), 'fast'],
     // A logger's stamp on every line: ranges cut at stamped MemTotal lines, samples timed by the stamps, the clock
     // carried from range to range (an unstamped sample is timed one period after the one before, in another range).
     ['tio time-of-day stamps across midnight (the day counted from range to range)', stampLines(bigLog(12), STAMPS['tio'] as (ms: number) => string, Date.UTC(2026, 11, 7, 23, 59, 0)), 'fast'],

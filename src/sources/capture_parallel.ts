@@ -49,7 +49,8 @@ export interface RangeResult {
   error?: string;
   samples: number;
   /** Per sample (HDR slots): number of values, first line, where its section kinds start in `secs` and how many,
-   * where its pids start in `pids` and how many; arrays may be longer than used. */
+   * where its pids start in `pids` and how many, where its dense values start in `dense` (-1: none, see `dense`);
+   * arrays may be longer than used. */
   hdr: Int32Array<ArrayBufferLike>;
   /** Section kinds (FAST_KINDS indexes) of the samples, one after another. */
   secs: Uint8Array<ArrayBufferLike>;
@@ -63,8 +64,16 @@ export interface RangeResult {
   times: Float64Array<ArrayBufferLike>;
   /** Per sample: a framed sample's boot id. */
   bootIds: (string | undefined)[];
+  /** A sample's key numbers, one sample after another (in the scanner's numbering). */
   ids: Int32Array<ArrayBufferLike>;
+  /** A sparse sample's values, beside its ids. */
   values: Float64Array<ArrayBufferLike>;
+  /**
+   * A dense sample's values: the scanner's whole row (SHARED_KEYS slots, value of key k at k), copied in one go;
+   * the delivering side hands a view of it to the caller instead of copying value by value. Only for a sample whose
+   * keys are all among the shared ones (numbered alike by every scanner and the caller).
+   */
+  dense: Float64Array<ArrayBufferLike>;
   /** Keys the scanner numbered since its last result, in number order. */
   newKeys: string[];
   warnings: { sample: number; warning: SnapshotWarning }[];
@@ -89,7 +98,7 @@ export interface RangeResult {
  * detach in an isolate makes V8 check for detached buffers on every typed-array access of its optimized code: the
  * worker's scan ran 15-20% slower after its first transferred result (measured).
  */
-export type ResultArrays = Pick<RangeResult, 'hdr' | 'secs' | 'pids' | 'times' | 'ids' | 'values'>;
+export type ResultArrays = Pick<RangeResult, 'hdr' | 'secs' | 'pids' | 'times' | 'ids' | 'values' | 'dense'>;
 
 type Typed = Int32Array<ArrayBufferLike> | Uint8Array<ArrayBufferLike> | Float64Array<ArrayBufferLike>;
 
@@ -109,13 +118,13 @@ export interface WorkerJob {
 }
 
 /** Slots of the shared control array. */
-const NEXT = 0, POSTED = 1, DELIVERED = 2, ABORT = 3;
+const NEXT = 0, POSTED = 1, DELIVERED = 2, ABORT = 3, SEEDED = 4;
 const NO_COUNTS: readonly number[] = [-1, -1, -1];
 const NEEDLE = Buffer.from('\nMemTotal:');
 /** In a framed log (`memsleuth script`), ranges start at a sample's "@@ms TAG begin" line. */
 const FRAMED_NEEDLE = Buffer.from('\n@@ms ');
 const BEGIN = Buffer.from(' begin');
-const HDR = 6;
+const HDR = 7;
 const TIMES = 4;
 const SOURCES: readonly FastSource[] = ['index', 'terminal', 'date', 'terminal-tod'];
 /** A worker that has posted nothing for this long is taken for dead: the scan goes on without it. */
@@ -190,8 +199,12 @@ export class RangeParser {
   private bootIds: (string | undefined)[] = [];
   private ids: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private values: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  private dense: Float64Array<ArrayBufferLike> = new Float64Array(0);
   private nSamples = 0;
   private nValues = 0;
+  private nDense = 0;
+  /** How many keys, from number 0, the scanners and the caller number alike (0: none yet; see seed()). */
+  private sharedKeys = 0;
   private warnings: { sample: number; warning: SnapshotWarning }[] = [];
   /** Array sets of delivered results, given back for reuse. */
   readonly spare: ResultArrays[] = [];
@@ -205,6 +218,23 @@ export class RangeParser {
     this.scan = new FastScan(this.keys, {}, (_t, row, meta) => this.add(row, meta));
   }
 
+  /** This scanner's key names, in number order. */
+  get keyNames(): readonly string[] {
+    return this.keys.names;
+  }
+
+  /**
+   * From now on keys 0..names.length-1 are numbered as in `names` by every scanner and by the caller: samples
+   * whose keys are all among them are packed dense. A worker's table is empty when seeded; the scanner whose
+   * table the names came from passes its own.
+   */
+  seed(names: readonly string[]): void {
+    for (const name of names) this.keys.id(name);
+    if (this.keys.size !== names.length) throw new Error('seed: key tables differ');
+    this.sentKeys = Math.max(this.sentKeys, names.length);
+    this.sharedKeys = names.length;
+  }
+
   run(k: number): RangeResult {
     const range = this.ranges[k] as Range;
     const last = k === this.ranges.length - 1;
@@ -213,8 +243,9 @@ export class RangeParser {
     const set = this.spare.pop();
     const wantHdr = Math.max(HDR * 256, this.nSamples * HDR + 128);
     const wantIds = Math.max(1 << 14, this.nValues + (this.nValues >> 4));
-    if (set !== undefined && set.hdr.length >= wantHdr && set.ids.length >= wantIds) {
-      ({ hdr: this.hdr, times: this.times, secs: this.secs, pids: this.pids, ids: this.ids, values: this.values } = set);
+    const wantDense = this.sharedKeys > 0 ? Math.max(1 << 14, this.nDense + (this.nDense >> 4)) : 0;
+    if (set !== undefined && set.hdr.length >= wantHdr && set.ids.length >= wantIds && set.dense.length >= wantDense) {
+      ({ hdr: this.hdr, times: this.times, secs: this.secs, pids: this.pids, ids: this.ids, values: this.values, dense: this.dense } = set);
     } else {
       const sh = this.shared;
       this.hdr = alloc(Int32Array, wantHdr, sh);
@@ -223,12 +254,14 @@ export class RangeParser {
       this.pids = alloc(Int32Array, Math.max(256, this.nPids + (this.nPids >> 3)), sh);
       this.ids = alloc(Int32Array, wantIds, sh);
       this.values = alloc(Float64Array, this.ids.length, sh);
+      this.dense = alloc(Float64Array, wantDense, sh);
     }
     this.nSecs = 0;
     this.nPids = 0;
     this.bootIds = [];
     this.nSamples = 0;
     this.nValues = 0;
+    this.nDense = 0;
     this.warnings = [];
     const scan = this.scan;
     scan.reset(range.start, 0, 0, NO_COUNTS, undefined);
@@ -242,7 +275,7 @@ export class RangeParser {
     const r: RangeResult = {
       k, source: this.source, samples: this.nSamples,
       hdr: this.hdr, secs: this.secs, pids: this.pids, times: this.times, bootIds: this.bootIds, ids: this.ids, values: this.values,
-      newKeys, warnings: this.warnings, how, lines: scan.lineNo - 1,
+      dense: this.dense, newKeys, warnings: this.warnings, how, lines: scan.lineNo - 1,
       firstOpenLine: scan.firstOpenLine, firstOpenKind: scan.firstOpenKind, joinKind: scan.openKind, carry: scan.sampleCarry(),
       aside: Array.from(scan.aside),
     };
@@ -289,6 +322,7 @@ export class RangeParser {
     this.hdr[h + 3] = sections.length;
     this.hdr[h + 4] = this.nPids;
     this.hdr[h + 5] = pids.length;
+    this.hdr[h + 6] = this.packValues(row);
     for (const sec of sections) this.secs[this.nSecs++] = FAST_KINDS.indexOf(sec as (typeof FAST_KINDS)[number]);
     for (const pid of pids) this.pids[this.nPids++] = pid;
     const ts = meta.timestamp;
@@ -308,17 +342,43 @@ export class RangeParser {
       times[t + 2] = tod.wraps;
     }
     this.bootIds[this.nSamples] = ts.bootId;
-    const { ids, values } = row;
-    const outIds = this.ids, outValues = this.values;
-    let o = this.nValues;
-    for (let i = 0; i < n; i++) {
-      const id = ids[i] as number;
-      outIds[o] = id;
-      outValues[o++] = values[id] as number;
-    }
-    this.nValues = o;
     for (const w of meta.warnings) this.warnings.push({ sample: this.nSamples, warning: w });
     this.nSamples++;
+  }
+
+  /**
+   * The row's ids, and its values: its whole row (dense: two block copies) when its keys are all shared and the row
+   * is not mostly empty slots, else value by value beside the ids. Where its dense values start, or -1.
+   */
+  private packValues(row: SeriesRow): number {
+    const n = row.count;
+    const ids = row.ids;
+    const limit = this.sharedKeys;
+    let dense = limit > 0 && limit <= 4 * n + 256;
+    for (let i = 0; dense && i < n; i++) if ((ids[i] as number) >= limit) dense = false;
+    const o = this.nValues;
+    if (dense) {
+      if (this.nDense + limit > this.dense.length) {
+        const d = alloc(Float64Array, Math.max(2 * this.dense.length, this.nDense + limit), this.shared);
+        d.set(this.dense.subarray(0, this.nDense));
+        this.dense = d;
+      }
+      this.ids.set(ids.subarray(0, n), o);
+      this.dense.set(row.values.subarray(0, limit), this.nDense);
+      const at = this.nDense;
+      this.nDense += limit;
+      this.nValues = o + n;
+      return at;
+    }
+    const values = row.values, outIds = this.ids, outValues = this.values;
+    let p = o;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i] as number;
+      outIds[p] = id;
+      outValues[p++] = values[id] as number;
+    }
+    this.nValues = p;
+    return -1;
   }
 
   close(): void {
@@ -332,6 +392,10 @@ export function runWorker(job: WorkerJob): void {
   let parser: RangeParser | undefined;
   try {
     parser = new RangeParser(job.path, job.ranges, job.source);
+    // The shared key names come once the first range is scanned (by the delivering thread).
+    while (Atomics.load(ctl, SEEDED) === 0 && Atomics.load(ctl, ABORT) === 0) Atomics.wait(ctl, SEEDED, 0, 1000);
+    const seed = receiveMessageOnPort(job.port);
+    if (seed !== undefined) parser.seed(seed.message as string[]);
     for (;;) {
       if (Atomics.load(ctl, ABORT) !== 0) break;
       const d = Atomics.load(ctl, DELIVERED);
@@ -361,7 +425,7 @@ export function runWorker(job: WorkerJob): void {
 function failed(k: number, source: number, e: unknown): RangeResult {
   return {
     k, source, error: e instanceof Error ? e.message : String(e), samples: 0, hdr: new Int32Array(0), secs: new Uint8Array(0), pids: new Int32Array(0), times: new Float64Array(0), bootIds: [], ids: new Int32Array(0),
-    values: new Float64Array(0), newKeys: [], warnings: [], how: 'badjoin', lines: 0, firstOpenLine: -1, firstOpenKind: -1,
+    values: new Float64Array(0), dense: new Float64Array(0), newKeys: [], warnings: [], how: 'badjoin', lines: 0, firstOpenLine: -1, firstOpenKind: -1,
     joinKind: -1, carry: { counts: [...NO_COUNTS], freeHeader: undefined }, aside: [],
   };
 }
@@ -381,13 +445,20 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
   if (ranges.length < 2 || nWorkers < 1) return scanSeriesFast(path, options, keys, onRow);
   const maxPending = Math.max(2, par.maxPending ?? 4);
   const interval = options.intervalSec ?? 1;
-  const ctl = new Int32Array(new SharedArrayBuffer(16));
+  const ctl = new Int32Array(new SharedArrayBuffer(32));
+  // This thread scans the first range itself, before the workers take any (see below).
+  ctl[NEXT] = 1;
   const ports: MessagePort[] = [];
   const workers: Worker[] = [];
   const sources: Source[] = [];
   const local = new RangeParser(path, ranges, 0);
   const results = new Map<number, RangeResult>();
   const row = newSeriesRow(keys);
+  // The row's own arrays: a dense sample lends it views of a result's (given back after delivery), a sparse one
+  // is written here.
+  const own = { ids: row.ids, values: row.values };
+  /** Keys numbered alike by every scanner and by `keys` (see RangeParser.seed). */
+  let sharedKeys = 0;
   // Where the range being delivered starts: a sample start, exact (checked at the join).
   const carry = { line: 0, index: 0, counts: [...NO_COUNTS], freeHeader: undefined as string | undefined };
   let expectKind = -1;
@@ -432,33 +503,50 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
       return false;
     }
     const src = sources[r.source] as Source;
-    const { hdr, ids, values } = r;
+    const { hdr, ids, values, dense } = r;
     let v = 0;
+    let w = 0;
     for (let s = 0; s < r.samples; s++) {
       const n = hdr[HDR * s] as number;
-      growRow(row, 0, n);
-      let out = row.ids;
-      let vals = row.values;
-      const remap = src.remap;
-      for (let i = 0; i < n; i++, v++) {
-        const id = ids[v] as number;
-        let g = remap[id] as number;
-        if (g < 0) {
-          g = keys.id(src.names[id] as string);
-          remap[id] = g;
-          growRow(row, g, 0);
-          out = row.ids;
-          vals = row.values;
+      const d = hdr[HDR * s + 6] as number;
+      if (d >= 0) {
+        // All its keys are shared (numbered alike here): the scanner's row as it was, viewed, not copied.
+        row.ids = ids.subarray(v, v + n);
+        row.values = dense.subarray(d, d + sharedKeys);
+        v += n;
+      } else {
+        row.ids = own.ids;
+        row.values = own.values;
+        growRow(row, 0, n);
+        let out = row.ids;
+        let vals = row.values;
+        const remap = src.remap;
+        for (let i = 0; i < n; i++, v++) {
+          const id = ids[v] as number;
+          let g = remap[id] as number;
+          if (g < 0) {
+            g = keys.id(src.names[id] as string);
+            remap[id] = g;
+            growRow(row, g, 0);
+            out = row.ids;
+            vals = row.values;
+          }
+          out[i] = g;
+          vals[g] = values[v] as number;
         }
-        out[i] = g;
-        vals[g] = values[v] as number;
+        own.ids = row.ids;
+        own.values = row.values;
       }
       row.count = n;
       const sections: string[] = [];
       const secFrom = hdr[HDR * s + 2] as number;
       for (let j = secFrom; j < secFrom + (hdr[HDR * s + 3] as number); j++) sections.push(FAST_KINDS[r.secs[j] as number] as string);
       const warnings: SnapshotWarning[] = [];
-      for (const w of r.warnings) if (w.sample === s) warnings.push({ ...w.warning, line: w.warning.line + carry.line });
+      // r.warnings are in sample order.
+      for (; w < r.warnings.length && (r.warnings[w] as { sample: number }).sample === s; w++) {
+        const x = (r.warnings[w] as { warning: SnapshotWarning }).warning;
+        warnings.push({ ...x, line: x.line + carry.line });
+      }
       const index = carry.index + s;
       const source = sourceOf(r, s);
       const t = TIMES * s;
@@ -484,6 +572,9 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
       if (pidCount > 0) meta.pids = Array.from(r.pids.subarray(pidFrom, pidFrom + pidCount));
       onRow(sec, row, meta);
     }
+    // Nothing may write into a view of r's arrays once they are given back.
+    row.ids = own.ids;
+    row.values = own.values;
     if (r.how === 'join' || r.how === 'eof') for (let i = 0; i < r.aside.length; i++) aside[i] = (aside[i] ?? 0) + (r.aside[i] as number);
     if (r.how === 'join') {
       carry.line += r.lines;
@@ -506,7 +597,7 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
   /** A delivered result's arrays, back to the scanner that filled them (a closed port drops them). */
   const giveBack = (r: RangeResult): void => {
     if (r.error !== undefined) return;
-    const arrays: ResultArrays = { hdr: r.hdr, secs: r.secs, pids: r.pids, times: r.times, ids: r.ids, values: r.values };
+    const arrays: ResultArrays = { hdr: r.hdr, secs: r.secs, pids: r.pids, times: r.times, ids: r.ids, values: r.values, dense: r.dense };
     if (r.source === 0) local.spare.push(arrays);
     else ports[r.source - 1]?.postMessage(arrays);
   };
@@ -526,6 +617,27 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
         port2.close();
         break;
       }
+    }
+    // The first range here, before any worker takes one (they load meanwhile). When `keys` is empty, its scan's
+    // keys are numbered there in the scan's own order, and every worker numbers them alike: a sample whose keys
+    // are all among them is delivered as a view of its scanner's row (dense), not renumbered value by value.
+    const first = local.run(0);
+    const seed: string[] = [];
+    if (keys.size === 0 && first.error === undefined) {
+      seed.push(...local.keyNames);
+      for (const name of seed) keys.id(name);
+      local.seed(seed);
+      sharedKeys = seed.length;
+    }
+    for (const p of ports) p.postMessage(seed);
+    Atomics.store(ctl, SEEDED, 1);
+    Atomics.notify(ctl, SEEDED);
+    received(first);
+    for (let i = 0; i <= ports.length; i++) {
+      const src = (sources[i] ??= { names: [], remap: new Int32Array(0) });
+      if (i > 0) src.names.push(...seed);
+      if (src.remap.length < src.names.length) src.remap = new Int32Array(src.names.length).fill(-1);
+      for (let k = 0; k < seed.length; k++) src.remap[k] = k;
     }
     while (next < ranges.length) {
       const seen = Atomics.load(ctl, POSTED);
@@ -561,6 +673,7 @@ export function scanSeriesParallel(path: string, options: SeriesOptions, par: Pa
   } finally {
     Atomics.store(ctl, ABORT, 1);
     Atomics.notify(ctl, DELIVERED);
+    Atomics.notify(ctl, SEEDED);
     for (const p of ports) p.close();
     for (const w of workers) void w.terminate().catch(() => undefined);
     local.close();
