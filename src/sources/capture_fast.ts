@@ -1441,6 +1441,9 @@ export type FastResult = { complete: true; samples: number; aside: number[] } | 
 /** How a drive() ended: the end of the file, the line at `stopAt` read, or a Stop (nothing past it delivered). */
 export type DriveEnd = 'eof' | 'stopAt' | 'stop';
 
+/** Bytes read past a stop line's start at first (its line is read on if longer). */
+const STOP_SLACK = 64 << 10;
+
 /** Reused read buffers (one per thread). */
 export class ScanBuffers {
   readonly buf: Buffer;
@@ -1467,7 +1470,10 @@ export function drive(scan: FastScan, fd: number, from: number, stopAt: number, 
   let keep = 0;
   try {
     for (;;) {
-      const n = readSync(fd, buf, keep, size - keep, base + keep);
+      // With a stop line, no further than a little past it: a range's last read would otherwise read up to a
+      // buffer's worth of the next range, which that range's scanner reads again.
+      const room = size - keep;
+      const n = readSync(fd, buf, keep, stopAt >= 0 ? Math.min(room, Math.max(0, stopAt - base - keep) + STOP_SLACK) : room, base + keep);
       const end = keep + n;
       scan.setBase(base);
       if (stopAt >= 0 && stopAt - base < end) {
