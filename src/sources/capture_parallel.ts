@@ -11,9 +11,13 @@
  * its first line. Everything else a scan keeps across samples is a guess that only saves time (name order).
  * Where a join does not hold, a range's scan stops (a line left to the generic path), or a worker fails, the
  * samples up to the last sample start known to be exact are delivered and the sequential scan goes on from there
- * (handing over to the generic path as usual). Sample indexes and line numbers are made global here; each scan
- * numbers keys in its own KeyTable, sends a key's string once, and keys are renumbered into the caller's table
- * the first time a delivered sample holds them (so numbering depends on the samples only, not on timing).
+ * (handing over to the generic path as usual). Sample indexes and line numbers are made global here.
+ *
+ * Keys: this thread scans the first range before any worker starts one; the keys of that scan are numbered in
+ * the caller's (empty) table in the scan's order and seeded into every scanner's own table, so all number them
+ * alike. A sample whose keys are all among these shared keys travels as its scanner's whole row and reaches the
+ * caller as a view of it; any other is renumbered value by value, a key the first time a delivered sample holds
+ * it (numbering depends on the samples only, never on timing). Results are on SharedArrayBuffers (ResultArrays).
  *
  * The API stays synchronous: this thread blocks on Atomics.wait and takes results with receiveMessageOnPort.
  */
