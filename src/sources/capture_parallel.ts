@@ -73,7 +73,7 @@ export interface RangeResult {
   /** A sparse sample's values, beside its ids. */
   values: Float64Array<ArrayBufferLike>;
   /**
-   * A dense sample's values: the scanner's whole row (SHARED_KEYS slots, value of key k at k), copied in one go;
+   * A dense sample's values: the scanner's whole row (one slot per shared key, key k's value at k), copied in one go;
    * the delivering side hands a view of it to the caller instead of copying value by value. Only for a sample whose
    * keys are all among the shared ones (numbered alike by every scanner and the caller).
    */
