@@ -17,15 +17,17 @@
  *     [--stamped-log FILE (reuse a stamped one)] [--stamped-only (time just the stamped log, fast and generic path)]
  *     [--framed-log FILE (reuse a framed one; generated there if missing)] [--framed-only (time just the framed log, with node's own floors)]
  *
- * With --framed-only it also times node's floors on the same file in the same rounds: reading it in 4 MB chunks
- * and counting LFs with Buffer.indexOf (what any JS reader pays), and the same with a JS loop over every byte
- * (what a parser that looks at each byte once pays at least).
+ * With --framed-only it also times, on the same file in the same rounds, node's floors (reading it in 4 MB chunks
+ * and counting LFs with Buffer.indexOf: what any JS reader pays; the same with a JS loop over every byte: what a
+ * parser that looks at each byte once pays at least) and the ceiling of this scanner on two cores (two threads
+ * each scanning the whole log alone, nothing shared: what the two-thread path could reach with free coordination).
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { ingestSeries, ingestSeriesTyped } from '../src/sources/capture_file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -251,12 +253,40 @@ function nodeFloor(path: string, how: 'indexOf' | 'bytes'): { sec: number; lines
 }
 
 /**
+ * What this scanner can do on two cores at best: two threads each scanning the whole log alone, one thread each
+ * (no ranges, no delivery), started together; both logs' MB over the slower one's time. The worker starts cold
+ * (its V8 warms up during the run), so this is a lower bound of that ceiling.
+ */
+function twoAlone(path: string): number {
+  const sync = new Int32Array(new SharedArrayBuffer(8));
+  const code = `const { workerData: d } = require('node:worker_threads');
+import(d.url).then(({ ingestSeriesTyped }) => {
+  const s = new Int32Array(d.sync); Atomics.store(s, 0, 1); Atomics.notify(s, 0); Atomics.wait(s, 1, 0);
+  ingestSeriesTyped(d.path, { intervalSec: 5, parallel: false }, () => {});
+  Atomics.store(s, 1, 2); Atomics.notify(s, 1);
+});`;
+  const url = pathToFileURL(resolve(here, '..', 'src', 'sources', 'capture_file.js')).href;
+  const w = new Worker(code, { eval: true, workerData: { url, path, sync: sync.buffer } });
+  try {
+    while (Atomics.load(sync, 0) === 0) Atomics.wait(sync, 0, 0, 100);
+    const t0 = performance.now();
+    Atomics.store(sync, 1, 1);
+    Atomics.notify(sync, 1);
+    ingestSeriesTyped(path, { intervalSec: 5, parallel: false }, () => undefined);
+    while (Atomics.load(sync, 1) !== 2) Atomics.wait(sync, 1, 1, 100);
+    return (performance.now() - t0) / 1000 / 2;
+  } finally {
+    void w.terminate();
+  }
+}
+
+/**
  * Just the framed log, every timing interleaved round by round (the machine is shared): `wc -l`, `cat`, node's two
  * floors, ingestion on both threads and on one, and the CLI.
  */
 function framedOnly(path: string, runs: number): void {
   const mb = statSync(path).size / (1024 * 1024);
-  const t: Record<string, number[]> = { wc: [], cat: [], indexOf: [], bytes: [], two: [], twoCpu: [], one: [], cli: [] };
+  const t: Record<string, number[]> = { wc: [], cat: [], indexOf: [], bytes: [], two: [], twoCpu: [], one: [], alone: [], cli: [] };
   let last = inProcess(path, 'auto');
   for (let r = 0; r < runs; r++) {
     const w0 = performance.now();
@@ -269,6 +299,7 @@ function framedOnly(path: string, runs: number): void {
     t.two?.push(last.sec);
     t.twoCpu?.push(last.cpuSec);
     t.one?.push(inProcess(path, 'auto', 'typed', 1).sec);
+    t.alone?.push(twoAlone(path));
     t.cli?.push(timeCommand(process.execPath, [BIN, 'ingest', path, '--json'], '/dev/null').sec);
   }
   const rate = (k: string): number => mb / median(t[k] ?? []);
@@ -281,6 +312,7 @@ function framedOnly(path: string, runs: number): void {
   console.log(row('node floor: read + JS loop on each byte', 'bytes'));
   console.log(row('memsleuth in-process, 1 thread', 'one'));
   console.log(`${row('memsleuth in-process, 2 threads (wall)', 'two')}, CPU ${rate('twoCpu').toFixed(0)} MB/s`);
+  console.log(`${row('ceiling: 2 threads scanning it alone', 'alone')}, 2 threads at ${(100 * rate('two') / rate('alone')).toFixed(0)}% of it`);
   console.log(row('memsleuth CLI ingest --json', 'cli'));
   console.log('target: framed >= 700 MB/s and >= 1/10 of wc -l');
 }
