@@ -220,15 +220,23 @@ const SLABDATA = Buffer.from('slabdata');
  * exactly these bytes reads as label(TUNABLES), three zero columns and label(SLABDATA) would read it.
  */
 const ZERO_TUNABLES = Buffer.from(' : tunables    0    0    0 : slabdata');
-const ZERO_WORDS = Int32Array.from({ length: ZERO_TUNABLES.length >> 2 }, (_, k) => ZERO_TUNABLES.readInt32BE(4 * k));
 
-/** True when buf[i...] is ZERO_TUNABLES with a byte after it (as label() wants one after "slabdata"). */
+/**
+ * True when buf[i...] is ZERO_TUNABLES with a byte after it (as label() wants one after "slabdata"). Its words are
+ * written out, and their differences or'ed: independent loads, constants in the compares, one branch (a SLUB row
+ * nearly always matches, and a row that does not is read column by column).
+ */
 function zeroTunables(buf: Uint8Array, dv: DataView, i: number, end: number): boolean {
-  const n = ZERO_TUNABLES.length;
-  if (i + n >= end) return false;
-  for (let k = 0; k < ZERO_WORDS.length; k++) if (dv.getInt32(i + 4 * k) !== ZERO_WORDS[k]) return false;
-  for (let j = ZERO_WORDS.length * 4; j < n; j++) if (buf[i + j] !== ZERO_TUNABLES[j]) return false;
-  return true;
+  if (i + ZERO_TUNABLES.length >= end) return false;
+  const diff = (dv.getInt32(i) ^ 0x203a2074) | (dv.getInt32(i + 4) ^ 0x756e6162) | (dv.getInt32(i + 8) ^ 0x6c657320)
+    | (dv.getInt32(i + 12) ^ 0x20202030) | (dv.getInt32(i + 16) ^ 0x20202020) | (dv.getInt32(i + 20) ^ 0x30202020)
+    | (dv.getInt32(i + 24) ^ 0x2030203a) | (dv.getInt32(i + 28) ^ 0x20736c61) | (dv.getInt32(i + 32) ^ 0x62646174);
+  return diff === 0 && buf[i + 36] === 97 /* a */;
+}
+{
+  // The words above are ZERO_TUNABLES's (a Uint8Array probe: the scanners' array type, not a Buffer).
+  const probe = Uint8Array.from(Buffer.from(`${ZERO_TUNABLES.toString('latin1')} `));
+  if (ZERO_TUNABLES.length !== 37 || !zeroTunables(probe, new DataView(probe.buffer), 0, probe.length)) throw new Error('zeroTunables() is not ZERO_TUNABLES');
 }
 
 const enum Mode { None, Meminfo, Slab, Free, Vmstat, Lines }
