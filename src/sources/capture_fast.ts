@@ -437,7 +437,8 @@ export class FastScan {
   private warnings: SnapshotWarning[] = [];
   private readonly memBytesK: number[] = [];
   private readonly memCountK: number[] = [];
-  private readonly slabK: number[] = [];
+  /** Slab names (numbers) of the open sample, in order: emit() gives each its three keys (one push per row, not three). */
+  private readonly slabIds: number[] = [];
   private freeMem: FreeRow | undefined;
   private freeSwap: FreeRow | undefined;
   /** The open sample was opened by a "begin" marker; the open section by a "sec" marker. */
@@ -787,7 +788,7 @@ export class FastScan {
     const values = this.row.values;
     if (this.keyStamp[kb] !== this.stamp) {
       this.keyStamp[kb] = this.stamp;
-      this.slabK.push(kb, ka, ko);
+      this.slabIds.push(id);
       values[kb] = bytes;
       values[ka] = active;
       values[ko] = activeObjs;
@@ -1334,7 +1335,7 @@ export class FastScan {
     this.warnings = [];
     this.memBytesK.length = 0;
     this.memCountK.length = 0;
-    this.slabK.length = 0;
+    this.slabIds.length = 0;
     this.freeMem = undefined;
     this.freeSwap = undefined;
     this.sampleExplicit = false;
@@ -1383,14 +1384,18 @@ export class FastScan {
     const row = this.row;
     let n = 0;
     const freeN = (this.freeMem ? 8 : 0) + (this.freeSwap ? 8 : 0);
-    growRow(row, 0, this.memBytesK.length + this.memCountK.length + freeN + this.slabK.length + this.vmK.length);
+    growRow(row, 0, this.memBytesK.length + this.memCountK.length + freeN + 3 * this.slabIds.length + this.vmK.length);
     let ids = row.ids;
     for (const k of this.memBytesK) ids[n++] = k;
     for (const k of this.memCountK) ids[n++] = k;
     n = this.freeRow('free.mem.', this.freeMem, n);
     n = this.freeRow('free.swap.', this.freeSwap, n);
     ids = row.ids;
-    for (const k of this.slabK) ids[n++] = k;
+    for (const id of this.slabIds) {
+      ids[n++] = this.slabBytesKey[id] as number;
+      ids[n++] = this.slabActiveKey[id] as number;
+      ids[n++] = this.slabObjsKey[id] as number;
+    }
     for (const k of this.vmK) ids[n++] = k;
     n = this.processValues(n);
     row.count = n;
