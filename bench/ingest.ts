@@ -45,6 +45,14 @@ function vary(template: string, delta: number): string {
   return template.replace(/\b\d+\b/g, (d) => String(Number(d) + (Number(d) > 16 ? delta : 0)));
 }
 
+/**
+ * vary() on slabinfo's columns, never its cache names: a kernel's caches keep their names from one dump to the next
+ * ("kmalloc-192", "bio-120"); varied names made every variant a new set of caches (twice the keys a sample holds).
+ */
+function varySlab(slabinfo: string, delta: number): string {
+  return slabinfo.replace(/^(\S+)(.*)$/gm, (_, name: string, rest: string) => name + vary(rest, delta));
+}
+
 /** minicom's per-line stamp ("[2026-12-07 10:00:01.123] "), ms since the epoch. */
 function minicomStamp(ms: number): string {
   return `[${new Date(ms).toISOString().slice(0, 23).replace('T', ' ')}] `;
@@ -59,7 +67,7 @@ function generateStamped(path: string, bytesWanted: number): number {
   const meminfo = readFileSync(join(CORPUS, 'meminfo.txt'), 'utf8');
   const slabinfo = readFileSync(join(CORPUS, 'slabinfo.txt'), 'utf8');
   const free = readFileSync(join(CORPUS, 'free-procps.txt'), 'utf8');
-  const slabVariants = Array.from({ length: 8 }, (_, i) => vary(slabinfo, i * 3));
+  const slabVariants = Array.from({ length: 8 }, (_, i) => varySlab(slabinfo, i * 3));
   const t0 = Date.UTC(2026, 11, 7, 0, 0, 0);
   return writeLog(path, bytesWanted, (i) => {
     const lines = loopPass(i, meminfo, slabVariants, free).split('\n');
@@ -75,7 +83,7 @@ function generate(path: string, bytesWanted: number): number {
   const slabinfo = readFileSync(join(CORPUS, 'slabinfo.txt'), 'utf8');
   const free = readFileSync(join(CORPUS, 'free-procps.txt'), 'utf8');
   // Slab text is 25 KB a sample: a few precomputed variants keep generation fast; meminfo and free vary every time.
-  const slabVariants = Array.from({ length: 8 }, (_, i) => vary(slabinfo, i * 3));
+  const slabVariants = Array.from({ length: 8 }, (_, i) => varySlab(slabinfo, i * 3));
   return writeLog(path, bytesWanted, (i) => {
     const block = loopPass(i, meminfo, slabVariants, free);
     return i % 3 === 0 ? block.replace(/\n/g, '\r\n') : block;
@@ -119,7 +127,7 @@ function generateFramed(path: string, bytesWanted: number): number {
   const vmstat = readFileSync(join(CORPUS, 'vmstat.txt'), 'utf8');
   const buddyinfo = readFileSync(join(CORPUS, 'buddyinfo.txt'), 'utf8');
   const slabinfo = readFileSync(join(CORPUS, 'slabinfo.txt'), 'utf8');
-  const slabVariants = Array.from({ length: 8 }, (_, i) => vary(slabinfo, i * 3));
+  const slabVariants = Array.from({ length: 8 }, (_, i) => varySlab(slabinfo, i * 3));
   const vmVariants = Array.from({ length: 8 }, (_, i) => vary(vmstat, i * 7));
   const m = (rest: string): string => `@@ms script ${rest}\n`;
   const sec = (name: string, text: string): string => `${m(`sec ${name}`)}${text}${text.endsWith('\n') ? '' : '\n'}${m('end 0')}`;

@@ -359,7 +359,8 @@ export class RangeParser {
     const ids = row.ids;
     const limit = this.sharedKeys;
     let dense = limit > 0 && limit <= 4 * n + 256;
-    for (let i = 0; dense && i < n; i++) if ((ids[i] as number) >= limit) dense = false;
+    // Only a scanner that numbered keys since its seed can hold one that is not shared.
+    if (this.keys.size > limit) for (let i = 0; dense && i < n; i++) if ((ids[i] as number) >= limit) dense = false;
     const o = this.nValues;
     if (dense) {
       if (this.nDense + limit > this.dense.length) {
